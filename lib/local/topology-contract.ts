@@ -1,0 +1,33 @@
+import type { LbKind, StickyStrategy } from '../settings';
+
+/**
+ * What the local topology offers its users (the `local` command, the behaviour tests, the verifier's tests
+ * and the benchmarks). Kept as a separate contract so those can be written against it.
+ */
+export interface TopologyOptions {
+  readonly lb: LbKind;
+  readonly sticky: StickyStrategy;
+  /** Render the seed's configuration (`render --naive`) instead of the project's. */
+  readonly naive?: boolean;
+  /** How many demo backends to start. @default 2 */
+  readonly backends?: number;
+  /** How many nginx nodes behind the load-balancer stand-in. @default 2 */
+  readonly nginxNodes?: number;
+}
+
+export interface Topology {
+  /** The load-balancer stand-in's URL (HAProxy), e.g. http://127.77.0.1:41234 */
+  readonly url: string;
+  /** Each nginx node's own URL, bypassing the load balancer (a host that skips the LB). */
+  readonly nginxUrls: readonly string[];
+  /** Each backend's direct URL. */
+  readonly backendUrls: readonly string[];
+  /** The address the load-balancer stand-in connects to nginx from. */
+  readonly lbAddress: string;
+  /** Adds a backend and reloads every nginx node with the re-rendered config. */
+  scaleBackends(count: number): Promise<void>;
+  /** Kills backend `index` (SIGKILL: no goodbye). */
+  killBackend(index: number): Promise<void>;
+  /** Stops everything this topology started and removes its temporary directory. */
+  stop(): Promise<void>;
+}
