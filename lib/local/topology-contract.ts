@@ -1,3 +1,4 @@
+import type { EdgeRenderOptions } from '../nginx/render-options';
 import type { LbKind, StickyStrategy } from '../settings';
 
 /**
@@ -13,6 +14,12 @@ export interface TopologyOptions {
   readonly backends?: number;
   /** How many nginx nodes behind the load-balancer stand-in. @default 2 */
   readonly nginxNodes?: number;
+  /**
+   * Fault injection for tests and demos: the http config node `index` runs instead of the rendered one
+   * (e.g. a config that trusts every address, or nodes that disagree on the mapping).
+   * @default - every node runs exactly what the renderer produces for `options`
+   */
+  readonly nodeConfig?: (index: number, rendered: string, options: EdgeRenderOptions) => string;
 }
 
 export interface Topology {
@@ -22,8 +29,12 @@ export interface Topology {
   readonly nginxUrls: readonly string[];
   /** Each backend's direct URL. */
   readonly backendUrls: readonly string[];
-  /** The address the load-balancer stand-in connects to nginx from. */
+  /** The address the load-balancer stand-in connects to nginx from (the only address nginx trusts). */
   readonly lbAddress: string;
+  /** The backends' names, in the order of `backendUrls` (what the backend reports as `backend`). */
+  readonly backendNames: readonly string[];
+  /** The options each nginx node's config was rendered from. */
+  readonly renderOptions: EdgeRenderOptions;
   /** Adds a backend and reloads every nginx node with the re-rendered config. */
   scaleBackends(count: number): Promise<void>;
   /** Kills backend `index` (SIGKILL: no goodbye). */
