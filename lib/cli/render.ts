@@ -1,5 +1,97 @@
+import { parseArgs } from 'node:util';
+import { renderEdgeConfig, renderMainConfig, renderNaiveConfig } from '../nginx/render';
+import type { EdgeRenderOptions } from '../nginx/render-options';
+import { parseSettings, SETTING_KEYS } from '../settings';
 import { CliError } from './cli-error';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new CliError('render is not built yet', 1);
+const HELP = `usage: sticky-edge render [options]
+
+Prints the nginx edge config (the http-context part: upstreams, maps, server blocks) for the given
+load balancer, sticky strategy and backends. The CDK app renders the same text into the nginx tier's
+user data.
+
+options:
+  --lb nlb|alb             load balancer in front of nginx (default nlb). nlb: PROXY protocol v2 on the
+                           listener; alb: X-Forwarded-For, right-most untrusted entry
+  --sticky ip_hash|hash|cookie
+                           sticky strategy (default ip_hash). hash: consistent hash of the client
+                           address; cookie: an nginx-issued routing cookie naming the backend
+  --listen ADDR:PORT       where the load balancer connects: PORT, IPV4:PORT or [IPV6]:PORT (default 80)
+  --trust CIDR             the load balancer's addresses, whose PROXY header or X-Forwarded-For nginx
+                           believes (repeatable, at least one; 0.0.0.0/0 and ::/0 are refused)
+  --backend HOST:PORT      an app server, IPV4:PORT or [IPV6]:PORT (repeatable, at least one)
+  --status-listen ADDR:PORT
+                           also open a plain-HTTP listener with /healthz and /nginx_status
+                           (default: none; the config opens no listener you did not name)
+  --tls                    the load balancer terminates TLS: Secure cookie, X-Forwarded-Proto https
+  --cookie-ttl SECONDS     lifetime of the cookie strategy's routing cookie, ${SETTING_KEYS.cookieTtl}
+                           (default 3600)
+  --main                   print a whole nginx.conf (Amazon Linux 2023 paths) around the config
+  --naive                  print the seed article's configuration as written (trusts X-Forwarded-For from
+                           everyone; for demonstrations only). Takes only --listen, --backend and --main
+  -h, --help               show this help
+
+example:
+  npx sticky-edge render --lb nlb --sticky cookie --listen 80 --trust 10.0.0.0/24 --backend 10.0.1.10:3000 --backend 10.0.2.10:3000
+`;
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      lb: { type: 'string' },
+      sticky: { type: 'string' },
+      listen: { type: 'string', default: '80' },
+      trust: { type: 'string', multiple: true, default: [] },
+      backend: { type: 'string', multiple: true, default: [] },
+      'status-listen': { type: 'string' },
+      tls: { type: 'boolean', default: false },
+      'cookie-ttl': { type: 'string' },
+      main: { type: 'boolean', default: false },
+      naive: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+    tokens: true,
+  });
+}
+
+type Values = ReturnType<typeof parse>['values'];
+
+/** The seed's config has none of the project's choices, so flags that only make sense for the edge are refused. */
+const NAIVE_FLAGS = ['listen', 'backend', 'main', 'naive', 'help'];
+
+function naiveConfig(values: Values, given: readonly string[]): string {
+  const extra = given.find((name) => !NAIVE_FLAGS.includes(name));
+  if (extra) throw new CliError(`--naive takes only --listen, --backend and --main, got --${extra}`);
+  return renderNaiveConfig({ listen: values.listen, backends: values.backend.map((address) => ({ address })) });
+}
+
+function edgeOptions(values: Values): EdgeRenderOptions {
+  // The same validation as CDK context, so `--sticky bogus` reads exactly like `-c sticky=bogus`.
+  const settings = parseSettings((key) => ({ lb: values.lb, sticky: values.sticky, cookieTtl: values['cookie-ttl'] })[key as string]);
+  return {
+    lb: settings.lb,
+    sticky: settings.sticky,
+    listen: values.listen,
+    trust: values.trust,
+    backends: values.backend.map((address) => ({ address })),
+    statusListen: values['status-listen'],
+    tls: values.tls,
+    cookieTtlSeconds: settings.cookieTtlSeconds,
+  };
+}
+
+/** `sticky-edge render`: prints the config; bad flags throw one-line errors the dispatcher prints (exit 2). */
+export async function run(argv: string[]): Promise<number> {
+  const { values, tokens } = parse(argv);
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const given = tokens.flatMap((t) => (t.kind === 'option' ? [t.name] : []));
+  const http = values.naive ? naiveConfig(values, given) : renderEdgeConfig(edgeOptions(values));
+  process.stdout.write(values.main ? renderMainConfig({ http }) : http);
+  return 0;
 }

@@ -38,3 +38,32 @@ export interface EdgeRenderOptions {
    */
   readonly cookieTtlSeconds?: number;
 }
+
+/**
+ * A whole `nginx.conf` around an http-context config. The defaults are Amazon Linux 2023's package paths
+ * (its systemd unit expects `/run/nginx.pid`); the local topology gives each node its own directory.
+ * Relative paths are resolved by nginx against its prefix (`nginx -p DIR`).
+ */
+export interface MainConfigOptions {
+  /** The http-context config to inline, e.g. `renderEdgeConfig(…)`, `renderNaiveConfig(…)` or an `include` line. */
+  readonly http: string;
+  /** @default '/run/nginx.pid' */
+  readonly pidFile?: string;
+  /** A file or `stderr`. @default '/var/log/nginx/error.log' */
+  readonly errorLog?: string;
+  /** A file, or `off`. @default '/var/log/nginx/access.log' */
+  readonly accessLog?: string;
+  /**
+   * Existing directory for nginx's temp files (request bodies, buffered responses), so nginx can run as a
+   * non-root user with its own prefix. When the master runs as root, the workers' user must be able to enter it.
+   * @default '/var/lib/nginx/tmp'
+   */
+  readonly tempDir?: string;
+  /**
+   * The workers' user.
+   * @default - no `user` directive: the current user, or `nobody` when nginx starts as root
+   */
+  readonly user?: string;
+  /** @default 'auto' - one worker per core */
+  readonly workerProcesses?: number | 'auto';
+}

@@ -1,0 +1,58 @@
+import { SettingsError } from '../settings';
+import type { MainConfigOptions } from './render-options';
+
+/** A path nginx reads unquoted: no spaces, quotes, `;`, braces, `$` (variables) or backslashes. */
+function path(name: string, value: string): string {
+  if (!/^[^\s;"'{}$\\]+$/.test(value)) throw new SettingsError(`${name} must be a path without spaces, quotes, ;, {}, $ or \\, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function workers(value: MainConfigOptions['workerProcesses']): string {
+  if (value === undefined || value === 'auto') return 'auto';
+  if (Number.isInteger(value) && value >= 1 && value <= 256) return String(value);
+  throw new SettingsError(`workerProcesses must be auto or a whole number from 1 to 256, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * The access log names both the client address (after realip) and the peer it came through, and the
+ * upstream that answered: what stickiness problems are diagnosed from.
+ */
+const LOG_FORMAT = [
+  "log_format sticky_edge '$remote_addr via=$realip_remote_addr [$time_local] \"$request\" $status $body_bytes_sent '",
+  "                       'upstream=$upstream_addr upstream_status=$upstream_status rt=$request_time xff=\"$http_x_forwarded_for\"';",
+];
+
+const TEMP_PATHS = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'];
+
+/**
+ * A whole nginx.conf: the http-context config inlined in an `http` block with its own pid file, logs and
+ * temp paths. It replaces the distribution's nginx.conf, whose default server on :80 would clash with the
+ * edge listener and open a port the options did not name.
+ */
+export function renderMainConfig(options: MainConfigOptions): string {
+  const tempDir = path('tempDir', options.tempDir ?? '/var/lib/nginx/tmp');
+  const accessLog = path('accessLog', options.accessLog ?? '/var/log/nginx/access.log');
+  const http = options.http.trimEnd().split('\n');
+  const lines = [
+    '# sticky-edge nginx.conf. Rendered by sticky-edge; edit the options, not this file.',
+    ...(options.user === undefined ? [] : [`user ${path('user', options.user)};`]),
+    `worker_processes ${workers(options.workerProcesses)};`,
+    `pid ${path('pidFile', options.pidFile ?? '/run/nginx.pid')};`,
+    `error_log ${path('errorLog', options.errorLog ?? '/var/log/nginx/error.log')};`,
+    '',
+    'events {',
+    '    worker_connections 4096;',
+    '}',
+    '',
+    'http {',
+    ...TEMP_PATHS.map((kind) => `    ${kind}_temp_path ${tempDir}/${kind};`),
+    '    server_tokens off;',
+    '    default_type application/octet-stream;',
+    ...LOG_FORMAT.map((l) => `    ${l}`),
+    `    access_log ${accessLog}${accessLog === 'off' ? '' : ' sticky_edge'};`,
+    '',
+    ...http.map((l) => (l === '' ? l : `    ${l}`)),
+    '}',
+  ];
+  return lines.join('\n') + '\n';
+}

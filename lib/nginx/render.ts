@@ -1,0 +1,173 @@
+import type { EdgeRenderOptions } from './render-options';
+import { Backend, ValidEdgeOptions, validateEdgeOptions } from './validate';
+
+export { renderMainConfig } from './main-config';
+export { renderNaiveConfig } from './naive-config';
+
+/** The `cookie` strategy's routing cookie: an opaque route id naming the backend that last answered. */
+export const ROUTE_COOKIE = 'sticky_edge_route';
+/** Answered by nginx itself (200) on the load-balancer listener and on the status listener. */
+export const HEALTH_PATH = '/healthz';
+/** `stub_status` on the status listener. */
+export const STATUS_PATH = '/nginx_status';
+
+/** Upstream of all backends, balanced by the strategy (round robin for `cookie`'s first request). */
+const BALANCED = 'sticky_edge';
+const routeUpstream = (id: string) => `sticky_edge_route_${id}`;
+
+/**
+ * Failover and keepalive settings shared by every upstream server. `max_fails=2 fail_timeout=5s`: two
+ * failures inside 5 s take a server out for 5 s (the seed's `fail_timeout=300` benches it for five minutes).
+ */
+const SERVER_PARAMS = 'max_fails=2 fail_timeout=5s';
+/**
+ * Idle upstream connections kept per worker. `keepalive_timeout` stays below Node's default 5 s
+ * `keepAliveTimeout`, so nginx never reuses a connection the backend is closing (a POST sent on one would
+ * fail with a 502: non-idempotent requests are not retried).
+ */
+const KEEPALIVE = ['keepalive 16;', 'keepalive_timeout 4s;'];
+
+const indent = (lines: readonly string[], depth = 1) => lines.map((l) => (l === '' ? l : '    '.repeat(depth) + l));
+const block = (head: string, body: readonly string[]) => [`${head} {`, ...indent(body), '}'];
+const quote = (text: string) => `"${text}"`;
+
+function upstream(name: string, balancing: string[], servers: string[]): string[] {
+  return block(`upstream ${name}`, [...balancing, `zone ${name} 64k;`, ...servers, ...KEEPALIVE]);
+}
+
+function balancedUpstream(o: ValidEdgeOptions): string[] {
+  const balancing = { ip_hash: ['ip_hash;'], hash: ['hash $remote_addr consistent;'], cookie: [] }[o.sticky];
+  return upstream(
+    BALANCED,
+    balancing,
+    o.backends.map((b) => `server ${b.address} ${SERVER_PARAMS};`),
+  );
+}
+
+/** The cookie's backend first, every other backend as a backup that answers while it is down. */
+function routeUpstreams(backends: readonly Backend[]): string[] {
+  return backends.flatMap((pinned) => [
+    '',
+    ...upstream(
+      routeUpstream(pinned.id),
+      [],
+      backends.map((b) => `server ${b.address} ${SERVER_PARAMS}${b === pinned ? '' : ' backup'};`),
+    ),
+  ]);
+}
+
+/**
+ * The `cookie` strategy on open-source nginx (no `sticky` before 1.29.6): the cookie picks a named
+ * upstream, and the response names the backend that actually answered, read from `$upstream_addr`.
+ */
+function cookieMaps(o: ValidEdgeOptions): string[] {
+  const attributes = ['Path=/', `Max-Age=${o.cookieTtlSeconds}`, 'HttpOnly', 'SameSite=Lax', ...(o.tls ? ['Secure'] : [])];
+  return [
+    '# The cookie picks its backend\'s upstream; an unknown or forged value is balanced like a first request.',
+    ...block(`map $cookie_${ROUTE_COOKIE} $sticky_edge_upstream`, [
+      `default ${BALANCED};`,
+      ...o.backends.map((b) => `${quote(b.id)} ${routeUpstream(b.id)};`),
+    ]),
+    '',
+    '# $upstream_addr lists every server tried ("a:1, b:2", " : " between groups): the last one answered.',
+    ...block('map $upstream_addr $sticky_edge_answered_addr', ['default "";', '"~(?:^| )(?<sticky_edge_last>[^ ,]+)$" $sticky_edge_last;']),
+    '',
+    ...block('map $sticky_edge_answered_addr $sticky_edge_answered', ['default "";', ...o.backends.map((b) => `${quote(b.address)} ${quote(b.id)};`)]),
+    '',
+    '# Issue the cookie when the answering backend differs from the one the request named (or none was named).',
+    ...block(`map "$cookie_${ROUTE_COOKIE}:$sticky_edge_answered" $sticky_edge_set_cookie`, [
+      `"~:$" "";`,
+      `"~^([^:]*):\\1$" "";`,
+      `default "${ROUTE_COOKIE}=$sticky_edge_answered; ${attributes.join('; ')}";`,
+    ]),
+  ];
+}
+
+function realIp(o: ValidEdgeOptions): string[] {
+  const trusted = o.trust.map((cidr) => `set_real_ip_from ${cidr};`);
+  return o.lb === 'nlb'
+    ? ['# The client address comes from the PROXY v2 header, believed only from the load balancer.', ...trusted, 'real_ip_header proxy_protocol;']
+    : ['# The client address is the right-most X-Forwarded-For entry the load balancer did not add itself.', ...trusted, 'real_ip_header X-Forwarded-For;', 'real_ip_recursive on;'];
+}
+
+/** Where requests go: the cookie's upstream for `cookie`, else the one balanced upstream. */
+function proxyPass(o: ValidEdgeOptions): string {
+  return `proxy_pass ${o.sticky === 'cookie' ? 'http://$sticky_edge_upstream' : `http://${BALANCED}`};`;
+}
+
+/** What every proxied request carries, in both the plain and the upgrade location (set once, inherited). */
+function proxySettings(o: ValidEdgeOptions): string[] {
+  return [
+    'proxy_http_version 1.1;',
+    'proxy_set_header Host $host;',
+    '# After realip, $remote_addr is the client. Headers a client sent itself are not passed on as trusted.',
+    'proxy_set_header X-Real-IP $remote_addr;',
+    'proxy_set_header X-Forwarded-For $remote_addr;',
+    `proxy_set_header X-Forwarded-Proto ${o.tls ? 'https' : 'http'};`,
+    'proxy_set_header X-Forwarded-Host "";',
+    'proxy_set_header X-Forwarded-Port "";',
+    'proxy_set_header Forwarded "";',
+    '# Empty for plain requests, so upstream keepalive works; "upgrade" only for WebSocket handshakes.',
+    'proxy_set_header Upgrade $http_upgrade;',
+    'proxy_set_header Connection $sticky_edge_connection_upgrade;',
+    'proxy_connect_timeout 2s;',
+    '# Connection errors, timeouts, 502 and 503 go to the next server; nginx never retries a non-idempotent',
+    '# request once it was sent (no non_idempotent flag here).',
+    'proxy_next_upstream error timeout http_502 http_503;',
+    ...(o.sticky === 'cookie' ? ['add_header Set-Cookie $sticky_edge_set_cookie always;'] : []),
+  ];
+}
+
+const HEALTH_LOCATION = block(`location = ${HEALTH_PATH}`, ['access_log off;', 'default_type text/plain;', 'return 200 "ok\\n";']);
+
+function edgeServer(o: ValidEdgeOptions): string[] {
+  const listen = `listen ${o.listen}${o.lb === 'nlb' ? ' proxy_protocol' : ''} default_server;`;
+  return block('server', [
+    listen,
+    ...realIp(o),
+    '',
+    ...proxySettings(o),
+    '',
+    ...HEALTH_LOCATION,
+    '',
+    // proxy_read_timeout takes no variables, so upgrade requests are sent to a location of their own. A
+    // `return` is one of the two directives that are safe inside `if` in a location.
+    '# WebSocket (any Upgrade) requests get a long read timeout; everything else keeps the 60 s default.',
+    ...block('location /', ['error_page 418 = @upgrade;', 'if ($http_upgrade) {', '    return 418;', '}', proxyPass(o)]),
+    '',
+    ...block('location @upgrade', [proxyPass(o), 'proxy_read_timeout 1h;', 'proxy_send_timeout 1h;']),
+  ]);
+}
+
+function statusServer(statusListen: string): string[] {
+  return block('server', [
+    `listen ${statusListen};`,
+    'access_log off;',
+    ...HEALTH_LOCATION,
+    ...block(`location = ${STATUS_PATH}`, ['stub_status;']),
+    ...block('location /', ['return 404;']),
+  ]);
+}
+
+/**
+ * The http-context config of one nginx edge node: upstreams, maps and server blocks, as written into
+ * `conf.d` by the nginx tier's user data and printed by `sticky-edge render`. Deterministic: every node
+ * renders the same text, so a client is routed the same way whichever node the load balancer picks.
+ * Throws `SettingsError` naming the first bad option.
+ */
+export function renderEdgeConfig(options: EdgeRenderOptions): string {
+  const o = validateEdgeOptions(options);
+  const lines = [
+    `# sticky-edge: lb=${o.lb} sticky=${o.sticky}${o.tls ? ' tls' : ''}. Rendered by sticky-edge; edit the options, not this file.`,
+    '',
+    ...block('map $http_upgrade $sticky_edge_connection_upgrade', ['default upgrade;', "'' '';"]),
+    '',
+    ...(o.sticky === 'cookie' ? [...cookieMaps(o), ''] : []),
+    ...balancedUpstream(o),
+    ...(o.sticky === 'cookie' ? routeUpstreams(o.backends) : []),
+    '',
+    ...edgeServer(o),
+    ...(o.statusListen === undefined ? [] : ['', ...statusServer(o.statusListen)]),
+  ];
+  return lines.join('\n') + '\n';
+}
