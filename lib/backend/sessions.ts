@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+
+export const SESSION_COOKIE = 'session';
+
+/** A visitor's session on one backend: ids are local to it, so a request that lands elsewhere starts over. */
+export interface Session {
+  readonly id: string;
+  readonly hits: number;
+  /** True when this request created the session (the response must set the cookie). */
+  readonly isNew: boolean;
+}
+
+/**
+ * How many sessions one backend remembers. A load test without cookies makes a new session per request;
+ * past this bound the oldest are forgotten so memory stays flat (about 100 bytes each).
+ */
+const MAX_SESSIONS = 100_000;
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+/** In-memory hit counters keyed by session id. */
+export class SessionStore {
+  private readonly hits = new Map<string, number>();
+
+  /** Counts one hit on the session named by the Cookie header, or on a new one when it is absent or unknown. */
+  hit(cookieHeader: string | undefined): Session {
+    const presented = readCookie(cookieHeader, SESSION_COOKIE);
+    const known = presented !== undefined && ID_PATTERN.test(presented) ? this.hits.get(presented) : undefined;
+    if (presented !== undefined && known !== undefined) {
+      this.hits.set(presented, known + 1);
+      return { id: presented, hits: known + 1, isNew: false };
+    }
+    const id = randomBytes(16).toString('base64url');
+    this.remember(id);
+    return { id, hits: 1, isNew: true };
+  }
+
+  private remember(id: string): void {
+    if (this.hits.size >= MAX_SESSIONS) {
+      const oldest = this.hits.keys().next().value;
+      if (oldest !== undefined) this.hits.delete(oldest);
+    }
+    this.hits.set(id, 1);
+  }
+}
+
+/** The `Set-Cookie` value for a new session; `Secure` only when the visitor reached us over HTTPS. */
+export function sessionCookie(id: string, secure: boolean): string {
+  return `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+}
+
+function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const pair of (header ?? '').split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+  }
+  return undefined;
+}
