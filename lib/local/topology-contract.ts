@@ -33,8 +33,24 @@ export interface Topology {
   readonly lbAddress: string;
   /** The backends' names, in the order of `backendUrls` (what the backend reports as `backend`). */
   readonly backendNames: readonly string[];
-  /** The options each nginx node's config was rendered from. */
+  /**
+   * The options node 0's config was rendered from. Nodes differ only in `listen` (each has its own address).
+   */
   readonly renderOptions: EdgeRenderOptions;
+  /** The options each nginx node's config was rendered from, in the order of `nginxUrls`. */
+  readonly nodeRenderOptions: readonly EdgeRenderOptions[];
+  /**
+   * The address nginx connects to the backends from (the local stand-in for the NAT gateway's address):
+   * the only proxy address the backends trust.
+   */
+  readonly natAddress: string;
+  /** Each nginx node's access log (`sticky_edge` format, with the request line), in the order of `nginxUrls`. */
+  readonly accessLogs: readonly string[];
+  /**
+   * A client address in this topology's own block: `network` 1-255 picks a /24 (ip_hash looks at the first
+   * three octets), `host` 1-254 the address in it. Distinct from every server address of the topology.
+   */
+  clientAddress(network: number, host: number): string;
   /** Adds a backend and reloads every nginx node with the re-rendered config. */
   scaleBackends(count: number): Promise<void>;
   /** Kills backend `index` (SIGKILL: no goodbye). */

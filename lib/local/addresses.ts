@@ -1,0 +1,57 @@
+/**
+ * Local addresses for one topology run. Every 127.x.y.z is a distinct address on Linux's loopback, usable as a
+ * client or a server without root, so one run takes a random /16 (127.R.0.0) and parallel runs (other tests,
+ * other developers' demos) almost never share addresses; ports are still learned by binding port 0, so even a
+ * shared /16 cannot make two servers collide.
+ */
+import { createServer } from 'node:net';
+
+/** Host part used inside a run's /16. Network 0 holds the servers; clients live in networks 1-254. */
+export interface AddressBlock {
+  /** e.g. `127.83` */
+  readonly prefix: string;
+  address(network: number, host: number): string;
+}
+
+const takenInThisProcess = new Set<number>();
+
+/** A /16 under 127/8 that no other topology in this process uses. 127.0 is skipped: it holds 127.0.0.1. */
+export function allocateBlock(): AddressBlock {
+  if (takenInThisProcess.size >= 250) throw new Error('every local /16 is taken by a running topology');
+  let second: number;
+  do second = 2 + Math.floor(Math.random() * 253);
+  while (takenInThisProcess.has(second));
+  takenInThisProcess.add(second);
+  return blockOf(second);
+}
+
+/** Gives the /16 back when its topology stops. */
+export function releaseBlock(block: AddressBlock): void {
+  takenInThisProcess.delete(Number(block.prefix.split('.')[1]));
+}
+
+function blockOf(second: number): AddressBlock {
+  const prefix = `127.${second}`;
+  return {
+    prefix,
+    address(network, host) {
+      if (!Number.isInteger(network) || network < 0 || network > 255 || !Number.isInteger(host) || host < 1 || host > 254) {
+        throw new Error(`no address ${prefix}.${network}.${host}`);
+      }
+      return `${prefix}.${network}.${host}`;
+    },
+  };
+}
+
+/** A port that is free on `host` right now (the kernel picks it). */
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host, port: 0, exclusive: true }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * A demo backend as its own `node` process running the same bundle the app instances run, so killing it
+ * (SIGKILL) is a real crash that nginx has to route around.
+ */
+import { writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { bundleBackend } from '../backend/bundle';
+import { ManagedProcess, spawnManaged } from './processes';
+
+export interface BackendProcess {
+  readonly name: string;
+  /** `ADDR:PORT`, as written in the nginx config. */
+  readonly address: string;
+  readonly url: string;
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Writes the backend bundle into `dir` (once per topology) and returns its path. */
+export async function writeBackendBundle(dir: string): Promise<string> {
+  const file = path.join(dir, 'backend.js');
+  await writeFile(file, bundleBackend());
+  return file;
+}
+
+export async function startBackendProcess(bundle: string, name: string, host: string, port: number, trustProxy: string): Promise<BackendProcess> {
+  const args = [bundle, '--name', name, '--listen', `${host}:${port}`, '--trust-proxy', trustProxy];
+  const managed: ManagedProcess = spawnManaged(`backend ${name}`, process.execPath, args);
+  try {
+    await managed.waitForLine(/^listening on /, 15_000);
+  } catch (err) {
+    await managed.stop();
+    throw err;
+  }
+  return {
+    name,
+    address: `${host}:${port}`,
+    url: `http://${host}:${port}`,
+    kill: () => managed.kill(),
+    stop: () => managed.stop(),
+  };
+}

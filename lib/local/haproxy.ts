@@ -1,0 +1,59 @@
+/**
+ * The load-balancer stand-in. HAProxy plays the NLB (TCP, PROXY protocol v2) or the ALB (HTTP, appending
+ * X-Forwarded-For), and connects to nginx from its own address, the only address nginx trusts.
+ */
+import { writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { LbKind } from '../settings';
+import { findExecutable } from './binaries';
+import { ManagedProcess, spawnManaged } from './processes';
+
+export interface LoadBalancerConfig {
+  readonly lb: LbKind;
+  /** `ADDR:PORT` clients connect to. */
+  readonly listen: string;
+  /** The address HAProxy connects to nginx from. */
+  readonly source: string;
+  /** `ADDR:PORT` of each nginx node. */
+  readonly nodes: readonly string[];
+  /**
+   * Send PROXY v2 headers in `nlb` mode. Off stands for an NLB whose target group has proxy protocol disabled,
+   * which is what the seed's plain `listen 80` needs.
+   * @default true
+   */
+  readonly proxyProtocol?: boolean;
+}
+
+export function renderLoadBalancerConfig(config: LoadBalancerConfig): string {
+  const http = config.lb === 'alb';
+  const sendProxy = !http && config.proxyProtocol !== false ? ' send-proxy-v2' : '';
+  return [
+    'global',
+    '  maxconn 4096',
+    'defaults',
+    `  mode ${http ? 'http' : 'tcp'}`,
+    '  timeout connect 5s',
+    '  timeout client 60s',
+    '  timeout server 60s',
+    // Like the ALB: append the TCP peer to whatever X-Forwarded-For the client sent, set the proto.
+    ...(http ? ['  option forwardfor'] : []),
+    'frontend edge',
+    `  bind ${config.listen}`,
+    ...(http ? ['  http-request set-header X-Forwarded-Proto http'] : []),
+    '  default_backend nginx',
+    'backend nginx',
+    // Round robin, so one client's consecutive connections reach different nginx nodes.
+    '  balance roundrobin',
+    `  source ${config.source}`,
+    ...config.nodes.map((node, i) => `  server node${i} ${node}${sendProxy}`),
+    '',
+  ].join('\n');
+}
+
+export async function startLoadBalancer(dir: string, config: LoadBalancerConfig): Promise<ManagedProcess> {
+  const haproxy = findExecutable('haproxy');
+  const file = path.join(dir, 'haproxy.cfg');
+  await writeFile(file, renderLoadBalancerConfig(config));
+  // -db: stay in the foreground, so stopping this process stops HAProxy.
+  return spawnManaged('haproxy', haproxy, ['-db', '-f', file]);
+}

@@ -1,0 +1,97 @@
+/**
+ * One nginx edge node of the local topology: its own directory (config, pid, logs, temp files), its own
+ * address and port, nginx in the foreground so that stopping the process stops the node.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { renderMainConfig } from '../nginx/render';
+import { findExecutable } from './binaries';
+import { ManagedProcess, spawnManaged, waitUntilListening } from './processes';
+
+const run = promisify(execFile);
+
+export interface NginxNode {
+  readonly host: string;
+  readonly port: number;
+  /** The node's access log (`sticky_edge` format: client address, request line, upstream). */
+  readonly accessLog: string;
+  /** Checks the new http config with `nginx -t`, then reloads (SIGHUP) and waits for the new workers. */
+  reload(http: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startNginxNode(dir: string, host: string, port: number, http: string): Promise<NginxNode> {
+  const nginx = findExecutable('nginx');
+  await mkdir(path.join(dir, 'tmp'), { recursive: true });
+  // nginx started as root runs its workers as nobody, who must be able to enter the node's directory.
+  await chmod(dir, 0o755);
+  await chmod(path.join(dir, 'tmp'), 0o777);
+  const confFile = path.join(dir, 'nginx.conf');
+  const accessLog = path.join(dir, 'access.log');
+  const mainConfig = (httpConfig: string) =>
+    renderMainConfig({
+      http: httpConfig,
+      pidFile: path.join(dir, 'nginx.pid'),
+      errorLog: path.join(dir, 'error.log'),
+      accessLog,
+      tempDir: path.join(dir, 'tmp'),
+      workerProcesses: 1,
+    });
+  await writeFile(confFile, mainConfig(http));
+  await checkConfig(nginx, dir, confFile);
+  // -e: where nginx logs before it has read error_log from the config (the default path may not be writable).
+  const args = ['-p', dir, '-c', confFile, '-e', path.join(dir, 'error.log'), '-g', 'daemon off;'];
+  const master = spawnManaged(`nginx ${host}:${port}`, nginx, args);
+  try {
+    await waitUntilListening(master, host, port, 10_000);
+  } catch (err) {
+    await master.stop();
+    throw err;
+  }
+  return {
+    host,
+    port,
+    accessLog,
+    async reload(httpConfig) {
+      await writeFile(confFile, mainConfig(httpConfig));
+      await checkConfig(nginx, dir, confFile);
+      await reloadWorkers(master);
+    },
+    stop: () => master.stop(),
+  };
+}
+
+/** `nginx -t`: a config nginx would refuse is reported with nginx's own message, before anything runs it. */
+async function checkConfig(nginx: string, dir: string, confFile: string): Promise<void> {
+  try {
+    await run(nginx, ['-t', '-q', '-p', dir, '-c', confFile, '-e', path.join(dir, 'error.log')]);
+  } catch (err) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+    throw new Error(`nginx -t rejected ${confFile}: ${stderr.split('\n')[0] || (err as Error).message}`);
+  }
+}
+
+/** SIGHUP starts new workers with the new config and retires the old ones; done when no old one is left. */
+async function reloadWorkers(master: ManagedProcess): Promise<void> {
+  const pid = master.child.pid as number;
+  const before = await workerPids(pid);
+  master.child.kill('SIGHUP');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const now = await workerPids(pid);
+    if (now.length > 0 && !now.some((p) => before.includes(p))) return;
+    if (Date.now() > deadline) throw new Error(`nginx ${master.name} did not finish reloading in 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function workerPids(masterPid: number): Promise<number[]> {
+  try {
+    const { stdout } = await run('pgrep', ['-P', String(masterPid)]);
+    return stdout.split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The local topology: HAProxy as the load balancer, nginx edge nodes running the rendered config, demo
+ * backends as separate processes, all on their own 127.x.y.z addresses. It mirrors the AWS deployment:
+ *
+ *   client 127.R.n.h ──► HAProxy 127.R.0.1 ──► nginx 127.R.0.1x ──► (source 127.0.0.1) ──► backend 127.R.0.2x
+ *
+ * nginx trusts only the load balancer's address (127.R.0.1/32), as it trusts only the NLB's subnets in AWS.
+ * nginx reaches the backends from 127.0.0.1, the address Linux picks for loopback connections; it stands for
+ * the NAT gateway's address, and it is the only proxy address the backends trust.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { renderEdgeConfig, renderNaiveConfig } from '../nginx/render';
+import type { EdgeRenderOptions } from '../nginx/render-options';
+import { AddressBlock, allocateBlock, freePort, releaseBlock } from './addresses';
+import { BackendProcess, startBackendProcess, writeBackendBundle } from './backend-process';
+import { startLoadBalancer } from './haproxy';
+import { NginxNode, startNginxNode } from './nginx-node';
+import { ManagedProcess, waitUntilListening } from './processes';
+import type { Topology, TopologyOptions } from './topology-contract';
+
+/** The address nginx connects to the backends from: Linux's source address for loopback destinations. */
+export const NAT_ADDRESS = '127.0.0.1';
+
+const LB_HOST = 1;
+const FIRST_NODE_HOST = 11;
+const FIRST_BACKEND_HOST = 21;
+const MAX_NODES = 9;
+const MAX_BACKENDS = 9;
+
+const backendName = (index: number) => `app-${String.fromCharCode(97 + index)}`;
+
+/** Something started that must be stopped, whatever happens next. */
+type Stoppable = { stop(): Promise<void> };
+
+export async function startTopology(options: TopologyOptions): Promise<Topology> {
+  const nodeCount = options.nginxNodes ?? 2;
+  const backendCount = options.backends ?? 2;
+  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > MAX_NODES) throw new Error(`nginxNodes must be 1-${MAX_NODES}, got ${nodeCount}`);
+  if (!Number.isInteger(backendCount) || backendCount < 1 || backendCount > MAX_BACKENDS) {
+    throw new Error(`backends must be 1-${MAX_BACKENDS}, got ${backendCount}`);
+  }
+  const block = allocateBlock();
+  const dir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-local-'));
+  const started: Stoppable[] = [];
+  const cleanUp = async () => {
+    await Promise.all(started.map((s) => s.stop()));
+    await rm(dir, { recursive: true, force: true });
+    releaseBlock(block);
+  };
+  try {
+    return await build(options, block, dir, nodeCount, backendCount, started, cleanUp);
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+}
+
+async function build(
+  options: TopologyOptions,
+  block: AddressBlock,
+  dir: string,
+  nodeCount: number,
+  backendCount: number,
+  started: Stoppable[],
+  cleanUp: () => Promise<void>,
+): Promise<Topology> {
+  const lbAddress = block.address(0, LB_HOST);
+  const bundle = await writeBackendBundle(dir);
+  const backends: BackendProcess[] = [];
+  const addBackends = async (count: number) => {
+    const fresh = await Promise.all(
+      Array.from({ length: count - backends.length }, async (_, i) => {
+        const index = backends.length + i;
+        const host = block.address(0, FIRST_BACKEND_HOST + index);
+        const backend = await startBackendProcess(bundle, backendName(index), host, await freePort(host), NAT_ADDRESS);
+        started.push(backend);
+        return backend;
+      }),
+    );
+    backends.push(...fresh);
+  };
+  await addBackends(backendCount);
+
+  const nodeHosts = Array.from({ length: nodeCount }, (_, i) => block.address(0, FIRST_NODE_HOST + i));
+  const nodePorts = await Promise.all(nodeHosts.map((host) => freePort(host)));
+  const renderFor = (index: number): { options: EdgeRenderOptions; http: string } => {
+    const renderOptions: EdgeRenderOptions = {
+      lb: options.lb,
+      sticky: options.sticky,
+      listen: `${nodeHosts[index]}:${nodePorts[index]}`,
+      trust: [`${lbAddress}/32`],
+      backends: backends.map((b) => ({ address: b.address })),
+    };
+    const rendered = options.naive
+      ? renderNaiveConfig({ listen: renderOptions.listen, backends: renderOptions.backends })
+      : renderEdgeConfig(renderOptions);
+    return { options: renderOptions, http: options.nodeConfig ? options.nodeConfig(index, rendered, renderOptions) : rendered };
+  };
+
+  const nodes: NginxNode[] = await Promise.all(
+    nodeHosts.map(async (host, i) => {
+      const nodeDir = path.join(dir, `nginx-${i}`);
+      await mkdir(nodeDir);
+      const node = await startNginxNode(nodeDir, host, nodePorts[i], renderFor(i).http);
+      started.push(node);
+      return node;
+    }),
+  );
+
+  const lbPort = await freePort(lbAddress);
+  const lb: ManagedProcess = await startLoadBalancer(dir, {
+    lb: options.lb,
+    listen: `${lbAddress}:${lbPort}`,
+    source: lbAddress,
+    nodes: nodes.map((n) => `${n.host}:${n.port}`),
+    // The seed listens without proxy_protocol: its NLB would have proxy protocol off.
+    proxyProtocol: !options.naive,
+  });
+  started.push(lb);
+  await waitUntilListening(lb, lbAddress, lbPort, 10_000);
+
+  let nodeRenderOptions = nodes.map((_, i) => renderFor(i).options);
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://${lbAddress}:${lbPort}`,
+    nginxUrls: nodes.map((n) => `http://${n.host}:${n.port}`),
+    get backendUrls() {
+      return backends.map((b) => b.url);
+    },
+    get backendNames() {
+      return backends.map((b) => b.name);
+    },
+    lbAddress,
+    natAddress: NAT_ADDRESS,
+    get renderOptions() {
+      return nodeRenderOptions[0];
+    },
+    get nodeRenderOptions() {
+      return nodeRenderOptions;
+    },
+    accessLogs: nodes.map((n) => n.accessLog),
+    clientAddress: (network, host) => {
+      if (network < 1) throw new Error(`client network must be 1-255, got ${network}`);
+      return block.address(network, host);
+    },
+    async scaleBackends(count) {
+      if (!Number.isInteger(count) || count < backends.length || count > MAX_BACKENDS) {
+        throw new Error(`scaleBackends needs ${backends.length}-${MAX_BACKENDS} backends, got ${count}`);
+      }
+      await addBackends(count);
+      await Promise.all(nodes.map((node, i) => node.reload(renderFor(i).http)));
+      nodeRenderOptions = nodes.map((_, i) => renderFor(i).options);
+    },
+    async killBackend(index) {
+      const backend = backends[index];
+      if (backend === undefined) throw new Error(`no backend ${index}: there are ${backends.length}`);
+      await backend.kill();
+    },
+    stop() {
+      stopped ??= cleanUp();
+      return stopped;
+    },
+  };
+}
