@@ -1,5 +1,120 @@
+import { parseArgs } from 'node:util';
+import { runDemo } from '../local/demo';
+import { stopAllProcesses } from '../local/processes';
+import { formatReport } from '../local/report';
+import { startTopology, stopAllTopologies } from '../local/topology';
+import { LB_KINDS, LbKind, STICKY_STRATEGIES, StickyStrategy } from '../settings';
 import { CliError } from './cli-error';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new CliError('local is not built yet', 1);
+const DEFAULT_CLIENTS = 300;
+const MAX_CLIENTS = 5000;
+
+const HELP = `usage: sticky-edge local [options]
+
+Runs the seed article's nginx configuration and this project's side by side on real nginx and HAProxy on
+this machine, drives traffic from many client addresses (127.x.y.z, no root needed) and prints one table:
+per configuration, each backend's share of clients, how many clients stayed on one backend, and which
+address the backend saw (the client's, or the load balancer's). Needs nginx and haproxy (\`npm run setup\`).
+
+  clients ──► HAProxy (the NLB or ALB) ──► 2 nginx nodes ──► 2 demo backends
+
+options:
+  --lb nlb|alb             the load balancer HAProxy stands in for (default nlb). nlb: TCP with PROXY
+                           protocol v2; alb: HTTP, appending X-Forwarded-For
+  --sticky ip_hash|hash|cookie|all
+                           the strategies to run beside the seed (default all)
+  --clients N              simulated clients, 10-${MAX_CLIENTS} (default ${DEFAULT_CLIENTS}); one in ten share a carrier-NAT /24,
+                           one in ten forge X-Forwarded-For and X-Real-IP
+  --keep                   afterwards, leave one topology running (the first strategy) and print its URL
+                           and a curl line; Ctrl-C stops it
+  -h, --help               show this help
+`;
+
+interface LocalOptions {
+  readonly lb: LbKind;
+  readonly strategies: readonly StickyStrategy[];
+  readonly clients: number;
+  readonly keep: boolean;
+}
+
+function parseOptions(argv: string[]): LocalOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      lb: { type: 'string', default: 'nlb' },
+      sticky: { type: 'string', default: 'all' },
+      clients: { type: 'string', default: String(DEFAULT_CLIENTS) },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  if (!(LB_KINDS as readonly string[]).includes(values.lb)) throw new CliError(`--lb must be ${LB_KINDS.join(' or ')}, got ${JSON.stringify(values.lb)}`);
+  if (values.sticky !== 'all' && !(STICKY_STRATEGIES as readonly string[]).includes(values.sticky)) {
+    throw new CliError(`--sticky must be ${STICKY_STRATEGIES.join(', ')} or all, got ${JSON.stringify(values.sticky)}`);
+  }
+  const clients = /^\d+$/.test(values.clients) ? Number(values.clients) : NaN;
+  if (!(clients >= 10 && clients <= MAX_CLIENTS)) throw new CliError(`--clients must be a whole number from 10 to ${MAX_CLIENTS}, got ${JSON.stringify(values.clients)}`);
+  return {
+    lb: values.lb as LbKind,
+    strategies: values.sticky === 'all' ? STICKY_STRATEGIES : [values.sticky as StickyStrategy],
+    clients,
+    keep: values.keep,
+  };
+}
+
+/** A progress line that rewrites itself on a terminal, and a plain line per scenario otherwise. */
+function progressReporter(): (scenario: string, done: number, total: number) => void {
+  const tty = process.stderr.isTTY === true;
+  return (scenario, done, total) => {
+    if (tty) process.stderr.write(`\r${scenario}: ${done}/${total} requests${done === total ? '\n' : ''}`);
+    else if (done === total) process.stderr.write(`${scenario}: ${total} requests done\n`);
+  };
+}
+
+/** Ctrl-C or SIGTERM: stop every process this run started, then exit. */
+function stopOnSignals(): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\n${signal}: stopping the local topology\n`);
+    stopAllTopologies()
+      .then(stopAllProcesses)
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  return () => process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+}
+
+async function keepRunning(lb: LbKind, sticky: StickyStrategy): Promise<void> {
+  const topology = await startTopology({ lb, sticky });
+  const client = topology.clientAddress(7, 7);
+  process.stdout.write(
+    [
+      '',
+      `running: lb=${lb} sticky=${sticky} at ${topology.url} (nginx ${topology.nginxUrls.join(', ')})`,
+      `try:     curl -si --interface ${client} ${topology.url}/  (repeat it; change --interface to move)`,
+      'Ctrl-C stops it.',
+      '',
+    ].join('\n'),
+  );
+  await new Promise<never>(() => undefined);
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const options = parseOptions(argv);
+  if (options === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const release = stopOnSignals();
+  try {
+    const results = await runDemo({ lb: options.lb, strategies: options.strategies, clients: options.clients, onProgress: progressReporter() });
+    process.stdout.write(formatReport(results) + '\n');
+    if (options.keep) await keepRunning(options.lb, options.strategies[0]);
+    return 0;
+  } finally {
+    release();
+    await stopAllTopologies();
+  }
 }

@@ -1,13 +1,20 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import * as path from 'node:path';
+import { CliError } from '../cli/cli-error';
 
-export const INSTALL_HINT = 'install nginx and HAProxy with `npm run setup` (or `sudo apt-get install nginx haproxy`)';
+/** HAProxy from PATH or /usr/sbin (where Debian puts it), or a one-line error saying how to install it. */
+export function findHaproxy(): string {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/sbin', '/usr/local/sbin'];
+  const found = dirs.map((dir) => path.join(dir, 'haproxy')).find(isExecutable);
+  if (!found) throw new CliError('haproxy is not installed: run `npm run setup` or `sudo apt-get install haproxy`', 1);
+  return found;
+}
 
-/** An executable from PATH or the sbin directories (where Debian puts nginx and haproxy), or a one-line error. */
-export function findExecutable(name: 'nginx' | 'haproxy'): string {
-  for (const dir of [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin']) {
-    const candidate = path.join(dir, name);
-    if (dir !== '' && existsSync(candidate)) return candidate;
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
-  throw new Error(`${name} not found: ${INSTALL_HINT}`);
 }

@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { LbKind } from '../settings';
-import { findExecutable } from './binaries';
+import { findHaproxy } from './binaries';
 import { ManagedProcess, spawnManaged } from './processes';
 
 export interface LoadBalancerConfig {
@@ -51,7 +51,7 @@ export function renderLoadBalancerConfig(config: LoadBalancerConfig): string {
 }
 
 export async function startLoadBalancer(dir: string, config: LoadBalancerConfig): Promise<ManagedProcess> {
-  const haproxy = findExecutable('haproxy');
+  const haproxy = findHaproxy();
   const file = path.join(dir, 'haproxy.cfg');
   await writeFile(file, renderLoadBalancerConfig(config));
   // -db: stay in the foreground, so stopping this process stops HAProxy.

@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { findNginx, runNginx } from '../nginx/nginx-binary';
 import { renderMainConfig } from '../nginx/render';
-import { findExecutable } from './binaries';
 import { ManagedProcess, spawnManaged, waitUntilListening } from './processes';
 
 const run = promisify(execFile);
@@ -23,7 +23,7 @@ export interface NginxNode {
 }
 
 export async function startNginxNode(dir: string, host: string, port: number, http: string): Promise<NginxNode> {
-  const nginx = findExecutable('nginx');
+  const nginx = findNginx();
   await mkdir(path.join(dir, 'tmp'), { recursive: true });
   // nginx started as root runs its workers as nobody, who must be able to enter the node's directory.
   await chmod(dir, 0o755);
@@ -40,7 +40,7 @@ export async function startNginxNode(dir: string, host: string, port: number, ht
       workerProcesses: 1,
     });
   await writeFile(confFile, mainConfig(http));
-  await checkConfig(nginx, dir, confFile);
+  await checkConfig(dir, confFile);
   // -e: where nginx logs before it has read error_log from the config (the default path may not be writable).
   const args = ['-p', dir, '-c', confFile, '-e', path.join(dir, 'error.log'), '-g', 'daemon off;'];
   const master = spawnManaged(`nginx ${host}:${port}`, nginx, args);
@@ -56,7 +56,7 @@ export async function startNginxNode(dir: string, host: string, port: number, ht
     accessLog,
     async reload(httpConfig) {
       await writeFile(confFile, mainConfig(httpConfig));
-      await checkConfig(nginx, dir, confFile);
+      await checkConfig(dir, confFile);
       await reloadWorkers(master);
     },
     stop: () => master.stop(),
@@ -64,13 +64,9 @@ export async function startNginxNode(dir: string, host: string, port: number, ht
 }
 
 /** `nginx -t`: a config nginx would refuse is reported with nginx's own message, before anything runs it. */
-async function checkConfig(nginx: string, dir: string, confFile: string): Promise<void> {
-  try {
-    await run(nginx, ['-t', '-q', '-p', dir, '-c', confFile, '-e', path.join(dir, 'error.log')]);
-  } catch (err) {
-    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
-    throw new Error(`nginx -t rejected ${confFile}: ${stderr.split('\n')[0] || (err as Error).message}`);
-  }
+async function checkConfig(dir: string, confFile: string): Promise<void> {
+  const { code, stderr } = await runNginx(['-t', '-q', '-p', dir, '-c', confFile, '-e', path.join(dir, 'error.log')]);
+  if (code !== 0) throw new Error(`nginx -t rejected ${confFile}: ${stderr.split('\n')[0]}`);
 }
 
 /** SIGHUP starts new workers with the new config and retires the old ones; done when no old one is left. */

@@ -34,6 +34,14 @@ const backendName = (index: number) => `app-${String.fromCharCode(97 + index)}`;
 /** Something started that must be stopped, whatever happens next. */
 type Stoppable = { stop(): Promise<void> };
 
+/** Every topology of this process that is starting or running, for `stopAllTopologies`. */
+const running = new Set<() => Promise<void>>();
+
+/** Stops every topology this process started (the CLI's Ctrl-C handler). */
+export async function stopAllTopologies(): Promise<void> {
+  await Promise.all([...running].map((stop) => stop()));
+}
+
 export async function startTopology(options: TopologyOptions): Promise<Topology> {
   const nodeCount = options.nginxNodes ?? 2;
   const backendCount = options.backends ?? 2;
@@ -44,11 +52,17 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
   const block = allocateBlock();
   const dir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-local-'));
   const started: Stoppable[] = [];
-  const cleanUp = async () => {
-    await Promise.all(started.map((s) => s.stop()));
-    await rm(dir, { recursive: true, force: true });
-    releaseBlock(block);
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () => {
+    cleaning ??= (async () => {
+      await Promise.all(started.map((s) => s.stop()));
+      await rm(dir, { recursive: true, force: true });
+      releaseBlock(block);
+      running.delete(cleanUp);
+    })();
+    return cleaning;
   };
+  running.add(cleanUp);
   try {
     return await build(options, block, dir, nodeCount, backendCount, started, cleanUp);
   } catch (err) {
@@ -70,7 +84,7 @@ async function build(
   const bundle = await writeBackendBundle(dir);
   const backends: BackendProcess[] = [];
   const addBackends = async (count: number) => {
-    const fresh = await Promise.all(
+    const fresh = await allStarted(
       Array.from({ length: count - backends.length }, async (_, i) => {
         const index = backends.length + i;
         const host = block.address(0, FIRST_BACKEND_HOST + index);
@@ -99,7 +113,7 @@ async function build(
     return { options: renderOptions, http: options.nodeConfig ? options.nodeConfig(index, rendered, renderOptions) : rendered };
   };
 
-  const nodes: NginxNode[] = await Promise.all(
+  const nodes: NginxNode[] = await allStarted(
     nodeHosts.map(async (host, i) => {
       const nodeDir = path.join(dir, `nginx-${i}`);
       await mkdir(nodeDir);
@@ -122,7 +136,6 @@ async function build(
   await waitUntilListening(lb, lbAddress, lbPort, 10_000);
 
   let nodeRenderOptions = nodes.map((_, i) => renderFor(i).options);
-  let stopped: Promise<void> | undefined;
   return {
     url: `http://${lbAddress}:${lbPort}`,
     nginxUrls: nodes.map((n) => `http://${n.host}:${n.port}`),
@@ -158,9 +171,17 @@ async function build(
       if (backend === undefined) throw new Error(`no backend ${index}: there are ${backends.length}`);
       await backend.kill();
     },
-    stop() {
-      stopped ??= cleanUp();
-      return stopped;
-    },
+    stop: cleanUp,
   };
+}
+
+/**
+ * Like `Promise.all`, but waits for every start to settle before failing, so nothing is still starting (and
+ * about to be added to the stop list) when the clean-up runs.
+ */
+async function allStarted<T>(starts: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(starts);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
