@@ -1,0 +1,157 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { Construct } from 'constructs';
+import type { LbKind } from '../settings';
+
+export interface EdgeLoadBalancerProps {
+  /** `nlb`: TCP (or TLS) with PROXY v2 to nginx. `alb`: HTTP(S) with X-Forwarded-For. */
+  readonly kind: LbKind;
+  readonly vpc: ec2.IVpc;
+  /** Public subnets; nginx trusts exactly their CIDRs, as the load balancer connects from inside them. */
+  readonly vpcSubnets: ec2.SubnetSelection;
+  /** The nginx nodes. */
+  readonly target: autoscaling.AutoScalingGroup;
+  /** nginx's traffic port; health checks go to the same port, as they carry the PROXY header too. */
+  readonly targetPort: number;
+  readonly healthPath: string;
+  /**
+   * Terminate TLS on 443 with this certificate.
+   * @default - plain HTTP on port 80
+   */
+  readonly certificate?: elbv2.IListenerCertificate;
+}
+
+/** Short, as nothing here holds long requests and sandbox deploys replace nodes often. */
+const DEREGISTRATION_DELAY = Duration.seconds(30);
+const HEALTHY_THRESHOLD = 2;
+const HEALTH_CHECK_INTERVAL = Duration.seconds(10);
+
+/**
+ * The internet-facing load balancer in front of nginx, with its own security group: clients reach its
+ * listener ports, and nginx admits only this group. With a certificate it listens on 443 only: an NLB closes
+ * port 80 (it cannot redirect), an ALB redirects 80 to 443.
+ */
+export class EdgeLoadBalancer extends Construct {
+  readonly loadBalancer: elbv2.NetworkLoadBalancer | elbv2.ApplicationLoadBalancer;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly targetGroup: elbv2.NetworkTargetGroup | elbv2.ApplicationTargetGroup;
+  /** The ports open to the internet. */
+  readonly listenerPorts: readonly number[];
+  /** `http://DNS` or `https://DNS`. */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: EdgeLoadBalancerProps) {
+    super(scope, id);
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `${props.kind.toUpperCase()}: listener ports from the internet, out to nginx only`,
+      allowAllOutbound: false,
+    });
+    const wired = props.kind === 'nlb' ? networkLoadBalancer(this, props) : applicationLoadBalancer(this, props);
+    this.loadBalancer = wired.loadBalancer;
+    this.targetGroup = wired.targetGroup;
+    this.listenerPorts = wired.listenerPorts;
+    this.url = `${props.certificate === undefined ? 'http' : 'https'}://${this.loadBalancer.loadBalancerDnsName}`;
+    for (const port of this.listenerPorts) {
+      this.securityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), 'clients from the internet');
+    }
+    // Listeners open no security-group rule towards their targets: this admits the load balancer, and only it.
+    props.target.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(props.targetPort), 'traffic and health checks from the load balancer');
+    Validations.of(this.securityGroup).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason: 'An internet-facing load balancer: its listener ports are open to every IPv4 client by design',
+    });
+    Validations.of(this.loadBalancer).acknowledge({
+      id: 'AwsSolutions-ELB2',
+      reason: 'Sandbox: access logs need a log bucket that outlives `cdk destroy`; nginx logs every request with the client address it derived',
+    });
+  }
+}
+
+interface Wired {
+  readonly loadBalancer: elbv2.NetworkLoadBalancer | elbv2.ApplicationLoadBalancer;
+  readonly targetGroup: elbv2.NetworkTargetGroup | elbv2.ApplicationTargetGroup;
+  readonly listenerPorts: readonly number[];
+}
+
+/**
+ * PROXY v2 carries the client address, so client IP preservation is off: nginx then sees the NLB's own
+ * addresses, inside the NLB's subnets, and trusts only those. NLB health checks carry the PROXY header as
+ * well, hence an HTTP check on the traffic port rather than a TCP one nginx would log as a broken header.
+ */
+function networkLoadBalancer(scope: EdgeLoadBalancer, props: EdgeLoadBalancerProps): Wired {
+  const loadBalancer = new elbv2.NetworkLoadBalancer(scope, 'Nlb', {
+    vpc: props.vpc,
+    vpcSubnets: props.vpcSubnets,
+    internetFacing: true,
+    securityGroups: [scope.securityGroup],
+  });
+  const port = props.certificate === undefined ? 80 : 443;
+  const listener =
+    props.certificate === undefined
+      ? loadBalancer.addListener('Tcp', { port, protocol: elbv2.Protocol.TCP })
+      : loadBalancer.addListener('Tls', {
+          port,
+          protocol: elbv2.Protocol.TLS,
+          certificates: [props.certificate],
+          sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        });
+  const targetGroup = listener.addTargets('Nginx', {
+    port: props.targetPort,
+    protocol: elbv2.Protocol.TCP,
+    targets: [props.target],
+    proxyProtocolV2: true,
+    preserveClientIp: false,
+    deregistrationDelay: DEREGISTRATION_DELAY,
+    healthCheck: {
+      protocol: elbv2.Protocol.HTTP,
+      port: 'traffic-port',
+      path: props.healthPath,
+      interval: HEALTH_CHECK_INTERVAL,
+      healthyThresholdCount: HEALTHY_THRESHOLD,
+      unhealthyThresholdCount: HEALTHY_THRESHOLD,
+    },
+  });
+  return { loadBalancer, targetGroup, listenerPorts: [port] };
+}
+
+/**
+ * The ALB appends the peer it saw to X-Forwarded-For (the default `append` mode, set explicitly because
+ * nginx's realip depends on it) and drops malformed headers.
+ */
+function applicationLoadBalancer(scope: EdgeLoadBalancer, props: EdgeLoadBalancerProps): Wired {
+  const loadBalancer = new elbv2.ApplicationLoadBalancer(scope, 'Alb', {
+    vpc: props.vpc,
+    vpcSubnets: props.vpcSubnets,
+    internetFacing: true,
+    securityGroup: scope.securityGroup,
+    xffHeaderProcessingMode: elbv2.XffHeaderProcessingMode.APPEND,
+    dropInvalidHeaderFields: true,
+  });
+  const listener =
+    props.certificate === undefined
+      ? loadBalancer.addListener('Http', { port: 80, protocol: elbv2.ApplicationProtocol.HTTP, open: false })
+      : loadBalancer.addListener('Https', {
+          port: 443,
+          protocol: elbv2.ApplicationProtocol.HTTPS,
+          certificates: [props.certificate],
+          sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+          open: false,
+        });
+  if (props.certificate !== undefined) loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443, open: false });
+  const targetGroup = listener.addTargets('Nginx', {
+    port: props.targetPort,
+    protocol: elbv2.ApplicationProtocol.HTTP,
+    targets: [props.target],
+    deregistrationDelay: DEREGISTRATION_DELAY,
+    healthCheck: {
+      path: props.healthPath,
+      interval: HEALTH_CHECK_INTERVAL,
+      healthyThresholdCount: HEALTHY_THRESHOLD,
+      unhealthyThresholdCount: HEALTHY_THRESHOLD,
+    },
+  });
+  return { loadBalancer, targetGroup, listenerPorts: props.certificate === undefined ? [80] : [80, 443] };
+}

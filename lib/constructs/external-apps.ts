@@ -1,0 +1,132 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct, DependencyGroup, IDependable } from 'constructs';
+import { backendInstallCommands } from '../backend/install';
+import { INSTANCE_ROOT_VOLUME, logVpcTraffic, SSM_MANAGED_POLICY_REASON } from './ec2-baseline';
+
+export interface ExternalAppsProps {
+  readonly instanceType: ec2.InstanceType;
+  readonly machineImage: ec2.IMachineImage;
+  /** The port the demo backend listens on. */
+  readonly port: number;
+  /**
+   * Public addresses of the proxies in front (the edge NAT Elastic IPs): the only sources admitted to the
+   * app port (one /32 rule each), and the only peers whose X-Forwarded-For the backend believes.
+   */
+  readonly proxyAddresses: readonly string[];
+}
+
+/**
+ * Two app servers outside the edge network, the seed's "external servers": their own VPC with public
+ * subnets only, one server per AZ, each with an Elastic IP that nginx dials through the edge NAT.
+ */
+export class ExternalApps extends Construct {
+  readonly vpc: ec2.Vpc;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly servers: readonly AppServer[];
+  /** Complete when every server has signalled a running backend and holds its Elastic IP. */
+  readonly ready: IDependable;
+
+  constructor(scope: Construct, id: string, props: ExternalAppsProps) {
+    super(scope, id);
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr('10.50.0.0/16'),
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'App', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
+    });
+    logVpcTraffic(this.vpc);
+    this.securityGroup = appSecurityGroup(this, this.vpc, props);
+    const [subnetA, subnetB] = this.vpc.publicSubnets;
+    const serverProps = { ...props, vpc: this.vpc, securityGroup: this.securityGroup };
+    this.servers = [
+      new AppServer(this, 'AppA', { ...serverProps, name: 'app-a', subnet: subnetA }),
+      new AppServer(this, 'AppB', { ...serverProps, name: 'app-b', subnet: subnetB }),
+    ];
+    this.ready = new DependencyGroup(...this.servers.map((server) => server.ready));
+  }
+}
+
+function appSecurityGroup(scope: Construct, vpc: ec2.IVpc, props: ExternalAppsProps): ec2.SecurityGroup {
+  const group = new ec2.SecurityGroup(scope, 'SecurityGroup', {
+    vpc,
+    description: 'App servers: the app port from the edge NAT addresses only',
+    allowAllOutbound: false,
+  });
+  for (const address of props.proxyAddresses) {
+    group.addIngressRule(ec2.Peer.ipv4(`${address}/32`), ec2.Port.tcp(props.port), 'nginx through an edge NAT gateway');
+  }
+  group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'dnf repositories, CloudFormation signals and Session Manager over HTTPS');
+  Validations.of(group).acknowledge({
+    id: 'AwsSolutions-EC23',
+    reason: 'The rule cannot evaluate ingress built from the NAT Elastic IPs (Fn::Join of each address and /32); every ingress is one NAT address /32, asserted in test/cdk',
+  });
+  return group;
+}
+
+export interface AppServerProps extends ExternalAppsProps {
+  /** What the backend reports as `backend` and the route id in nginx's config. */
+  readonly name: string;
+  readonly vpc: ec2.IVpc;
+  readonly subnet: ec2.ISubnet;
+  readonly securityGroup: ec2.ISecurityGroup;
+}
+
+/** One app instance running the demo backend, with its own Elastic IP. */
+export class AppServer extends Construct {
+  readonly name: string;
+  readonly instance: ec2.Instance;
+  /** Kept apart from the instance so replacing the instance keeps the address nginx is configured with. */
+  readonly eip: ec2.CfnEIP;
+  /** The public address nginx dials (a token until deploy). */
+  readonly address: string;
+  /** `address:port`, as nginx's upstream names it. */
+  readonly endpoint: string;
+  readonly ready: IDependable;
+
+  constructor(scope: Construct, id: string, props: AppServerProps) {
+    super(scope, id);
+    this.name = props.name;
+    const userData = ec2.UserData.forLinux();
+    this.instance = new ec2.Instance(this, 'Instance', {
+      vpc: props.vpc,
+      vpcSubnets: { subnets: [props.subnet] },
+      instanceType: props.instanceType,
+      machineImage: props.machineImage,
+      securityGroup: props.securityGroup,
+      userData,
+      userDataCausesReplacement: true,
+      requireImdsv2: true,
+      blockDevices: [INSTANCE_ROOT_VOLUME],
+      ssmSessionPermissions: true,
+    });
+    userData.addCommands(
+      'set -euo pipefail',
+      'dnf install -y aws-cfn-bootstrap',
+      ...backendInstallCommands({ name: props.name, port: props.port, trustedProxies: props.proxyAddresses }),
+    );
+    userData.addSignalOnExitCommand(this.instance);
+    // The stack waits for the backend to be installed and running, not just for the instance to boot.
+    this.instance.instance.cfnOptions.creationPolicy = { resourceSignal: { count: 1, timeout: Duration.minutes(15).toIsoString() } };
+    this.eip = new ec2.CfnEIP(this, 'Eip', { domain: 'vpc' });
+    const association = new ec2.CfnEIPAssociation(this, 'EipAssociation', {
+      allocationId: this.eip.attrAllocationId,
+      instanceId: this.instance.instanceId,
+    });
+    this.address = this.eip.attrPublicIp;
+    this.endpoint = `${this.address}:${props.port}`;
+    this.ready = association;
+    Validations.of(this.instance.role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      reason: SSM_MANAGED_POLICY_REASON,
+    });
+    Validations.of(this.instance).acknowledge({
+      id: 'AwsSolutions-EC28',
+      reason: 'Sandbox demo server: 5-minute basic monitoring is enough and detailed monitoring is billed per instance',
+    });
+    Validations.of(this.instance).acknowledge({
+      id: 'AwsSolutions-EC29',
+      reason: 'Sandbox demo server with no state: `cdk destroy` must be able to terminate it',
+    });
+  }
+}

@@ -1,0 +1,98 @@
+import { CfnOutput, Fn, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { Construct } from 'constructs';
+import { HEALTH_PATH } from '../nginx/render';
+import type { EdgeSettings } from '../settings';
+import { amazonLinux2023 } from '../constructs/ec2-baseline';
+import { EdgeLoadBalancer } from '../constructs/edge-load-balancer';
+import { EdgeNetwork } from '../constructs/edge-network';
+import { AppServer, ExternalApps } from '../constructs/external-apps';
+import { nginxRenderOptions, NGINX_TRAFFIC_PORT } from '../constructs/nginx-options';
+import { NginxTier } from '../constructs/nginx-tier';
+
+export interface StickyEdgeStackProps extends StackProps {
+  readonly settings: EdgeSettings;
+}
+
+/**
+ * The whole path in one stack, so a stage deploys and tears down as a unit: load balancer → nginx Auto
+ * Scaling group (private subnets) → edge NAT gateways → two external app servers.
+ */
+export class StickyEdgeStack extends Stack {
+  readonly settings: EdgeSettings;
+  readonly network: EdgeNetwork;
+  readonly apps: ExternalApps;
+  readonly nginx: NginxTier;
+  readonly edge: EdgeLoadBalancer;
+  /** Shortcuts to what a post-deploy check needs. */
+  readonly autoScalingGroup: NginxTier['autoScalingGroup'];
+  readonly loadBalancer: EdgeLoadBalancer['loadBalancer'];
+  readonly natEips: readonly ec2.CfnEIP[];
+  readonly appServers: readonly AppServer[];
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: StickyEdgeStackProps) {
+    super(scope, id, props);
+    const settings = props.settings;
+    this.settings = settings;
+    this.network = new EdgeNetwork(this, 'EdgeNetwork');
+    this.apps = new ExternalApps(this, 'ExternalApps', {
+      instanceType: new ec2.InstanceType(settings.appInstanceType),
+      machineImage: amazonLinux2023(new ec2.InstanceType(settings.appInstanceType), settings.amiId),
+      port: settings.appPort,
+      proxyAddresses: this.network.natAddresses,
+    });
+    const lbSubnets = this.network.vpc.selectSubnets(this.network.loadBalancerSubnets);
+    const nginxInstanceType = new ec2.InstanceType(settings.nginxInstanceType);
+    this.nginx = new NginxTier(this, 'Nginx', {
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.nginxSubnets,
+      instanceType: nginxInstanceType,
+      machineImage: amazonLinux2023(nginxInstanceType, settings.amiId),
+      minCapacity: settings.nginxMinCapacity,
+      maxCapacity: settings.nginxMaxCapacity,
+      renderOptions: nginxRenderOptions(settings, {
+        trust: lbSubnets.subnets.map((subnet) => subnet.ipv4CidrBlock),
+        backends: this.apps.servers.map((server) => ({ address: server.endpoint, id: server.name })),
+      }),
+      upstreamPeers: this.apps.servers.map((server) => ec2.Peer.ipv4(`${server.address}/32`)),
+      upstreamPort: settings.appPort,
+    });
+    // nginx nodes come up (and signal) only once the app servers answer at their Elastic IPs.
+    this.nginx.autoScalingGroup.node.addDependency(this.apps.ready);
+    this.edge = new EdgeLoadBalancer(this, 'LoadBalancer', {
+      kind: settings.lb,
+      vpc: this.network.vpc,
+      vpcSubnets: { subnets: lbSubnets.subnets },
+      target: this.nginx.autoScalingGroup,
+      targetPort: NGINX_TRAFFIC_PORT,
+      healthPath: HEALTH_PATH,
+      certificate: settings.certificateArn === undefined ? undefined : elbv2.ListenerCertificate.fromArn(settings.certificateArn),
+    });
+    this.autoScalingGroup = this.nginx.autoScalingGroup;
+    this.loadBalancer = this.edge.loadBalancer;
+    this.natEips = this.network.natEips;
+    this.appServers = this.apps.servers;
+    this.url = this.edge.url;
+    Tags.of(this).add('project', 'sticky-edge');
+    Tags.of(this).add('stage', settings.stage);
+    this.addOutputs();
+  }
+
+  private addOutputs(): void {
+    new CfnOutput(this, 'LoadBalancerUrl', { value: this.url, description: 'Open it in a browser and reload' });
+    new CfnOutput(this, 'CurlCommand', {
+      value: `curl -s -c sticky-edge.jar -b sticky-edge.jar ${this.url}/`,
+      description: 'Repeat it: the same backend answers, the hit count grows and clientIp is your address',
+    });
+    new CfnOutput(this, 'NatElasticIps', {
+      value: Fn.join(',', this.natEips.map((eip) => eip.attrPublicIp)),
+      description: 'The addresses the app servers see nginx connect from',
+    });
+    new CfnOutput(this, 'AppElasticIps', {
+      value: Fn.join(',', this.appServers.map((server) => server.address)),
+      description: 'The app servers nginx proxies to (port appPort, reachable from the NAT addresses only)',
+    });
+  }
+}
