@@ -1,0 +1,109 @@
+/**
+ * The post-deploy check, run by a CloudFormation trigger once the nginx tier and the app instances are up.
+ * It runs inside the edge VPC, so its requests leave through the NAT gateways: the backends must report
+ * exactly those gateways' public addresses as the client. A failed check throws, which fails the trigger,
+ * so `cdk deploy` fails and rolls back with the diagnosis.
+ */
+import { DescribeNatGatewaysCommand, DescribeNatGatewaysCommandOutput, EC2Client } from '@aws-sdk/client-ec2';
+import { failureSummary, formatReport, verifyEndpoint, waitUntilAnswering } from '../../lib/verify';
+import { STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
+
+/** The environment the DeployCheck construct sets. */
+export const VERIFY_ENV = {
+  url: 'VERIFY_URL',
+  sticky: 'VERIFY_STICKY',
+  vpcId: 'VERIFY_VPC_ID',
+  backendUrls: 'VERIFY_BACKEND_URLS',
+  sessions: 'VERIFY_SESSIONS',
+  requestsPerSession: 'VERIFY_REQUESTS_PER_SESSION',
+  readyWithinSeconds: 'VERIFY_READY_WITHIN_SECONDS',
+} as const;
+
+/** The one EC2 call the handler makes; the SDK client satisfies it, tests stub it. */
+export interface NatGatewayDescriber {
+  send(command: DescribeNatGatewaysCommand): Promise<DescribeNatGatewaysCommandOutput>;
+}
+
+interface CheckConfig {
+  readonly url: string;
+  readonly sticky: StickyStrategy;
+  readonly vpcId: string;
+  readonly backendUrls: readonly string[];
+  readonly sessions: number;
+  readonly requestsPerSession: number;
+  readonly readyWithinMs: number;
+}
+
+export interface CheckOutcome {
+  readonly ok: true;
+  readonly natAddresses: readonly string[];
+  readonly sessionsPerBackend: Readonly<Record<string, number>>;
+}
+
+export function createHandler(ec2: NatGatewayDescriber, env: NodeJS.ProcessEnv = process.env): () => Promise<CheckOutcome> {
+  return async () => {
+    const config = readConfig(env);
+    const natAddresses = await natPublicAddresses(ec2, config.vpcId);
+    await waitUntilAnswering(config.url, { withinMs: config.readyWithinMs });
+    const report = await verifyEndpoint({
+      url: config.url,
+      sticky: config.sticky,
+      sessions: config.sessions,
+      requestsPerSession: config.requestsPerSession,
+      expectedClientIps: natAddresses,
+      backendUrls: config.backendUrls,
+    });
+    console.log(formatReport(report));
+    if (!report.ok) throw new Error(`post-deploy verification of ${config.url} failed: ${failureSummary(report)}`);
+    return { ok: true, natAddresses, sessionsPerBackend: report.sessionsPerBackend };
+  };
+}
+
+export const handler = createHandler(new EC2Client({}));
+
+function readConfig(env: NodeJS.ProcessEnv): CheckConfig {
+  const required = (name: string) => {
+    const value = env[name];
+    if (!value) throw new Error(`environment variable ${name} is not set`);
+    return value;
+  };
+  const count = (name: string) => {
+    const value = Number(required(name));
+    if (!Number.isInteger(value) || value < 1) throw new Error(`environment variable ${name} must be a whole number, got ${JSON.stringify(env[name])}`);
+    return value;
+  };
+  const sticky = required(VERIFY_ENV.sticky);
+  if (!(STICKY_STRATEGIES as readonly string[]).includes(sticky)) throw new Error(`${VERIFY_ENV.sticky} must be ip_hash, hash or cookie, got ${JSON.stringify(sticky)}`);
+  return {
+    url: required(VERIFY_ENV.url),
+    sticky: sticky as StickyStrategy,
+    vpcId: required(VERIFY_ENV.vpcId),
+    backendUrls: (env[VERIFY_ENV.backendUrls] ?? '').split(',').filter((u) => u !== ''),
+    sessions: count(VERIFY_ENV.sessions),
+    requestsPerSession: count(VERIFY_ENV.requestsPerSession),
+    readyWithinMs: count(VERIFY_ENV.readyWithinSeconds) * 1000,
+  };
+}
+
+/** The public addresses of the VPC's available NAT gateways: what this function's traffic leaves from. */
+async function natPublicAddresses(ec2: NatGatewayDescriber, vpcId: string): Promise<string[]> {
+  const addresses: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ec2.send(
+      new DescribeNatGatewaysCommand({
+        Filter: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'state', Values: ['available'] },
+        ],
+        NextToken: nextToken,
+      }),
+    );
+    for (const gateway of page.NatGateways ?? []) {
+      for (const address of gateway.NatGatewayAddresses ?? []) if (address.PublicIp) addresses.push(address.PublicIp);
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+  if (addresses.length === 0) throw new Error(`no available NAT gateway with a public address in ${vpcId}: this function's traffic has no known exit`);
+  return addresses;
+}

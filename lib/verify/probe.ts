@@ -1,0 +1,113 @@
+/**
+ * One HTTP request to the edge (or straight to a backend) and the demo backend's answer to it. Every request
+ * opens a fresh connection, as a new visitor's browser or a load balancer flow would: reusing one keep-alive
+ * connection would pin every request to one nginx node and hide nodes that disagree.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { plainAddress } from './addresses';
+
+/** The facts the demo backend reports as JSON (see lib/backend). */
+export interface BackendAnswer {
+  readonly backend: string;
+  /** The backend's TCP peer: nginx, or the NAT gateway nginx's traffic leaves through. */
+  readonly peer: string;
+  /** The address the backend derives for the client from the headers nginx sent. */
+  readonly clientIp: string;
+  readonly realIp: string | null;
+  readonly forwardedFor: string | null;
+  readonly sessionId: string;
+  readonly hits: number;
+}
+
+export type ProbeResult =
+  | {
+      readonly ok: true;
+      readonly answer: BackendAnswer;
+      /** The address this request left from, as the first hop saw it. */
+      readonly localAddress: string;
+      readonly setCookies: readonly string[];
+    }
+  | { readonly ok: false; readonly error: string; readonly status?: number };
+
+export interface ProbeOptions {
+  /** Source address to bind (the local topology's many clients); the OS picks when absent. */
+  readonly localAddress?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+/** A reply larger than this is not the demo backend's. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+export function probe(url: URL, options: ProbeOptions): Promise<ProbeResult> {
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve) => {
+    const request = client.request(
+      url,
+      {
+        agent: false,
+        localAddress: options.localAddress,
+        headers: { accept: 'application/json', connection: 'close', ...options.headers },
+        signal: AbortSignal.timeout(options.timeoutMs),
+      },
+      (response) => {
+        const localAddress = plainAddress(response.socket.localAddress ?? '');
+        readBody(response)
+          .then((body) => resolve(interpret(response, body, localAddress)))
+          .catch((err: Error) => resolve({ ok: false, error: describe(err, options.timeoutMs) }));
+      },
+    );
+    request.on('error', (err) => resolve({ ok: false, error: describe(err, options.timeoutMs) }));
+    request.end();
+  });
+}
+
+function interpret(response: http.IncomingMessage, body: string, localAddress: string): ProbeResult {
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status > 299) return { ok: false, status, error: `HTTP ${status} ${response.statusMessage ?? ''}`.trim() };
+  const answer = parseAnswer(body);
+  if (answer === undefined) return { ok: false, status, error: `HTTP ${status} but not the demo backend's JSON: ${JSON.stringify(body.slice(0, 80))}` };
+  return { ok: true, answer, localAddress, setCookies: response.headers['set-cookie'] ?? [] };
+}
+
+function parseAnswer(body: string): BackendAnswer | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const facts = raw as { backend?: unknown; peer?: unknown; clientIp?: unknown; headers?: Record<string, unknown>; session?: Record<string, unknown> };
+  if (typeof facts?.backend !== 'string' || typeof facts.peer !== 'string' || typeof facts.clientIp !== 'string') return undefined;
+  const text = (value: unknown) => (typeof value === 'string' ? value : null);
+  return {
+    backend: facts.backend,
+    peer: plainAddress(facts.peer),
+    clientIp: plainAddress(facts.clientIp),
+    realIp: text(facts.headers?.['x-real-ip']),
+    forwardedFor: text(facts.headers?.['x-forwarded-for']),
+    sessionId: text(facts.session?.id) ?? '',
+    hits: typeof facts.session?.hits === 'number' ? facts.session.hits : 0,
+  };
+}
+
+function readBody(response: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) response.destroy(new Error(`reply larger than ${MAX_BODY_BYTES} bytes`));
+      else chunks.push(chunk);
+    });
+    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    response.on('error', reject);
+  });
+}
+
+function describe(err: Error, timeoutMs: number): string {
+  if (err.name === 'AbortError' || err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  const code = (err as { code?: string }).code;
+  return code ? `${code}: ${err.message}` : err.message;
+}

@@ -1,0 +1,171 @@
+/**
+ * The verification core shared by `sticky-edge verify` and the post-deploy Lambda: it plays many visitors
+ * against an endpoint and checks stickiness, the spread over backends, the client address the backends see
+ * and that forged forwarding headers change nothing. No AWS or CDK dependency; it stops by itself.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { isReachedWithoutNat, plainAddress } from './addresses';
+import { countSessionsPerBackend, DirectBackend, evaluate, Observations } from './checks';
+import { probe } from './probe';
+import type { Routing, VerifyReport } from './report';
+import { driveSessions, SessionRecord } from './sessions';
+import { ROUTE_COOKIE } from '../nginx/render';
+import { STICKY_STRATEGIES, StickyStrategy } from '../settings';
+
+export interface VerifyOptions {
+  /** The edge's URL (the load balancer's), http or https. */
+  readonly url: string;
+  /**
+   * The strategy the edge runs; `auto` treats the edge as cookie-routed when it sets the routing cookie.
+   * @default 'auto'
+   */
+  readonly sticky?: StickyStrategy | 'auto';
+  /** @default 20 */
+  readonly sessions?: number;
+  /** Plain requests per session; each session also sends two with forged headers. @default 4 */
+  readonly requestsPerSession?: number;
+  /**
+   * Source addresses to bind, one per session in turn (the local topology's many clients on 127/8).
+   * @default - the OS picks one address for every session
+   */
+  readonly sourceAddresses?: readonly string[];
+  /**
+   * What the backends must report as the client address (e.g. the NAT gateways' public IPs for a caller
+   * inside the VPC).
+   * @default - the address each request left from when the endpoint is reached without NAT (loopback or
+   *   private), otherwise unknown: then any public address that is not the load balancer's passes
+   */
+  readonly expectedClientIps?: readonly string[];
+  /**
+   * Each backend's own URL, skipping nginx: proves every backend is up, which also tells failover apart
+   * from nodes that disagree.
+   * @default - none
+   */
+  readonly backendUrls?: readonly string[];
+  /** Per request. @default 5000 */
+  readonly requestTimeoutMs?: number;
+  /** For the whole run: later requests are skipped and reported. @default 90000 */
+  readonly deadlineMs?: number;
+  /** Sessions in flight at once. @default 8 */
+  readonly concurrency?: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** A bad option. Its message is one line naming the bad value. */
+export class VerifyInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VerifyInputError';
+  }
+}
+
+export const LIMITS = {
+  sessions: { min: 1, max: 500 },
+  requestsPerSession: { min: 2, max: 50 },
+} as const;
+
+const FORGED_PER_SESSION = 2;
+
+export async function verifyEndpoint(options: VerifyOptions): Promise<VerifyReport> {
+  const started = Date.now();
+  const url = parseEndpoint(options.url);
+  const sticky = options.sticky ?? 'auto';
+  if (sticky !== 'auto' && !STICKY_STRATEGIES.includes(sticky)) throw new VerifyInputError(`sticky must be ip_hash, hash, cookie or auto, got ${JSON.stringify(sticky)}`);
+  const sessions = whole('sessions', options.sessions ?? 20, LIMITS.sessions);
+  const requestsPerSession = whole('requestsPerSession', options.requestsPerSession ?? 4, LIMITS.requestsPerSession);
+  const sources = addresses('source address', options.sourceAddresses ?? []);
+  const expected = options.expectedClientIps === undefined ? undefined : addresses('expected client address', options.expectedClientIps);
+  const backendUrls = (options.backendUrls ?? []).map((u) => parseEndpoint(u, 'backend URL'));
+  const timeoutMs = options.requestTimeoutMs ?? 5_000;
+  const deadline = started + (options.deadlineMs ?? 90_000);
+
+  const endpointAddresses = await resolve(url);
+  const direct = endpointAddresses.length > 0 && endpointAddresses.every(isReachedWithoutNat);
+  const [directBackends, driven] = await Promise.all([
+    Promise.all(backendUrls.map((u) => probeBackend(u, timeoutMs))),
+    driveSessions({
+      url,
+      sessions,
+      requestsPerSession,
+      forgedPerSession: FORGED_PER_SESSION,
+      sources,
+      routeCookieName: ROUTE_COOKIE,
+      timeoutMs,
+      deadline,
+      concurrency: options.concurrency ?? 8,
+      onProgress: options.onProgress,
+    }),
+  ]);
+  const observations: Observations = {
+    sticky,
+    routing: routing(sticky, driven.sessions),
+    routeCookieName: ROUTE_COOKIE,
+    sessions: driven.sessions,
+    skipped: driven.skipped,
+    endpointAddresses,
+    directBackends,
+    expectedClientIps: (localAddress) => expected ?? (direct ? [localAddress] : undefined),
+  };
+  const checks = evaluate(observations);
+  return {
+    url: url.href,
+    sticky,
+    routing: observations.routing,
+    ok: checks.every((c) => c.status !== 'fail'),
+    checks,
+    sessions,
+    requests: driven.sessions.reduce((n, s) => n + s.exchanges.length, 0),
+    sessionsPerBackend: countSessionsPerBackend(observations),
+    durationMs: Date.now() - started,
+  };
+}
+
+/** Only http and https: anything else is a typo or not an edge this verifier understands. */
+export function parseEndpoint(text: string, what = 'url'): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new VerifyInputError(`${what} must be an http:// or https:// URL, got ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new VerifyInputError(`${what} must be an http:// or https:// URL, got ${JSON.stringify(text)}`);
+  }
+  return url;
+}
+
+function whole(name: string, value: number, range: { min: number; max: number }): number {
+  if (!Number.isInteger(value) || value < range.min || value > range.max) {
+    throw new VerifyInputError(`${name} must be a whole number from ${range.min} to ${range.max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function addresses(what: string, values: readonly string[]): string[] {
+  return values.map((value) => {
+    const plain = plainAddress(value);
+    if (isIP(plain) === 0) throw new VerifyInputError(`${what} must be an IP address, got ${JSON.stringify(value)}`);
+    return plain;
+  });
+}
+
+/** The load balancer's addresses; an unresolvable name shows up as failed requests instead. */
+async function resolve(url: URL): Promise<string[]> {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  try {
+    return (await lookup(host, { all: true })).map((a) => plainAddress(a.address));
+  } catch {
+    return [];
+  }
+}
+
+function routing(sticky: StickyStrategy | 'auto', sessions: readonly SessionRecord[]): Routing {
+  if (sticky !== 'auto') return sticky === 'cookie' ? 'cookie' : 'address';
+  return sessions.some((s) => s.exchanges.some((e) => e.routeCookie !== undefined)) ? 'cookie' : 'address';
+}
+
+async function probeBackend(url: URL, timeoutMs: number): Promise<DirectBackend> {
+  const result = await probe(url, { timeoutMs });
+  return result.ok ? { url: url.href, name: result.answer.backend } : { url: url.href, error: result.error };
+}
