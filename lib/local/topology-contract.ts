@@ -20,6 +20,12 @@ export interface TopologyOptions {
    * @default - every node runs exactly what the renderer produces for `options`
    */
   readonly nodeConfig?: (index: number, rendered: string, options: EdgeRenderOptions) => string;
+  /**
+   * The directory the topology's own temporary directory is created in (every config, log and pid file is
+   * under it, and so is every path on its processes' command lines).
+   * @default - the OS temp directory
+   */
+  readonly tempParent?: string;
 }
 
 export interface Topology {

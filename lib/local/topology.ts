@@ -49,8 +49,8 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
   if (!Number.isInteger(backendCount) || backendCount < 1 || backendCount > MAX_BACKENDS) {
     throw new Error(`backends must be 1-${MAX_BACKENDS}, got ${backendCount}`);
   }
+  const dir = await mkdtemp(path.join(options.tempParent ?? tmpdir(), 'sticky-edge-local-'));
   const block = allocateBlock();
-  const dir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-local-'));
   const started: Stoppable[] = [];
   let cleaning: Promise<void> | undefined;
   const cleanUp = () => {
