@@ -7,17 +7,7 @@
 import { DescribeNatGatewaysCommand, DescribeNatGatewaysCommandOutput, EC2Client } from '@aws-sdk/client-ec2';
 import { failureSummary, formatReport, verifyEndpoint, waitUntilAnswering } from '../../lib/verify';
 import { STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
-
-/** The environment the DeployCheck construct sets. */
-export const VERIFY_ENV = {
-  url: 'VERIFY_URL',
-  sticky: 'VERIFY_STICKY',
-  vpcId: 'VERIFY_VPC_ID',
-  backendUrls: 'VERIFY_BACKEND_URLS',
-  sessions: 'VERIFY_SESSIONS',
-  requestsPerSession: 'VERIFY_REQUESTS_PER_SESSION',
-  readyWithinSeconds: 'VERIFY_READY_WITHIN_SECONDS',
-} as const;
+import { VERIFY_ENV } from './environment';
 
 /** The one EC2 call the handler makes; the SDK client satisfies it, tests stub it. */
 export interface NatGatewayDescriber {

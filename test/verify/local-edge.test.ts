@@ -7,7 +7,8 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { DescribeNatGatewaysCommand, DescribeNatGatewaysCommandOutput } from '@aws-sdk/client-ec2';
-import { createHandler, NatGatewayDescriber, VERIFY_ENV } from '../../lambda/verify';
+import { createHandler, NatGatewayDescriber } from '../../lambda/verify';
+import { VERIFY_ENV } from '../../lambda/verify/environment';
 import { startTopology } from '../../lib/local/topology';
 import type { Topology, TopologyOptions } from '../../lib/local/topology-contract';
 import { CheckId, CheckResult, VerifyReport, verifyEndpoint } from '../../lib/verify';
