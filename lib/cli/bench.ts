@@ -1,5 +1,110 @@
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { SCENARIOS, type Scenario } from '../bench/results';
+import { runBench, writeOutputs, type BenchPlan, type Mode, type Stopper } from '../bench/run';
+import { checkTargets } from '../bench/targets';
 import { CliError } from './cli-error';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new CliError('bench is not built yet', 1);
+export const BENCH_USAGE = `usage: sticky-edge bench [--quick | --full] [--only LIST] [--out DIR] [--json]
+
+Measures, side by side on the local topology (real nginx, HAProxy and demo backends on 127.0.0.0/8):
+proxy overhead, balance per strategy, scale-out/scale-in remap, failover, and build figures.
+Writes DIR/BENCHMARKS.md and charts in DIR/docs/benchmarks/. Progress goes to stderr.
+
+options:
+  --quick      short load runs, under 3 minutes on 2 cores (the default)
+  --full       longer load runs, three interleaved rounds per path
+  --only LIST  comma-separated figures to measure: ${SCENARIOS.join(', ')} (default: all)
+  --out DIR    where to write the report and charts (default: the current directory)
+  --json       also print the results as JSON on stdout
+  --help       show this help`;
+
+export interface BenchArgs extends BenchPlan {
+  readonly json: boolean;
+  readonly outDir: string;
+}
+
+function parseOnly(value: string | undefined): Scenario[] {
+  if (value === undefined) return [...SCENARIOS];
+  const names = value.split(',').map((s) => s.trim());
+  const bad = names.find((name) => !(SCENARIOS as readonly string[]).includes(name));
+  if (bad !== undefined || names.length === 0) {
+    throw new CliError(`--only must be a comma-separated list of ${SCENARIOS.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  // Run order is fixed (see runBench), whatever order the flag names them in.
+  return SCENARIOS.filter((s) => names.includes(s));
+}
+
+/** The command that reproduces a run, as written in the report. */
+function reproduceCommand(mode: Mode, only: string | undefined): string {
+  const flags = [...(mode === 'full' ? ['--full'] : []), ...(only === undefined ? [] : [`--only ${only}`])];
+  return flags.length ? `npm run bench -- ${flags.join(' ')}` : 'npm run bench';
+}
+
+/** Parses the flags; `undefined` means `--help` was asked for. Bad flags throw a one-line error. */
+export function parseBenchArgs(argv: string[], cwd = process.cwd()): BenchArgs | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      quick: { type: 'boolean' },
+      full: { type: 'boolean' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return undefined;
+  if (values.quick && values.full) throw new CliError('--quick and --full cannot be used together');
+  if (values.out !== undefined && values.out.trim() === '') throw new CliError('--out must be a directory, got ""');
+  const mode: Mode = values.full ? 'full' : 'quick';
+  return {
+    mode,
+    scenarios: parseOnly(values.only),
+    command: reproduceCommand(mode, values.only),
+    json: values.json ?? false,
+    outDir: path.resolve(cwd, values.out ?? '.'),
+  };
+}
+
+function elapsedSince(start: number): string {
+  const s = Math.floor((Date.now() - start) / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseBenchArgs(argv);
+  if (args === undefined) {
+    process.stdout.write(BENCH_USAGE + '\n');
+    return 0;
+  }
+  const start = Date.now();
+  const progress = (message: string) => process.stderr.write(`[bench ${elapsedSince(start)}] ${message}\n`);
+  let stop: Stopper = async () => undefined;
+  // Ctrl-C: stop every process the run started before leaving.
+  const onSignal = (signal: NodeJS.Signals) => {
+    progress(`${signal}: stopping everything the benchmark started`);
+    stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    progress(`${args.mode} run of ${args.scenarios.join(', ')}`);
+    const results = await runBench(args, progress, (s) => (stop = s));
+    const files = await writeOutputs(results, args.outDir);
+    const checks = checkTargets(results);
+    const missed = checks.filter((c) => c.met === false).map((c) => c.target);
+    progress(`wrote ${files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}`);
+    progress(`${checks.length - missed.length} of ${checks.length} targets met${missed.length ? `; missed: ${missed.join('; ')}` : ''}`);
+    if (args.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+    return 0;
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`benchmark failed: ${(err as Error).message.split('\n')[0]}`, 1);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

@@ -1,0 +1,68 @@
+/**
+ * HAProxy doing alone the job the project gives nginx: pin each client to a backend with an inserted
+ * cookie, and send it elsewhere when that backend is down. The overhead figure's bar for the nginx hop.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { findHaproxy } from '../local/binaries';
+import { spawnManaged, waitUntilListening } from '../local/processes';
+
+export interface PeerConfig {
+  /** `ADDR:PORT` the peer listens on. */
+  readonly listen: string;
+  /** `ADDR:PORT` of each backend. */
+  readonly backends: readonly string[];
+}
+
+/**
+ * `cookie SRV insert indirect nocache` is HAProxy's documented sticky-cookie setup; `option redispatch`
+ * lets a client pinned to a dead server be sent to another, as nginx's backup servers do. Timeouts match
+ * the nginx edge (2 s connect) so neither waits longer on a dead backend.
+ */
+export function renderPeerConfig(config: PeerConfig): string {
+  return [
+    'global',
+    '  maxconn 4096',
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    '  timeout client 60s',
+    '  timeout server 60s',
+    '  option redispatch',
+    '  retries 2',
+    'frontend peer',
+    `  bind ${config.listen}`,
+    '  default_backend app',
+    'backend app',
+    '  balance roundrobin',
+    '  cookie SRV insert indirect nocache',
+    ...config.backends.map((address, i) => `  server app${i} ${address} cookie app${i}`),
+    '',
+  ].join('\n');
+}
+
+export interface RunningPeer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export async function startPeer(config: PeerConfig): Promise<RunningPeer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-bench-peer-'));
+  const file = path.join(dir, 'haproxy.cfg');
+  await writeFile(file, renderPeerConfig(config));
+  // -db: foreground, so stopping this process stops HAProxy.
+  const haproxy = spawnManaged('haproxy peer', findHaproxy(), ['-db', '-f', file]);
+  const stop = async () => {
+    await haproxy.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  const separator = config.listen.lastIndexOf(':');
+  try {
+    await waitUntilListening(haproxy, config.listen.slice(0, separator), Number(config.listen.slice(separator + 1)), 10_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `http://${config.listen}`, stop };
+}

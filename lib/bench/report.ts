@@ -1,0 +1,196 @@
+/**
+ * BENCHMARKS.md, written from a run's results. Targets are shown as met or missed, never hidden.
+ */
+import { LOAD_PATHS, MIX_LABELS, type BenchResults, type BuildResult, type FailoverRow, type OverheadResult } from './results';
+import { idealRemap, ratio, shares, worstDeviationFromIdeal } from './statistics';
+import { checkTargets, type TargetCheck } from './targets';
+
+/** Where the charts go, relative to the report. */
+export const CHART_DIR = 'docs/benchmarks';
+export const CHART_FILES = { overhead: 'overhead.svg', balance: 'balance.svg', remap: 'remap.svg' } as const;
+
+const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : 'n/a');
+const times = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : 'n/a');
+const ms = (x: number) => (Number.isFinite(x) ? `${Math.round(x)} ms` : 'n/a');
+/** Latencies of a local hop are often below a millisecond: keep two decimals there. */
+export const latency = (x: number) => (Number.isFinite(x) ? `${x < 10 ? x.toFixed(2) : Math.round(x)} ms` : 'n/a');
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function verdict(check: TargetCheck): string {
+  if (check.met === undefined) return 'not measured';
+  return check.met ? 'met' : '**missed**';
+}
+
+export function renderReport(results: BenchResults): string {
+  const sections = [
+    header(results),
+    machine(results),
+    targets(results),
+    results.overhead && overhead(results.overhead),
+    results.balance && balance(results),
+    results.remap && remap(results),
+    results.failover && failover(results.failover),
+    results.build && build(results.build),
+  ];
+  return sections.filter((s): s is string => Boolean(s)).join('\n\n') + '\n';
+}
+
+function header(r: BenchResults): string {
+  return [
+    '# Benchmarks',
+    '',
+    `Measured on ${r.date} in ${r.mode} mode (${r.scenarios.join(', ')}; the run took ${Math.round(r.wallSeconds)} s), every figure side by side in one run on the local topology (real nginx, HAProxy and demo backends on 127.0.0.0/8).`,
+    '',
+    'Reproduce with:',
+    '',
+    '```sh',
+    r.command,
+    '```',
+    '',
+    '`npm run bench` is the quick mode; `npm run bench -- --full` runs longer load rounds; `--json` prints these results as JSON; `--only overhead,balance,remap,failover,build` picks figures.',
+  ].join('\n');
+}
+
+function machine({ machine: m }: BenchResults): string {
+  const busy = m.loadAverageAtStart >= m.cores / 2;
+  return [
+    '## Machine',
+    '',
+    table(
+      ['CPU', 'cores', 'memory', 'OS', 'Node.js', 'nginx', 'HAProxy', 'load average at start'],
+      [[m.cpuModel, String(m.cores), `${m.memoryGiB} GiB`, m.os, m.node, m.nginx, m.haproxy, m.loadAverageAtStart.toFixed(2)]],
+    ),
+    '',
+    `The load generator (autocannon, in the benchmark's own Node.js process), the proxies and the backends share these ${m.cores} cores, so absolute throughput says more about the machine than about the proxies; compare rows of one run with each other, and the nginx hop with the HAProxy peer.` +
+      (busy ? ` **Caveat:** the machine was busy when the run started (load average ${m.loadAverageAtStart.toFixed(2)} on ${m.cores} cores, other work running), so throughput and latency figures are noisy and lower than on an idle machine.` : ''),
+  ].join('\n');
+}
+
+function targets(r: BenchResults): string {
+  const checks = checkTargets(r);
+  const missed = checks.filter((c) => c.met === false).length;
+  return [
+    '## Targets',
+    '',
+    checks.length === 0 ? 'No figure with a target was measured in this run.' : `${checks.length - missed} of ${checks.length} targets met${missed ? `, ${missed} missed` : ''}.`,
+    '',
+    table(
+      ['target', 'measured', 'verdict'],
+      checks.map((c) => [c.target, c.measured, verdict(c)]),
+    ),
+  ].join('\n');
+}
+
+function overhead(o: OverheadResult): string {
+  const direct = o.rows.find((row) => row.path === 'direct');
+  return [
+    '## 1. Overhead',
+    '',
+    `autocannon, ${o.connections} keep-alive connections for ${o.durationSeconds} s per path (${o.rounds} round${o.rounds === 1 ? '' : 's'} per path, interleaved; the round with the median throughput is shown). Every request carries the routing cookie a first request was given, so each path does its sticky work and ends on one backend, like the direct path. The HAProxy peer is the bar for the nginx hop: both are one proxy doing the same sticky job in front of the same backends.`,
+    '',
+    table(
+      ['path', 'what is in the way', 'requests/s', '× direct', 'p50', 'p99', 'p99 × direct', 'failed'],
+      o.rows.map((row) => [
+        `\`${row.path}\``,
+        LOAD_PATHS[row.path],
+        row.requestsPerSecond.toFixed(0),
+        times(ratio(row.requestsPerSecond, direct?.requestsPerSecond ?? 0)),
+        latency(row.p50Ms),
+        latency(row.p99Ms),
+        times(ratio(row.p99Ms, direct?.p99Ms ?? 0)),
+        `${row.failed} of ${row.requests}`,
+      ]),
+    ),
+    '',
+    `![Throughput relative to direct](${CHART_DIR}/${CHART_FILES.overhead})`,
+  ].join('\n');
+}
+
+function balance(r: BenchResults): string {
+  const rows = r.balance ?? [];
+  return [
+    '## 2. Balance',
+    '',
+    '1,000 clients per strategy, each a first request (no cookie) from its own source address through the load-balancer stand-in (NLB mode: PROXY protocol v2) to two backends. **distinct /24s**: every client in its own /24 network. **carrier NAT**: 1,000 clients behind 64 addresses in 4 /24 networks, about 16 clients per address, as behind a carrier-grade NAT. The /24s are picked at random each run, so `ip_hash`, which looks only at the /24, splits the carrier-NAT clients in whole quarters, differently from run to run. The ideal is an equal share.',
+    '',
+    table(
+      ['strategy', 'client mix', 'share per backend', 'ideal', 'worst backend off ideal', 'failed'],
+      rows.map((row) => {
+        const s = shares(row.counts);
+        return [
+          row.strategy,
+          MIX_LABELS[row.mix],
+          s.map((share, i) => `${row.backends[i]} ${pct(share)}`).join(', '),
+          pct(1 / row.counts.length),
+          pct(worstDeviationFromIdeal(s)),
+          String(row.failed),
+        ];
+      }),
+    ),
+    '',
+    `![Share per backend per strategy](${CHART_DIR}/${CHART_FILES.balance})`,
+  ].join('\n');
+}
+
+function remap(r: BenchResults): string {
+  const rows = r.remap ?? [];
+  return [
+    '## 3. Scale-out and scale-in remap',
+    '',
+    '2 → 3: the 1,000 distinct-/24 clients of the balance figure ask again after a third backend is added (every nginx node reloaded with the re-rendered config), cookie clients sending the cookie they were given. 3 → 2: 1,000 new clients arrive while there are three backends (the earlier cookie clients never reach the new one), then the third backend is taken out of the config and they ask again. The ideal is the least possible: 1/(n+1) of the clients (the new backend’s share going out, the removed backend’s clients going in). Moving "needlessly" means moving although the old backend is still there.',
+    '',
+    table(
+      ['strategy', 'change', 'moved', 'ideal', '× ideal', 'moved needlessly', 'failed'],
+      rows.map((row) => {
+        const moved = row.moved / row.clients;
+        const ideal = idealRemap(row.from, row.to);
+        return [row.strategy, `${row.from} → ${row.to}`, pct(moved), pct(ideal), times(moved / ideal), pct(row.movedNeedlessly / row.clients), String(row.failed)];
+      }),
+    ),
+    '',
+    `![Remap per strategy against the ideal](${CHART_DIR}/${CHART_FILES.remap})`,
+  ].join('\n');
+}
+
+function failover(rows: readonly FailoverRow[]): string {
+  return [
+    '## 4. Failover',
+    '',
+    "Sessions (one source address and cookie jar each) send GETs in a loop through the load-balancer stand-in; one backend is killed (SIGKILL) under that load and the sessions keep going. A session is re-pinned when its answers come from one live backend until the end. `seed` is the seed's configuration (`ip_hash`, `max_fails=5 fail_timeout=300`).",
+    '',
+    table(
+      ['config', 'sessions (on the dead backend)', 'requests', 'failed', 're-pinned', 'time to re-pin p50', 'max', 'observed after kill'],
+      rows.map((row) => [
+        row.config,
+        `${row.sessions} (${row.sessionsOnDeadBackend})`,
+        String(row.requests),
+        String(row.failed),
+        `${row.repinned} of ${row.sessionsOnDeadBackend}`,
+        ms(row.repinP50Ms),
+        ms(row.repinMaxMs),
+        ms(row.observedMs),
+      ]),
+    ),
+  ].join('\n');
+}
+
+function build(b: BuildResult): string {
+  const value = (x: number | undefined, text: (x: number) => string) => (x === undefined ? 'not measured' : text(x));
+  return [
+    '## 5. Build figures',
+    '',
+    table(
+      ['figure', 'value', 'what it is'],
+      [
+        ['`cdk synth` of the whole app', value(b.synthSeconds, (s) => `${s.toFixed(1)} s`), '`npx cdk synth --quiet` into a temporary directory, wall time'],
+        ['unit tests', value(b.unitTestSeconds, (s) => `${s.toFixed(1)} s`), `\`${b.unitTestCommand}\`, wall time`],
+        ['verification Lambda bundle', value(b.lambdaBundleBytes, (n) => `${(n / 1000).toFixed(1)} KB (${n} bytes)`), 'esbuild bundle of `lambda/verify/index.ts` as the NodejsFunction builds it (minified, `@aws-sdk/*` external)'],
+      ],
+    ),
+    ...(b.problems.length ? ['', ...b.problems.map((p) => `- ${p}`)] : []),
+  ].join('\n');
+}

@@ -1,0 +1,119 @@
+/**
+ * The shape of a benchmark run: what `--json` prints and what the report and the charts are drawn from.
+ */
+import type { StickyStrategy } from '../settings';
+
+export const SCENARIOS = ['overhead', 'balance', 'remap', 'failover', 'build'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface MachineInfo {
+  readonly cpuModel: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly os: string;
+  readonly node: string;
+  readonly nginx: string;
+  readonly haproxy: string;
+  /** 1-minute load average when the run started: other work on the machine skews every figure. */
+  readonly loadAverageAtStart: number;
+}
+
+/** The ways to reach a backend that the overhead figure compares, and what sits in each way. */
+export const LOAD_PATHS = {
+  direct: 'nothing: straight to one backend',
+  'haproxy-peer': 'HAProxy alone doing the sticky job (cookie insert, redispatch)',
+  nginx: "the project's nginx node alone (cookie strategy)",
+  'seed-nginx': "an nginx node running the seed's configuration",
+  edge: "the project's edge: load-balancer stand-in (HAProxy) + nginx",
+  'seed-edge': "load-balancer stand-in + nginx running the seed's configuration",
+} as const;
+export type LoadPath = keyof typeof LOAD_PATHS;
+
+/** One load-generator run against one path to the backend. */
+export interface LoadRow {
+  readonly path: LoadPath;
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly requests: number;
+  /** Socket errors, timeouts and non-2xx answers together. */
+  readonly failed: number;
+}
+
+export interface OverheadResult {
+  readonly connections: number;
+  readonly durationSeconds: number;
+  /** Rounds per path; each row holds the round with the median throughput. */
+  readonly rounds: number;
+  readonly rows: readonly LoadRow[];
+}
+
+export const CLIENT_MIXES = ['distinct-24', 'carrier-nat'] as const;
+export type ClientMix = (typeof CLIENT_MIXES)[number];
+
+export const MIX_LABELS: Record<ClientMix, string> = {
+  'distinct-24': 'distinct /24s',
+  'carrier-nat': 'carrier NAT',
+};
+
+export interface BalanceRow {
+  readonly strategy: StickyStrategy;
+  readonly mix: ClientMix;
+  readonly clients: number;
+  readonly backends: readonly string[];
+  /** Clients per backend, in the order of `backends`. */
+  readonly counts: readonly number[];
+  /** Requests that got no answer naming a backend. */
+  readonly failed: number;
+}
+
+export interface RemapRow {
+  readonly strategy: StickyStrategy;
+  readonly from: number;
+  readonly to: number;
+  readonly clients: number;
+  readonly moved: number;
+  readonly movedNeedlessly: number;
+  readonly failed: number;
+}
+
+export interface FailoverRow {
+  /** A strategy of the project, or `seed` for the seed's configuration. */
+  readonly config: StickyStrategy | 'seed';
+  readonly sessions: number;
+  /** Sessions that were on the backend that died. */
+  readonly sessionsOnDeadBackend: number;
+  readonly requests: number;
+  /** Failed requests (all are idempotent GETs). */
+  readonly failed: number;
+  /** Sessions on the dead backend that were pinned to a live one before the run ended. */
+  readonly repinned: number;
+  readonly repinP50Ms: number;
+  readonly repinMaxMs: number;
+  /** How long the clients kept going after the kill. */
+  readonly observedMs: number;
+}
+
+export interface BuildResult {
+  readonly synthSeconds?: number;
+  readonly unitTestSeconds?: number;
+  /** What the unit-test time measures, e.g. the jest command. */
+  readonly unitTestCommand: string;
+  readonly lambdaBundleBytes?: number;
+  /** Why a figure is missing (a step failed), one line each. */
+  readonly problems: readonly string[];
+}
+
+export interface BenchResults {
+  readonly date: string;
+  readonly mode: 'quick' | 'full';
+  readonly command: string;
+  readonly scenarios: readonly Scenario[];
+  readonly machine: MachineInfo;
+  readonly wallSeconds: number;
+  readonly overhead?: OverheadResult;
+  readonly balance?: readonly BalanceRow[];
+  readonly remap?: readonly RemapRow[];
+  readonly failover?: readonly FailoverRow[];
+  readonly build?: BuildResult;
+}

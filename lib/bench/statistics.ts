@@ -1,0 +1,91 @@
+/**
+ * The arithmetic behind the figures, kept free of I/O so it is checked on known inputs.
+ */
+
+/** Nearest-rank percentile (p in 0..100) of unsorted values; NaN for no values. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+/** How many clients each backend got, in the order of `backends` (backends nobody reached count 0). */
+export function countPerBackend(assignments: readonly string[], backends: readonly string[]): number[] {
+  return backends.map((name) => assignments.filter((a) => a === name).length);
+}
+
+/** Each count's fraction of the total. */
+export function shares(counts: readonly number[]): number[] {
+  const total = counts.reduce((sum, c) => sum + c, 0);
+  return counts.map((c) => (total === 0 ? 0 : c / total));
+}
+
+/**
+ * The worst backend's distance from the ideal equal share, relative to that share
+ * (0.1 means some backend is 10 % above or below 1/n).
+ */
+export function worstDeviationFromIdeal(backendShares: readonly number[]): number {
+  const ideal = 1 / backendShares.length;
+  return Math.max(...backendShares.map((s) => Math.abs(s - ideal) / ideal));
+}
+
+export interface RemapCount {
+  /** Clients asked both before and after. */
+  readonly clients: number;
+  /** Clients whose backend changed. */
+  readonly moved: number;
+  /**
+   * Clients whose backend changed although their old backend still exists: the avoidable moves.
+   * Going 3 -> 2, the clients of the removed backend have to move; nobody else should.
+   */
+  readonly movedNeedlessly: number;
+}
+
+/** Compares each client's backend before and after a change in the backend set. */
+export function countRemap(before: readonly string[], after: readonly string[], backendsAfter: readonly string[]): RemapCount {
+  if (before.length !== after.length) throw new Error(`remap needs one answer per client, got ${before.length} before and ${after.length} after`);
+  const surviving = new Set(backendsAfter);
+  let moved = 0;
+  let movedNeedlessly = 0;
+  before.forEach((old, i) => {
+    if (old === after[i]) return;
+    moved++;
+    if (surviving.has(old)) movedNeedlessly++;
+  });
+  return { clients: before.length, moved, movedNeedlessly };
+}
+
+/**
+ * The least fraction of clients that must move when going from `from` to `to` equal backends: 1/(n+1)
+ * where n+1 is the larger count (scale-out: the new backend's fair share; scale-in: the removed one's).
+ */
+export function idealRemap(from: number, to: number): number {
+  return Math.abs(to - from) / Math.max(from, to);
+}
+
+/** `value / base`, or NaN when there is no base to compare with. */
+export function ratio(value: number, base: number): number {
+  return base > 0 ? value / base : NaN;
+}
+
+/** One request a failover client made: when it finished (ms since the kill) and where it landed. */
+export interface SessionEvent {
+  readonly atMs: number;
+  /** The backend that answered, or undefined when the request failed. */
+  readonly backend: string | undefined;
+}
+
+/**
+ * When a session was re-pinned after a backend died: the start of the final unbroken run of
+ * successful answers from one live backend (ms since the kill), or undefined if the run never began
+ * (the last answer failed or came from the dead backend). Events must be in time order and start
+ * at or after the kill.
+ */
+export function repinnedAtMs(events: readonly SessionEvent[], deadBackend: string): number | undefined {
+  const last = events[events.length - 1];
+  if (!last || last.backend === undefined || last.backend === deadBackend) return undefined;
+  let start = events.length - 1;
+  while (start > 0 && events[start - 1].backend === last.backend) start--;
+  return events[start].atMs;
+}

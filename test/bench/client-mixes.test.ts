@@ -1,0 +1,38 @@
+import type { AddressBlock } from '../../lib/local/addresses';
+import { blocksNeeded, clientAddresses } from '../../lib/bench/client-mixes';
+
+const block = (second: number): AddressBlock => ({ prefix: `127.${second}`, address: (network, host) => `127.${second}.${network}.${host}` });
+const blocks = [block(201), block(202), block(203), block(204)];
+const slash24 = (address: string) => address.split('.').slice(0, 3).join('.');
+
+describe('clientAddresses', () => {
+  test('distinct /24s: every client has a /24 of its own', () => {
+    const addresses = clientAddresses('distinct-24', 1000, blocks);
+    expect(addresses).toHaveLength(1000);
+    expect(new Set(addresses.map(slash24)).size).toBe(1000);
+    expect(addresses.every((a) => a.startsWith('127.'))).toBe(true);
+  });
+
+  test('carrier NAT: 1000 clients share 64 addresses in 4 /24s', () => {
+    const addresses = clientAddresses('carrier-nat', 1000, blocks);
+    expect(addresses).toHaveLength(1000);
+    expect(new Set(addresses).size).toBe(64);
+    expect(new Set(addresses.map(slash24)).size).toBe(4);
+  });
+
+  test('the /24s are picked at random, not consecutively', () => {
+    let seed = 1;
+    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const networks = clientAddresses('carrier-nat', 64, blocks, random).map((a) => Number(a.split('.')[2]));
+    const distinct = [...new Set(networks)].sort((a, b) => a - b);
+    expect(distinct).toHaveLength(4);
+    expect(distinct[3] - distinct[0]).toBeGreaterThan(3);
+  });
+
+  test('needs one /16 per 250 distinct /24s', () => {
+    expect(blocksNeeded('distinct-24', 1000)).toBe(4);
+    expect(blocksNeeded('distinct-24', 1001)).toBe(5);
+    expect(blocksNeeded('carrier-nat', 1000)).toBe(1);
+    expect(() => clientAddresses('distinct-24', 1000, blocks.slice(0, 3))).toThrow('need 4 address blocks, got 3');
+  });
+});

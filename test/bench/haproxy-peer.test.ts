@@ -1,0 +1,34 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { renderPeerConfig } from '../../lib/bench/haproxy-peer';
+import { findHaproxy } from '../../lib/local/binaries';
+
+// `haproxy -c` binds nothing, but the addresses are still random so they can never meet a real listener.
+const octet = () => 2 + Math.floor(Math.random() * 250);
+const net = `127.${octet()}.${octet()}`;
+const port = () => 20000 + Math.floor(Math.random() * 30000);
+const backends = [`${net}.2:${port()}`, `${net}.3:${port()}`];
+const config = renderPeerConfig({ listen: `${net}.1:${port()}`, backends });
+
+test('the peer pins with an inserted cookie and redispatches away from a dead server', () => {
+  expect(config).toContain('cookie SRV insert indirect nocache');
+  expect(config).toContain('option redispatch');
+  expect(config).toContain(`server app0 ${backends[0]} cookie app0\n`);
+  expect(config).toContain(`server app1 ${backends[1]} cookie app1\n`);
+});
+
+test('HAProxy accepts the peer config (haproxy -c)', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-peer-test-'));
+  try {
+    const file = path.join(dir, 'haproxy.cfg');
+    await writeFile(file, config);
+    const result = await new Promise<{ code: number; output: string }>((resolve) =>
+      execFile(findHaproxy(), ['-c', '-f', file], (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, output: stdout + stderr })),
+    );
+    expect(result).toEqual({ code: 0, output: expect.stringContaining('Configuration file is valid') });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

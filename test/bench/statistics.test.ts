@@ -1,0 +1,79 @@
+import { countPerBackend, countRemap, idealRemap, percentile, ratio, repinnedAtMs, shares, worstDeviationFromIdeal } from '../../lib/bench/statistics';
+
+describe('percentile', () => {
+  test('uses the nearest rank on unsorted values', () => {
+    const values = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
+    expect(percentile(values, 50)).toBe(5);
+    expect(percentile(values, 90)).toBe(9);
+    expect(percentile(values, 99)).toBe(10);
+    expect(percentile(values, 0)).toBe(1);
+  });
+
+  test('p99 of 1..1000 is 990 and keeps fractions', () => {
+    expect(percentile(Array.from({ length: 1000 }, (_, i) => i + 1), 99)).toBe(990);
+    expect(percentile([0.25, 0.75], 50)).toBe(0.25);
+  });
+
+  test('is NaN without values', () => {
+    expect(percentile([], 50)).toBeNaN();
+  });
+});
+
+describe('shares', () => {
+  test('counts every backend, including one nobody reached', () => {
+    expect(countPerBackend(['a', 'b', 'a', 'a'], ['a', 'b', 'c'])).toEqual([3, 1, 0]);
+  });
+
+  test('are fractions of the total', () => {
+    expect(shares([3, 1, 0])).toEqual([0.75, 0.25, 0]);
+    expect(shares([0, 0])).toEqual([0, 0]);
+  });
+
+  test('the worst deviation is relative to the equal share', () => {
+    expect(worstDeviationFromIdeal([0.55, 0.45])).toBeCloseTo(0.1);
+    expect(worstDeviationFromIdeal([0.5, 0.5])).toBe(0);
+    expect(worstDeviationFromIdeal([1, 0])).toBe(1);
+  });
+});
+
+describe('remap', () => {
+  test('counts the clients that moved, and those that moved although their backend stayed', () => {
+    const before = ['a', 'b', 'c', 'c', 'a'];
+    const after = ['a', 'a', 'a', 'b', 'b'];
+    expect(countRemap(before, after, ['a', 'b'])).toEqual({ clients: 5, moved: 4, movedNeedlessly: 2 });
+  });
+
+  test('rejects answers that do not pair up', () => {
+    expect(() => countRemap(['a'], [], ['a'])).toThrow('one answer per client');
+  });
+
+  test('the ideal is 1/(n+1) both ways', () => {
+    expect(idealRemap(2, 3)).toBeCloseTo(1 / 3);
+    expect(idealRemap(3, 2)).toBeCloseTo(1 / 3);
+    expect(idealRemap(4, 5)).toBeCloseTo(1 / 5);
+  });
+
+  test('a ratio without a base is NaN', () => {
+    expect(ratio(3, 2)).toBe(1.5);
+    expect(ratio(3, 0)).toBeNaN();
+  });
+});
+
+describe('repinnedAtMs', () => {
+  test('is the start of the final unbroken run on one live backend', () => {
+    const events = [
+      { atMs: 5, backend: 'a' },
+      { atMs: 10, backend: undefined },
+      { atMs: 20, backend: 'b' },
+      { atMs: 30, backend: 'c' },
+      { atMs: 40, backend: 'c' },
+    ];
+    expect(repinnedAtMs(events, 'a')).toBe(30);
+  });
+
+  test('is undefined while the session still fails or still lands on the dead backend', () => {
+    expect(repinnedAtMs([{ atMs: 5, backend: 'b' }, { atMs: 9, backend: undefined }], 'a')).toBeUndefined();
+    expect(repinnedAtMs([{ atMs: 5, backend: 'a' }], 'a')).toBeUndefined();
+    expect(repinnedAtMs([], 'a')).toBeUndefined();
+  });
+});
