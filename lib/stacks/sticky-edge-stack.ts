@@ -4,6 +4,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { HEALTH_PATH } from '../nginx/render';
 import type { EdgeSettings } from '../settings';
+import { DeployCheck } from '../constructs/deploy-check';
 import { amazonLinux2023 } from '../constructs/ec2-baseline';
 import { EdgeLoadBalancer } from '../constructs/edge-load-balancer';
 import { EdgeNetwork } from '../constructs/edge-network';
@@ -69,6 +70,16 @@ export class StickyEdgeStack extends Stack {
       targetPort: NGINX_TRAFFIC_PORT,
       healthPath: HEALTH_PATH,
       certificate: settings.certificateArn === undefined ? undefined : elbv2.ListenerCertificate.fromArn(settings.certificateArn),
+    });
+    // Runs during deploy once nginx has signalled, the app servers are up and the listener exists; fails the deploy on a failed check.
+    new DeployCheck(this, 'DeployCheck', {
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.nginxSubnets,
+      url: this.edge.url,
+      listenerPorts: this.edge.listenerPorts,
+      sticky: settings.sticky,
+      backends: this.apps.servers.map((server) => ({ address: server.address, port: settings.appPort })),
+      executeAfter: [this.nginx, this.apps, this.edge],
     });
     this.autoScalingGroup = this.nginx.autoScalingGroup;
     this.loadBalancer = this.edge.loadBalancer;
