@@ -1,4 +1,4 @@
-import { CfnOutput, Fn, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Fn, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
@@ -86,6 +86,12 @@ export class StickyEdgeStack extends Stack {
     this.natEips = this.network.natEips;
     this.appServers = this.apps.servers;
     this.url = this.edge.url;
+    if (settings.amiId !== undefined) {
+      Validations.of(this).acknowledge({
+        id: 'CloudFormation-Validate::W9010',
+        reason: 'amiId pins the image on purpose, so an environment can be rebuilt exactly; without it the stack reads the latest AL2023 from SSM',
+      });
+    }
     Tags.of(this).add('project', 'sticky-edge');
     Tags.of(this).add('stage', settings.stage);
     this.addOutputs();
