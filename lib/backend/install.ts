@@ -4,6 +4,7 @@
  */
 import { bundleBackend } from './bundle';
 import { BACKEND_ENV, BackendConfigError, checkBackendName, parseTrustedProxies } from './config';
+import { HEALTH_PATH } from './server';
 
 export interface BackendInstallOptions {
   readonly name: string;
@@ -52,6 +53,19 @@ export function backendInstallCommands(options: BackendInstallOptions): string[]
     UNIT_END,
     'systemctl daemon-reload',
     `systemctl enable --now ${BACKEND_SERVICE}`,
+    ...awaitHealthy(options.port),
+  ];
+}
+
+/**
+ * `systemctl enable --now` returns once the process is forked; waiting for the health path makes whatever
+ * runs next (the CloudFormation signal) mean "the backend answers", and fails user data if it never does.
+ */
+function awaitHealthy(port: number): string[] {
+  return [
+    `for attempt in $(seq 1 30); do curl -fsS --max-time 5 -o /dev/null http://127.0.0.1:${port}${HEALTH_PATH} && break; ` +
+      `if [ "$attempt" -eq 30 ]; then echo "sticky-edge: the backend is not answering on port ${port}" >&2; ` +
+      `journalctl -u ${BACKEND_SERVICE} --no-pager -n 20 >&2; exit 1; fi; sleep 1; done`,
   ];
 }
 

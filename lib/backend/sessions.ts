@@ -11,8 +11,8 @@ export interface Session {
 }
 
 /**
- * How many sessions one backend remembers. A load test without cookies makes a new session per request;
- * past this bound the oldest are forgotten so memory stays flat (about 100 bytes each).
+ * How many sessions one backend remembers by default. A load test without cookies makes a new session per request;
+ * past this bound the least recently used are forgotten so memory stays flat (about 100 bytes each).
  */
 const MAX_SESSIONS = 100_000;
 
@@ -22,25 +22,29 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 export class SessionStore {
   private readonly hits = new Map<string, number>();
 
+  constructor(private readonly maxSessions = MAX_SESSIONS) {}
+
   /** Counts one hit on the session named by the Cookie header, or on a new one when it is absent or unknown. */
   hit(cookieHeader: string | undefined): Session {
     const presented = readCookie(cookieHeader, SESSION_COOKIE);
     const known = presented !== undefined && ID_PATTERN.test(presented) ? this.hits.get(presented) : undefined;
     if (presented !== undefined && known !== undefined) {
-      this.hits.set(presented, known + 1);
+      this.remember(presented, known + 1);
       return { id: presented, hits: known + 1, isNew: false };
     }
     const id = randomBytes(16).toString('base64url');
-    this.remember(id);
+    this.remember(id, 1);
     return { id, hits: 1, isNew: true };
   }
 
-  private remember(id: string): void {
-    if (this.hits.size >= MAX_SESSIONS) {
-      const oldest = this.hits.keys().next().value;
-      if (oldest !== undefined) this.hits.delete(oldest);
+  /** A Map iterates in insertion order: re-inserting on every hit keeps the least recently used first. */
+  private remember(id: string, hits: number): void {
+    this.hits.delete(id);
+    if (this.hits.size >= this.maxSessions) {
+      const leastRecent = this.hits.keys().next().value;
+      if (leastRecent !== undefined) this.hits.delete(leastRecent);
     }
-    this.hits.set(id, 1);
+    this.hits.set(id, hits);
   }
 }
 

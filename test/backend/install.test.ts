@@ -1,9 +1,12 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { bundleBackend } from '../../lib/backend/bundle';
+import { parseBackendArgs } from '../../lib/backend/config';
 import { BACKEND_SCRIPT, backendInstallCommands } from '../../lib/backend/install';
+import { startBackend } from '../../lib/backend/server';
 
 /** What a CDK token looks like before synthesis (an Elastic IP resolved by CloudFormation). */
 const TOKEN = '${Token[TOKEN.123]}';
@@ -62,7 +65,26 @@ describe('backendInstallCommands', () => {
         'WantedBy=multi-user.target',
       ]),
     );
-    expect(lines.slice(-1)).toEqual(['systemctl enable --now sticky-edge-backend.service']);
+    expect(lines).toContain('systemctl enable --now sticky-edge-backend.service');
+  });
+
+  test('configures the backend through environment variables it accepts', () => {
+    const unit = heredoc('cat > /etc/systemd/system/').join('\n');
+    const env = Object.fromEntries([...unit.matchAll(/^Environment=(\w+)=(.*)$/gm)].map((m) => [m[1], m[2].replace(`${TOKEN}/32,`, '')]));
+    expect(parseBackendArgs([], env)).toEqual({ name: 'app-a', host: '0.0.0.0', port: 3000, trustedProxies: ['10.0.0.0/16'] });
+  });
+
+  test('ends by waiting until the backend answers its health path', async () => {
+    const backend = await startBackend({ name: 'a', host: '127.0.0.1', port: 0, trustedProxies: [] });
+    try {
+      const wait = backendInstallCommands({ name: 'a', port: backend.port, trustedProxies: [] }).slice(-1)[0];
+      expect(wait).toContain(`http://127.0.0.1:${backend.port}/healthz`);
+      // Asynchronously: the backend answering curl lives in this process.
+      const bash = spawn('bash', ['-euo', 'pipefail', '-c', wait], { stdio: 'ignore' });
+      expect((await once(bash, 'exit'))[0]).toBe(0);
+    } finally {
+      await backend.close();
+    }
   });
 
   const systemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
