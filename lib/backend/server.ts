@@ -35,6 +35,8 @@ export const HEALTH_PATH = '/healthz';
  */
 const KEEP_ALIVE_MS = 65_000;
 
+const CLOSE_GRACE_MS = 3_000;
+
 export async function startBackend(options: BackendOptions): Promise<RunningBackend> {
   const name = checkBackendName(options.name);
   const trusted = parseTrustedProxies(options.trustedProxies);
@@ -110,10 +112,18 @@ function listen(server: Server, host: string, port: number): Promise<void> {
   });
 }
 
-/** Stops accepting, drops idle keep-alive connections and waits for requests in flight. */
+/**
+ * Stops accepting, drops idle keep-alive connections and lets requests in flight finish; a client that has
+ * not finished sending its request after `CLOSE_GRACE_MS` is cut off, so stopping never hangs on it.
+ */
 function close(server: Server): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.close((err) => (err ? reject(err) : resolve()));
+    const cutOff = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+    server.close((err) => {
+      clearTimeout(cutOff);
+      if (err) reject(err);
+      else resolve();
+    });
     server.closeIdleConnections();
   });
 }

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { RunningBackend, startBackend } from '../../lib/backend/server';
 import { cookieOf, randomLoopback, request } from './loopback';
 
@@ -138,6 +140,15 @@ describe('the rest of the contract', () => {
     agent.destroy();
     await expect(request(a.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
+
+  test('close() cuts off a client that never finishes its request', async () => {
+    const a = await startBackend({ name: 'a', host: randomLoopback(), port: 0, trustedProxies: [] });
+    const hanging = net.connect(a.port, new URL(a.url).hostname);
+    await once(hanging, 'connect');
+    hanging.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc');
+    await a.close();
+    await once(hanging, 'close');
+  }, 15_000);
 
   test.each([
     ['a trusted proxy is not an address', { trustedProxies: ['nginx.local'] }, /^trusted proxy must be an IP or CIDR, got "nginx.local"$/],
