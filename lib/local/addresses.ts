@@ -4,7 +4,7 @@
  * other developers' demos) almost never share addresses; ports are still learned by binding port 0, so even a
  * shared /16 cannot make two servers collide.
  */
-import { createServer } from 'node:net';
+import { AddressInfo, createServer, Server } from 'node:net';
 
 /** Host part used inside a run's /16. Network 0 holds the servers; clients live in networks 1-254. */
 export interface AddressBlock {
@@ -44,14 +44,22 @@ function blockOf(second: number): AddressBlock {
 }
 
 /** A port that is free on `host` right now (the kernel picks it). */
-export function freePort(host: string): Promise<number> {
+export async function freePort(host: string): Promise<number> {
+  return (await freePorts(host, 1))[0];
+}
+
+/** `count` different ports free on `host`: all are held open until each is known, so none repeats. */
+export async function freePorts(host: string, count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => listenOnAnyPort(host)));
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+function listenOnAnyPort(host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen({ host, port: 0, exclusive: true }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.listen({ host, port: 0, exclusive: true }, () => resolve(server));
   });
 }

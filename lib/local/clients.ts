@@ -53,16 +53,20 @@ export class Client {
 }
 
 /**
- * `count` clients: nine in ten with a /24 of their own (up to 250 networks, then a second host in each), one
+ * `count` clients: nine in ten with a /24 of their own (up to 250 networks, then another host in each), one
  * in ten sharing the carrier-NAT /24.
  */
 export function makeClients(topology: Pick<Topology, 'clientAddress'>, count: number): Client[] {
   const natCount = Math.min(254, Math.floor(count / 10));
   const ownCount = count - natCount;
   if (ownCount > OWN_NETWORKS * 254) throw new Error(`at most ${OWN_NETWORKS * 254 + 254} clients, got ${count}`);
+  // A random host in each network, like real client addresses: keys that differ in one octet only would
+  // land on the hash ring in a pattern (nginx hashes them with CRC32, which is linear).
+  const firstHost = Array.from({ length: OWN_NETWORKS }, () => Math.floor(Math.random() * 254));
   const own = Array.from({ length: ownCount }, (_, i) => {
-    const address = topology.clientAddress(1 + (i % OWN_NETWORKS), 1 + Math.floor(i / OWN_NETWORKS));
-    return new Client(i, address, 'own-network');
+    const network = i % OWN_NETWORKS;
+    const host = 1 + ((firstHost[network] + Math.floor(i / OWN_NETWORKS)) % 254);
+    return new Client(i, topology.clientAddress(1 + network, host), 'own-network');
   });
   const nat = Array.from({ length: natCount }, (_, i) => new Client(ownCount + i, topology.clientAddress(CARRIER_NAT_NETWORK, 1 + i), 'carrier-nat'));
   return [...own, ...nat];

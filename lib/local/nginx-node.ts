@@ -17,6 +17,8 @@ export interface NginxNode {
   readonly port: number;
   /** The node's access log (`sticky_edge` format: client address, request line, upstream). */
   readonly accessLog: string;
+  /** The whole nginx.conf the node runs. */
+  readonly configFile: string;
   /** Checks the new http config with `nginx -t`, then reloads (SIGHUP) and waits for the new workers. */
   reload(http: string): Promise<void>;
   stop(): Promise<void>;
@@ -54,6 +56,7 @@ export async function startNginxNode(dir: string, host: string, port: number, ht
     host,
     port,
     accessLog,
+    configFile: confFile,
     async reload(httpConfig) {
       await writeFile(confFile, mainConfig(httpConfig));
       await checkConfig(dir, confFile);

@@ -50,6 +50,10 @@ export interface Topology {
    * the only proxy address the backends trust.
    */
   readonly natAddress: string;
+  /** Each nginx node's whole nginx.conf, in the order of `nginxUrls`. */
+  readonly nginxConfigFiles: readonly string[];
+  /** Each nginx node's status listener (`/healthz`, `/nginx_status`), as on an instance at 127.0.0.1:8081; none for `naive`. */
+  readonly statusUrls: readonly string[];
   /** Each nginx node's access log (`sticky_edge` format, with the request line), in the order of `nginxUrls`. */
   readonly accessLogs: readonly string[];
   /**

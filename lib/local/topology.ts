@@ -11,12 +11,12 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { renderEdgeConfig, renderNaiveConfig } from '../nginx/render';
 import type { EdgeRenderOptions } from '../nginx/render-options';
-import { AddressBlock, allocateBlock, freePort, releaseBlock } from './addresses';
+import { AddressBlock, allocateBlock, freePort, freePorts, releaseBlock } from './addresses';
 import { BackendProcess, startBackendProcess, writeBackendBundle } from './backend-process';
 import { startLoadBalancer } from './haproxy';
 import { NginxNode, startNginxNode } from './nginx-node';
+import { nodeHttpConfig, nodeRenderOptions } from './node-config';
 import { ManagedProcess, waitUntilListening } from './processes';
 import type { Topology, TopologyOptions } from './topology-contract';
 
@@ -98,19 +98,19 @@ async function build(
   await addBackends(backendCount);
 
   const nodeHosts = Array.from({ length: nodeCount }, (_, i) => block.address(0, FIRST_NODE_HOST + i));
-  const nodePorts = await Promise.all(nodeHosts.map((host) => freePort(host)));
+  const [nodePorts, statusPorts] = await Promise.all(nodeHosts.map((host) => freePorts(host, 2))).then((pairs) => [
+    pairs.map(([traffic]) => traffic),
+    pairs.map(([, status]) => status),
+  ]);
   const renderFor = (index: number): { options: EdgeRenderOptions; http: string } => {
-    const renderOptions: EdgeRenderOptions = {
-      lb: options.lb,
-      sticky: options.sticky,
+    const renderOptions = nodeRenderOptions(options, {
       listen: `${nodeHosts[index]}:${nodePorts[index]}`,
+      statusListen: `${nodeHosts[index]}:${statusPorts[index]}`,
       trust: [`${lbAddress}/32`],
-      backends: backends.map((b) => ({ address: b.address })),
-    };
-    const rendered = options.naive
-      ? renderNaiveConfig({ listen: renderOptions.listen, backends: renderOptions.backends })
-      : renderEdgeConfig(renderOptions);
-    return { options: renderOptions, http: options.nodeConfig ? options.nodeConfig(index, rendered, renderOptions) : rendered };
+      // Route ids are the backends' names, as the CDK app names its app servers.
+      backends: backends.map((b) => ({ address: b.address, id: b.name })),
+    });
+    return { options: renderOptions, http: nodeHttpConfig(options, index, renderOptions) };
   };
 
   const nodes: NginxNode[] = await allStarted(
@@ -135,7 +135,7 @@ async function build(
   started.push(lb);
   await waitUntilListening(lb, lbAddress, lbPort, 10_000);
 
-  let nodeRenderOptions = nodes.map((_, i) => renderFor(i).options);
+  let renderedOptions = nodes.map((_, i) => renderFor(i).options);
   return {
     url: `http://${lbAddress}:${lbPort}`,
     nginxUrls: nodes.map((n) => `http://${n.host}:${n.port}`),
@@ -148,12 +148,15 @@ async function build(
     lbAddress,
     natAddress: NAT_ADDRESS,
     get renderOptions() {
-      return nodeRenderOptions[0];
+      return renderedOptions[0];
     },
     get nodeRenderOptions() {
-      return nodeRenderOptions;
+      return renderedOptions;
     },
     accessLogs: nodes.map((n) => n.accessLog),
+    nginxConfigFiles: nodes.map((n) => n.configFile),
+    // The seed's config has no status listener.
+    statusUrls: options.naive ? [] : nodes.map((n, i) => `http://${n.host}:${statusPorts[i]}`),
     clientAddress: (network, host) => {
       if (network < 1) throw new Error(`client network must be 1-255, got ${network}`);
       return block.address(network, host);
@@ -164,7 +167,7 @@ async function build(
       }
       await addBackends(count);
       await Promise.all(nodes.map((node, i) => node.reload(renderFor(i).http)));
-      nodeRenderOptions = nodes.map((_, i) => renderFor(i).options);
+      renderedOptions = nodes.map((_, i) => renderFor(i).options);
     },
     async killBackend(index) {
       const backend = backends[index];

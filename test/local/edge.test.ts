@@ -15,9 +15,12 @@ import { proxyV2Header, rawGet } from './direct-request';
 
 jest.setTimeout(120_000);
 
-/** 250 clients in /24s of their own (ip_hash looks at three octets), 28 behind one carrier NAT /24. */
-const CLIENTS = 280;
-const ROUNDS = 4;
+/**
+ * 495 clients in 250 /24s of their own (ip_hash looks at three octets), 55 behind one carrier NAT /24. That many because `hash`'s split has two sources of spread: the ketama ring's share per backend
+ * varies with the backends' addresses (random per run; about ±3 % over runs) and the sample adds its own.
+ */
+const CLIENTS = 550;
+const ROUNDS = 3;
 
 /** Clients that forge forwarding headers: on odd rounds only, so their backend with and without compares. */
 const forges = (client: Client) => client.id % 10 === 5;
@@ -85,12 +88,12 @@ describe.each(combos)('lb=%s sticky=%s', (lb, sticky) => {
     expect(onBoth / CLIENTS).toBeGreaterThan(0.5);
   });
 
-  test('the backends split 250 client networks within 40-60 %', () => {
-    const backendOfNetwork = new Map<string, string>();
-    for (const e of run.exchanges) if (e.client.group === 'own-network' && e.facts) backendOfNetwork.set(e.client.network, e.facts.backend);
-    expect(backendOfNetwork.size).toBeGreaterThanOrEqual(200);
-    const first = [...backendOfNetwork.values()].filter((b) => b === run.topology.backendNames[0]).length;
-    const share = first / backendOfNetwork.size;
+  test('the backends split the clients of 250 client networks within 40-60 %', () => {
+    const backendOfClient = new Map<number, string>();
+    for (const e of run.exchanges) if (e.client.group === 'own-network' && e.facts) backendOfClient.set(e.client.id, e.facts.backend);
+    expect(new Set(run.clients.filter((c) => c.group === 'own-network').map((c) => c.network)).size).toBe(250);
+    const first = [...backendOfClient.values()].filter((b) => b === run.topology.backendNames[0]).length;
+    const share = first / backendOfClient.size;
     expect(share).toBeGreaterThanOrEqual(0.4);
     expect(share).toBeLessThanOrEqual(0.6);
   });
@@ -151,7 +154,8 @@ describe.each(combos)('lb=%s sticky=%s', (lb, sticky) => {
   test("a backend killed mid-run: zero failed GETs, and its clients are re-pinned to the survivor", async () => {
     const [victim, survivor] = run.topology.backendNames;
     let killed: Promise<void> | undefined;
-    const exchanges = await driveTraffic(run.topology.url, run.clients, {
+    const clients = run.clients.slice(0, 280);
+    const exchanges = await driveTraffic(run.topology.url, clients, {
       rounds: 3,
       concurrency: 16,
       onProgress: (done, total) => {
@@ -163,7 +167,7 @@ describe.each(combos)('lb=%s sticky=%s', (lb, sticky) => {
     const lastRound = exchanges.filter((e) => e.round === 2);
     expect(lastRound.filter((e) => e.facts?.backend !== survivor).map((e) => e.facts?.backend)).toEqual([]);
     // The victim had clients before the kill, so this re-pinned sessions rather than found none to move.
-    const victimClients = [...backendsByClient(run.exchanges)].filter(([, backends]) => backends[0] === victim);
-    expect(victimClients.length).toBeGreaterThan(CLIENTS / 4);
+    const victimClients = [...backendsByClient(run.exchanges)].filter(([id, backends]) => id < clients.length && backends[0] === victim);
+    expect(victimClients.length).toBeGreaterThan(clients.length / 4);
   });
 });

@@ -57,15 +57,17 @@ describe.each(LB_KINDS)('lb=%s', (lb) => {
     expect([...newcomers.values()]).toContain(topology.backendNames[2]);
   });
 
-  test('hash: scaling 2 → 3 backends moves at most ~40 % of clients, only to the new backend', async () => {
+  test('hash: scaling 2 → 3 backends moves about a third of the clients (at most 45 %), only to the new backend', async () => {
     const topology = await hashTopology;
     const clients = makeClients(topology, CLIENTS);
     const before = backendOfEach(await drive(topology, clients));
     await topology.scaleBackends(3);
     const after = backendOfEach(await drive(topology, clients));
     const movedTo = [...after].filter(([id, backend]) => before.get(id) !== backend).map(([, backend]) => backend);
-    // Consistent hashing over 3 equal servers moves about a third; ip_hash's modulo would move about two thirds.
-    expect(movedTo.length / clients.length).toBeLessThanOrEqual(0.4);
+    // Consistent hashing over 3 equal servers moves about a third (ip_hash's modulo: about two thirds). The new
+    // server's share of the ketama ring depends on its address, random per run: measured 0.29-0.40 over 240
+    // clients, so the bound leaves room for that spread.
+    expect(movedTo.length / clients.length).toBeLessThanOrEqual(0.45);
     expect(movedTo.length).toBeGreaterThan(0);
     expect(new Set(movedTo)).toEqual(new Set([topology.backendNames[2]]));
   });

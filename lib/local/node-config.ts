@@ -1,0 +1,23 @@
+/**
+ * What each local nginx node runs: the renderer's options built by the same function the CDK app's nginx tier
+ * uses (`nginxRenderOptions`), with the topology's addresses, so the local config is the deployed config.
+ */
+import { EdgeAddresses, nginxRenderOptions } from '../constructs/nginx-options';
+import { renderEdgeConfig, renderNaiveConfig } from '../nginx/render';
+import type { EdgeRenderOptions } from '../nginx/render-options';
+import { DEFAULT_SETTINGS } from '../settings';
+import type { TopologyOptions } from './topology-contract';
+
+/** The settings a deployment would use for this lb and strategy; everything else at its default (no TLS). */
+export function nodeRenderOptions(options: Pick<TopologyOptions, 'lb' | 'sticky'>, addresses: EdgeAddresses): EdgeRenderOptions {
+  const settings = { lb: options.lb, sticky: options.sticky, certificateArn: undefined, cookieTtlSeconds: DEFAULT_SETTINGS.cookieTtlSeconds };
+  return nginxRenderOptions(settings, addresses);
+}
+
+/** The http-context config of node `index`: the project's, the seed's (`naive`), or the fault-injection hook's. */
+export function nodeHttpConfig(options: TopologyOptions, index: number, renderOptions: EdgeRenderOptions): string {
+  const rendered = options.naive
+    ? renderNaiveConfig({ listen: renderOptions.listen, backends: renderOptions.backends })
+    : renderEdgeConfig(renderOptions);
+  return options.nodeConfig ? options.nodeConfig(index, rendered, renderOptions) : rendered;
+}
