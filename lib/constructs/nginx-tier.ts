@@ -2,10 +2,10 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
+import { HEALTH_PATH } from '../nginx/render';
 import type { EdgeRenderOptions } from '../nginx/render-options';
 import { GROUP_ROOT_VOLUME, SSM_MANAGED_POLICY_REASON } from './ec2-baseline';
 import { amazonLinuxNginxConf, NGINX_STATUS_LISTEN } from './nginx-options';
-import { HEALTH_PATH } from '../nginx/render';
 
 export interface NginxTierProps {
   readonly vpc: ec2.IVpc;
@@ -22,7 +22,7 @@ export interface NginxTierProps {
 }
 
 /** Heredoc delimiter around nginx.conf in user data; quoted, so the shell expands nothing in between. */
-export const NGINX_CONF_END = 'STICKY_EDGE_NGINX_CONF';
+const NGINX_CONF_END = 'STICKY_EDGE_NGINX_CONF';
 
 /**
  * nginx edge nodes: an Auto Scaling group across both AZs' private subnets, launched from a launch template
@@ -33,14 +33,12 @@ export const NGINX_CONF_END = 'STICKY_EDGE_NGINX_CONF';
 export class NginxTier extends Construct {
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   readonly securityGroup: ec2.SecurityGroup;
+  /** What every node's nginx.conf is rendered from. */
   readonly renderOptions: EdgeRenderOptions;
-  /** The exact nginx.conf every node writes (holds tokens for addresses CloudFormation fills in). */
-  readonly nginxConf: string;
 
   constructor(scope: Construct, id: string, props: NginxTierProps) {
     super(scope, id);
     this.renderOptions = props.renderOptions;
-    this.nginxConf = amazonLinuxNginxConf(props.renderOptions);
     this.securityGroup = nginxSecurityGroup(this, props);
     const userData = ec2.UserData.forLinux();
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
@@ -66,7 +64,7 @@ export class NginxTier extends Construct {
         minInstancesInService: Math.min(props.minCapacity, props.maxCapacity - 1),
       }),
     });
-    userData.addCommands(...nginxInstallCommands(this.nginxConf));
+    userData.addCommands(...nginxInstallCommands(amazonLinuxNginxConf(props.renderOptions)));
     userData.addSignalOnExitCommand(this.autoScalingGroup);
     Validations.of(this.autoScalingGroup.role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
