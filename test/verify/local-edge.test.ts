@@ -10,6 +10,8 @@ import { DescribeNatGatewaysCommand, DescribeNatGatewaysCommandOutput } from '@a
 import { createHandler, NatGatewayDescriber } from '../../lambda/verify';
 import { VERIFY_ENV } from '../../lambda/verify/environment';
 import { startTopology } from '../../lib/local/topology';
+import { renderEdgeConfig } from '../../lib/nginx/render';
+import type { EdgeRenderOptions } from '../../lib/nginx/render-options';
 import type { Topology, TopologyOptions } from '../../lib/local/topology-contract';
 import { CheckId, CheckResult, VerifyReport, verifyEndpoint } from '../../lib/verify';
 
@@ -21,6 +23,10 @@ const BIN = path.join(__dirname, '../../bin/sticky-edge.cjs');
 const reverseServersOnNode1 = (index: number, rendered: string) =>
   index === 0 ? rendered : rendered.replace(/(?:^ *server [^\n]*\n)+/m, (servers) => servers.trimEnd().split('\n').reverse().join('\n') + '\n');
 
+/** Node 1 gives each backend the other's route id, so one routing cookie names different backends per node. */
+const swapRouteIdsOnNode1 = (index: number, _rendered: string, options: EdgeRenderOptions) =>
+  renderEdgeConfig({ ...options, backends: options.backends.map((b, i, all) => ({ ...b, id: `route-${index === 0 ? i : all.length - 1 - i}` })) });
+
 /** The seed's advice applied to the project's config: every peer may say who the client is. */
 const trustEveryAddress = (_index: number, rendered: string) => rendered.replace(/set_real_ip_from [^;]+;/g, 'set_real_ip_from 0.0.0.0/0;');
 
@@ -30,6 +36,7 @@ const SCENARIOS = {
   naive: { lb: 'nlb', sticky: 'ip_hash', naive: true },
   trustsEveryone: { lb: 'alb', sticky: 'ip_hash', nodeConfig: trustEveryAddress },
   nodesDisagree: { lb: 'nlb', sticky: 'ip_hash', nodeConfig: reverseServersOnNode1 },
+  cookieNodesDisagree: { lb: 'nlb', sticky: 'cookie', nodeConfig: swapRouteIdsOnNode1 },
 } satisfies Record<string, TopologyOptions>;
 
 type Scenario = keyof typeof SCENARIOS;
@@ -105,6 +112,13 @@ describe('verification core', () => {
     const report = reports.nodesDisagree;
     expect(statuses(report)).toMatchObject({ sticky: 'fail', 'client-address': 'pass', backends: 'pass' });
     expect(check(report, 'sticky').diagnosis).toMatch(/^sessions flap: nginx nodes disagree on the mapping \(the same client address reached different backends/);
+  });
+
+  test('fails nginx nodes that give the routing cookie different meanings: sessions flap under one cookie', () => {
+    const report = reports.cookieNodesDisagree;
+    expect(report.routing).toBe('cookie');
+    expect(statuses(report)).toMatchObject({ sticky: 'fail', 'client-address': 'pass', backends: 'pass' });
+    expect(check(report, 'sticky').diagnosis).toMatch(/^sessions flap: nginx nodes disagree on the mapping \(the same routing cookie reached different backends/);
   });
 
   test('from one source address, ip_hash cannot spread: the spread is not applicable rather than passed, and direct URLs show both backends', async () => {
