@@ -111,8 +111,8 @@ function proxySettings(o: ValidEdgeOptions): string[] {
     'proxy_set_header Upgrade $http_upgrade;',
     'proxy_set_header Connection $sticky_edge_connection_upgrade;',
     'proxy_connect_timeout 2s;',
-    '# Connection errors, timeouts, 502 and 503 go to the next server; nginx never retries a non-idempotent',
-    '# request once it was sent (no non_idempotent flag here).',
+    '# Connection errors, timeouts, 502 and 503 go to the next server. A POST, PATCH or LOCK is never resent',
+    "# once it reached a backend (nginx's default since 1.9.13, kept on purpose).",
     'proxy_next_upstream error timeout http_502 http_503;',
     ...(o.sticky === 'cookie' ? ['add_header Set-Cookie $sticky_edge_set_cookie always;'] : []),
   ];

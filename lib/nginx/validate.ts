@@ -34,7 +34,7 @@ function hostPort(text: string): string | undefined {
   const v4 = /^([0-9.]+):(\d+)$/.exec(text);
   if (v4 && isIPv4(v4[1]) && port(v4[2])) return `${v4[1]}:${port(v4[2])}`;
   const v6 = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(text);
-  if (v6 && isIPv6(v6[1]) && port(v6[2])) return new URL(`http://[${v6[1]}]:${port(v6[2])}`).host;
+  if (v6 && isIPv6(v6[1]) && port(v6[2])) return `${new URL(`http://[${v6[1]}]`).hostname}:${port(v6[2])}`;
   return undefined;
 }
 
