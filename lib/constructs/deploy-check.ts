@@ -9,6 +9,7 @@ import { Trigger } from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { VERIFY_ENV } from '../../lambda/verify/environment';
 import type { StickyStrategy } from '../settings';
+import { LIMITS } from '../verify';
 
 /** An app server the check calls directly, skipping nginx, to prove it is up. */
 export interface DeployCheckBackend {
@@ -51,6 +52,9 @@ export interface DeployCheckProps {
 /** The verification itself is bounded at 90 s by the core; this leaves room for waiting and the EC2 call. */
 const VERIFY_BUDGET = Duration.minutes(2);
 
+/** Lambda stops a function after 15 minutes; waiting plus verifying must fit. */
+const READY_WITHIN_MAX = Duration.minutes(13);
+
 /**
  * Verifies the deployed edge from inside the edge VPC during `cdk deploy`: a trigger runs the verifier
  * Lambda after the nginx tier, the app servers and the listener exist, and a failed check fails the
@@ -63,6 +67,7 @@ export class DeployCheck extends Construct {
 
   constructor(scope: Construct, id: string, props: DeployCheckProps) {
     super(scope, id);
+    checkProps(props);
     const readyWithin = props.readyWithin ?? Duration.minutes(4);
     const timeout = Duration.seconds(readyWithin.toSeconds() + VERIFY_BUDGET.toSeconds());
     this.securityGroup = egressOnlyGroup(this, props);
@@ -107,6 +112,21 @@ export class DeployCheck extends Construct {
   }
 }
 
+/** Synth-time checks, so a bad value fails `cdk synth` instead of the deployment's last step. */
+function checkProps(props: DeployCheckProps): void {
+  const whole = (name: string, value: number | undefined, range: { min: number; max: number }) => {
+    if (value !== undefined && (!Number.isInteger(value) || value < range.min || value > range.max)) {
+      throw new Error(`deploy check ${name} must be a whole number from ${range.min} to ${range.max}, got ${value}`);
+    }
+  };
+  whole('sessions', props.sessions, LIMITS.sessions);
+  whole('requestsPerSession', props.requestsPerSession, LIMITS.requestsPerSession);
+  if (props.listenerPorts.length === 0) throw new Error('deploy check needs at least one listener port, got none');
+  if (props.readyWithin !== undefined && props.readyWithin.toSeconds() > READY_WITHIN_MAX.toSeconds()) {
+    throw new Error(`deploy check readyWithin must be at most ${READY_WITHIN_MAX.toHumanString()}, got ${props.readyWithin.toHumanString()}`);
+  }
+}
+
 /**
  * Out only: HTTPS for the EC2 API (no VPC endpoint, so through the NAT) and a TLS listener, the plain
  * listener ports, and each app server's port at its own address. DNS goes to the VPC resolver, which
@@ -129,7 +149,8 @@ function egressOnlyGroup(scope: Construct, props: DeployCheckProps): ec2.Securit
 }
 
 function acknowledgeFindings(fn: NodejsFunction): void {
-  const role = fn.role as iam.Role;
+  // NodejsFunction creates a role when given none.
+  const role = fn.role!;
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     reason: 'The AWS-maintained policy Lambda needs to write its own log streams; it grants nothing beyond CloudWatch Logs writes',

@@ -1,4 +1,4 @@
-export { verifyEndpoint, parseEndpoint, VerifyInputError, LIMITS } from './verify';
+export { verifyEndpoint, VerifyInputError, LIMITS } from './verify';
 export type { VerifyOptions } from './verify';
 export type { CheckId, CheckResult, CheckStatus, Routing, VerifyReport } from './report';
 export { formatReport, failureSummary } from './format';

@@ -5,10 +5,11 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { CfnElement, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct, IConstruct } from 'constructs';
+import { DeployCheck, DeployCheckProps } from '../../lib/constructs/deploy-check';
 import { Synthesized, synthesize } from '../cdk/synth';
 
 const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b';
@@ -122,4 +123,28 @@ test('the bundle is minified, leaves the AWS SDK to the runtime and holds the ve
   expect(text).toContain('sticky_edge_route');
   expect(text.split('\n').length).toBeLessThan(20);
   expect(statSync(bundle).size).toBeLessThan(100 * 1024);
+});
+
+describe('fails at synth', () => {
+  const attempt = (props: Partial<DeployCheckProps>) => () => {
+    const stack = new Stack(new App(), 'Bad');
+    const vpc = new ec2.Vpc(stack, 'Vpc');
+    new DeployCheck(stack, 'DeployCheck', { vpc, url: 'http://example.test', listenerPorts: [80], sticky: 'ip_hash', executeAfter: [], ...props });
+  };
+
+  test('fails when sessions is out of range', () => {
+    expect(attempt({ sessions: 0 })).toThrow('deploy check sessions must be a whole number from 1 to 500, got 0');
+  });
+
+  test('fails when requestsPerSession is out of range', () => {
+    expect(attempt({ requestsPerSession: 1.5 })).toThrow('deploy check requestsPerSession must be a whole number from 2 to 50, got 1.5');
+  });
+
+  test('fails when no listener port is given', () => {
+    expect(attempt({ listenerPorts: [] })).toThrow('deploy check needs at least one listener port, got none');
+  });
+
+  test('fails when waiting could outlast the Lambda limit', () => {
+    expect(attempt({ readyWithin: Duration.minutes(14) })).toThrow('deploy check readyWithin must be at most 13 minutes, got 14 minutes');
+  });
 });
