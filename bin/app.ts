@@ -1,18 +1,15 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
-import { EdgeSettings, parseSettings, SettingsError } from '../lib/settings';
+import { parseSettings, SettingsError } from '../lib/settings';
 import { addStickyEdge } from '../lib/stacks/sticky-edge-app';
 
-/** The one place that reads context. A bad setting ends synth with one line naming it, not a stack trace. */
-function readSettings(app: App): EdgeSettings {
-  try {
-    return parseSettings((key) => app.node.tryGetContext(key));
-  } catch (error) {
-    if (!(error instanceof SettingsError)) throw error;
-    process.stderr.write(`sticky-edge: ${error.message}\n`);
-    process.exit(1);
-  }
-}
-
+// The one place that reads context. A bad setting, alone or in combination, ends synth with one line naming
+// it rather than a stack trace.
 const app = new App();
-addStickyEdge(app, readSettings(app));
+try {
+  addStickyEdge(app, parseSettings((key) => app.node.tryGetContext(key)));
+} catch (error) {
+  if (!(error instanceof SettingsError)) throw error;
+  process.stderr.write(`sticky-edge: ${error.message}\n`);
+  process.exit(1);
+}

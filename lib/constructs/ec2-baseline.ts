@@ -4,14 +4,13 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 
 /**
- * The Amazon Linux 2023 image both tiers run: the pinned `amiId` when set (so an environment can be rebuilt
- * exactly), otherwise the latest image for the instance type's architecture, read from AWS's public SSM
- * parameter at deploy time (no synth-time lookup, so the stack stays environment-agnostic).
+ * The Amazon Linux 2023 image a tier runs: the pinned `amiId` when set (so an environment can be rebuilt
+ * exactly), otherwise the latest image for the architecture, read from AWS's public SSM parameter at deploy
+ * time (no synth-time lookup, so the stack stays environment-agnostic).
  */
-export function amazonLinux2023(instanceType: ec2.InstanceType, amiId?: string): ec2.IMachineImage {
+export function amazonLinux2023(architecture: ec2.InstanceArchitecture, amiId?: string): ec2.IMachineImage {
   if (amiId !== undefined) return new PinnedImage(amiId);
-  const cpuType =
-    instanceType.architecture === ec2.InstanceArchitecture.ARM_64 ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64;
+  const cpuType = architecture === ec2.InstanceArchitecture.ARM_64 ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64;
   return ec2.MachineImage.latestAmazonLinux2023({ cpuType });
 }
 

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { HEALTH_PATH } from '../nginx/render';
-import type { EdgeSettings } from '../settings';
+import { EdgeSettings, SETTING_KEYS, SettingsError } from '../settings';
 import { DeployCheck } from '../constructs/deploy-check';
 import { amazonLinux2023 } from '../constructs/ec2-baseline';
 import { EdgeLoadBalancer } from '../constructs/edge-load-balancer';
@@ -36,21 +36,21 @@ export class StickyEdgeStack extends Stack {
   constructor(scope: Construct, id: string, props: StickyEdgeStackProps) {
     super(scope, id, props);
     const settings = props.settings;
+    const images = machineImages(settings);
     this.settings = settings;
     this.network = new EdgeNetwork(this, 'EdgeNetwork');
     this.apps = new ExternalApps(this, 'ExternalApps', {
       instanceType: new ec2.InstanceType(settings.appInstanceType),
-      machineImage: amazonLinux2023(new ec2.InstanceType(settings.appInstanceType), settings.amiId),
+      machineImage: images.app,
       port: settings.appPort,
       proxyAddresses: this.network.natAddresses,
     });
     const lbSubnets = this.network.vpc.selectSubnets(this.network.loadBalancerSubnets);
-    const nginxInstanceType = new ec2.InstanceType(settings.nginxInstanceType);
     this.nginx = new NginxTier(this, 'Nginx', {
       vpc: this.network.vpc,
       vpcSubnets: this.network.nginxSubnets,
-      instanceType: nginxInstanceType,
-      machineImage: amazonLinux2023(nginxInstanceType, settings.amiId),
+      instanceType: new ec2.InstanceType(settings.nginxInstanceType),
+      machineImage: images.nginx,
       minCapacity: settings.nginxMinCapacity,
       maxCapacity: settings.nginxMaxCapacity,
       renderOptions: nginxRenderOptions(settings, {
@@ -111,5 +111,28 @@ export class StickyEdgeStack extends Stack {
       value: Fn.join(',', this.appServers.map((server) => server.address)),
       description: 'The app servers nginx proxies to (port appPort, reachable from the NAT addresses only)',
     });
+  }
+}
+
+/**
+ * Each tier's image. One pinned AMI runs on both tiers, so both instance types must run its architecture.
+ */
+function machineImages(settings: EdgeSettings): { nginx: ec2.IMachineImage; app: ec2.IMachineImage } {
+  const nginx = architectureOf('nginxInstanceType', settings);
+  const app = architectureOf('appInstanceType', settings);
+  if (settings.amiId !== undefined && nginx !== app) {
+    throw new SettingsError(
+      `appInstanceType must have the architecture of nginxInstanceType (${nginx}) when amiId pins one image for both, got ${JSON.stringify(settings.appInstanceType)} (${app})`,
+    );
+  }
+  return { nginx: amazonLinux2023(nginx, settings.amiId), app: amazonLinux2023(app, settings.amiId) };
+}
+
+/** An instance type CDK cannot read an architecture from is a bad setting, reported as one, not a crash. */
+function architectureOf(key: 'nginxInstanceType' | 'appInstanceType', settings: EdgeSettings): ec2.InstanceArchitecture {
+  try {
+    return new ec2.InstanceType(settings[key]).architecture;
+  } catch {
+    throw new SettingsError(`${key} must be ${SETTING_KEYS[key]}, got ${JSON.stringify(settings[key])}`);
   }
 }

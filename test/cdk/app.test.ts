@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Template } from 'aws-cdk-lib/assertions';
 import { App } from 'aws-cdk-lib';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings, SettingsError } from '../../lib/settings';
 import { addStickyEdge } from '../../lib/stacks/sticky-edge-app';
 import { cdkJsonContext, REPO_ROOT } from './synth';
 
@@ -35,7 +35,10 @@ afterAll(() => Promise.all(outdirs.map((dir) => rm(dir, { recursive: true, force
 describe('bin/app.ts', () => {
   test.concurrent.each([
     [{ sticky: 'bogus' }, 'sticky-edge: sticky must be ip_hash, hash or cookie, got "bogus"'],
-    [{ nginxMinCapacity: '1' }, 'sticky-edge: nginxMinCapacity must be a whole number from 2 to 20 (one nginx node per AZ at least), got "1"'],
+    [
+      { amiId: 'ami-0123456789abcdef0', nginxInstanceType: 't4g.micro', appInstanceType: 't3.micro' },
+      'sticky-edge: appInstanceType must have the architecture of nginxInstanceType (arm64) when amiId pins one image for both, got "t3.micro" (x86_64)',
+    ],
   ])('fails when %j: one line naming the setting, no stack trace, exit status 1', async (context, line) => {
     const run = await runApp(context);
     outdirs.push(run.outdir);
@@ -47,6 +50,16 @@ describe('bin/app.ts', () => {
     outdirs.push(run.outdir);
     expect(run.code).toBe(0);
     expect(await readdir(run.outdir)).toContain('pr-check-StickyEdge.template.json');
+  });
+});
+
+describe('settings only the stack can check (the pinned-AMI architecture check runs through bin/app.ts above)', () => {
+  const build = (context: Record<string, string>) => () => addStickyEdge(new App({ context }), parseSettings((key) => context[key]));
+
+  test('fails when an instance type has no architecture CDK knows', () => {
+    expect(build({ nginxInstanceType: 'foo.bar' })).toThrow(
+      new SettingsError('nginxInstanceType must be an EC2 instance type such as t3.micro, got "foo.bar"'),
+    );
   });
 });
 
