@@ -1,7 +1,7 @@
 /**
  * The integration test's committed snapshot (test/integ.sticky-edge.ts.snapshot, the cloud assembly
  * integ-runner compares against) still matches what the integ app synthesizes, offline. Asset hashes and
- * the IDs and user data derived from bundled code are normalised: test/cdk asserts the user data itself,
+ * the IDs and user data derived from bundled code, and the assertions' synth-time salts, are normalised: test/cdk asserts the user data itself,
  * and a changed bundle does not change what gets deployed where. Refresh after an intended change with
  * `UPDATE_INTEG_SNAPSHOT=1 npx jest test/verify/integ-snapshot.test.ts`.
  */
@@ -32,7 +32,9 @@ beforeAll(() => {
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 function normalise(template: any): unknown {
-  const text = JSON.stringify(template, (key, value) => (key === 'UserData' ? '<user data>' : value))
+  // integ-tests salts each assertion with the synth time, so it runs on every deploy.
+  const volatile: Record<string, string> = { UserData: '<user data>', salt: '<salt>' };
+  const text = JSON.stringify(template, (key, value) => volatile[key] ?? value)
     .replace(/[a-f0-9]{64}/g, '<asset hash>')
     // Logical IDs that carry a hash of bundled code: Lambda versions and instances replaced on user-data change.
     .replace(/([A-Za-z]+[A-F0-9]{8})[a-f0-9]{16,32}\b/g, '$1<code hash>');
