@@ -37,7 +37,7 @@ function normalise(template: any): unknown {
   const text = JSON.stringify(template, (key, value) => volatile[key] ?? value)
     .replace(/[a-f0-9]{64}/g, '<asset hash>')
     // Logical IDs that carry a hash of bundled code: Lambda versions and instances replaced on user-data change.
-    .replace(/([A-Za-z]+[A-F0-9]{8})[a-f0-9]{16,32}\b/g, '$1<code hash>');
+    .replace(/([A-F0-9]{8})(?:[a-f0-9]{32}|[a-f0-9]{16})\b/g, '$1<code hash>');
   return JSON.parse(text);
 }
 
