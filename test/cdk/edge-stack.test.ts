@@ -377,6 +377,17 @@ describe('external app tier', () => {
   });
 });
 
+describe('user data size', () => {
+  // EC2 refuses user data over 16 KB before base64; each «intrinsic» counts longer than the address it becomes.
+  test.each(ALL)('%s: every instance\'s user data stays under 16 KB', (mode) => {
+    const s = synth(mode);
+    const instances = Object.values(s.template.findResources('AWS::EC2::Instance')).map((instance) => instance.Properties.UserData);
+    for (const userData of [nginxLaunchTemplate(s).UserData, ...instances]) {
+      expect(Buffer.byteLength(flatten(userData))).toBeLessThan(16 * 1024);
+    }
+  });
+});
+
 describe('machine image', () => {
   test.each(ALL.filter((mode) => !('amiId' in MODES[mode])))('%s: the latest Amazon Linux 2023 for x86_64, resolved at deploy time', (mode) => {
     const { template } = synth(mode);
