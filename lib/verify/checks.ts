@@ -135,6 +135,10 @@ function flapDiagnosis(o: Observations, flapping: readonly Answered[][]): string
   if (o.routing === 'cookie' && flapping.every((a) => a.every((x) => x.exchange.routeCookie === undefined))) {
     return `sessions flap: nginx set no ${o.routeCookieName} routing cookie, so nothing pins a visitor to a backend`;
   }
+  const down = o.directBackends.filter((b) => !b.name);
+  if (down.length > 0) {
+    return `sessions moved while ${down.map((b) => b.url).join(', ')} does not answer directly: a backend is failing, and its sessions fail over`;
+  }
   const key = o.routing === 'cookie' ? 'the same routing cookie' : 'the same client address';
   return `sessions flap: nginx nodes disagree on the mapping (${key} reached different backends on different connections; every node must render the same upstreams and route ids in the same order)`;
 }

@@ -111,6 +111,16 @@ test('cookie routing with no routing cookie: sessions flap because nothing pins 
   expect(checkOf({ ...o, sessions: flapping }, 'sticky').diagnosis).toBe('sessions flap: nginx set no sticky_edge_route routing cookie, so nothing pins a visitor to a backend');
 });
 
+test('sessions that move while a backend is down are reported as failover, not as nodes that disagree', () => {
+  const flapping = sessions(2, () => answer()).map((s) => ({
+    ...s,
+    exchanges: s.exchanges.map((e, n) => ({ ...e, routeCookie: 'r1', result: ok(answer({ backend: n % 2 ? 'app-a' : 'app-b' })) })),
+  }));
+  const o = observe({ routing: 'cookie', sessions: flapping, directBackends: [{ url: 'http://192.0.2.9:3000/', error: 'ECONNREFUSED' }] });
+  expect(checkOf(o, 'sticky').diagnosis).toBe('sessions moved while http://192.0.2.9:3000/ does not answer directly: a backend is failing, and its sessions fail over');
+  expect(checkOf({ ...o, directBackends: [] }, 'sticky').diagnosis).toMatch(/^sessions flap: nginx nodes disagree on the mapping \(the same routing cookie/);
+});
+
 test('cookie routing with every session on one backend and no routing cookie: the cookie strategy is not in effect', () => {
   const o = observe({ routing: 'cookie', sessions: sessions(8, () => answer()) });
   expect(checkOf(o, 'spread').diagnosis).toBe('all sessions on one backend (app-a) and nginx set no sticky_edge_route routing cookie: the cookie strategy is not in effect');
