@@ -57,7 +57,8 @@ export class EdgeLoadBalancer extends Construct {
     for (const port of this.listenerPorts) {
       this.securityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), 'clients from the internet');
     }
-    // Listeners open no security-group rule towards their targets: this admits the load balancer, and only it.
+    // An NLB listener opens no security-group rule towards its targets (an ALB's opens this same one): nginx
+    // admits the load balancer's group, and nothing else.
     props.target.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(props.targetPort), 'traffic and health checks from the load balancer');
     Validations.of(this.securityGroup).acknowledge({
       id: 'AwsSolutions-EC23',
