@@ -35,6 +35,11 @@ export interface ProbeOptions {
   readonly localAddress?: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
+  /**
+   * Check that an https endpoint's certificate names its host (the chain is always checked).
+   * @default true
+   */
+  readonly tlsNameCheck?: boolean;
 }
 
 /** A reply larger than this is not the demo backend's. */
@@ -50,6 +55,7 @@ export function probe(url: URL, options: ProbeOptions): Promise<ProbeResult> {
         localAddress: options.localAddress,
         headers: { accept: 'application/json', connection: 'close', ...options.headers },
         signal: AbortSignal.timeout(options.timeoutMs),
+        ...(options.tlsNameCheck === false ? { checkServerIdentity: () => undefined } : {}),
       },
       (response) => {
         const localAddress = plainAddress(response.socket.localAddress ?? '');

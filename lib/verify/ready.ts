@@ -10,6 +10,8 @@ export interface WaitOptions {
   readonly withinMs: number;
   /** @default 5000 */
   readonly intervalMs?: number;
+  /** As in VerifyOptions. @default true */
+  readonly tlsNameCheck?: boolean;
 }
 
 /** Resolves once one request is answered by the demo backend; rejects with the last error at the deadline. */
@@ -18,7 +20,7 @@ export async function waitUntilAnswering(endpoint: string, options: WaitOptions)
   const deadline = Date.now() + options.withinMs;
   const interval = options.intervalMs ?? 5_000;
   for (;;) {
-    const result = await probe(url, { timeoutMs: Math.min(interval, 5_000) });
+    const result = await probe(url, { timeoutMs: Math.min(interval, 5_000), tlsNameCheck: options.tlsNameCheck });
     if (result.ok) return;
     if (Date.now() + interval >= deadline) {
       throw new Error(`${url.href} did not answer with the demo backend within ${Math.round(options.withinMs / 1000)} s: ${result.error}`);

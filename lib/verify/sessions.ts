@@ -36,6 +36,7 @@ export interface DriveOptions {
   readonly sources?: readonly string[];
   readonly routeCookieName: string;
   readonly timeoutMs: number;
+  readonly tlsNameCheck: boolean;
   /** Epoch milliseconds after which no new request starts. */
   readonly deadline: number;
   readonly concurrency: number;
@@ -82,6 +83,7 @@ async function runSession(index: number, options: DriveOptions, tick: () => void
     const result = await probe(options.url, {
       localAddress: source,
       timeoutMs: options.timeoutMs,
+      tlsNameCheck: options.tlsNameCheck,
       headers: { ...(cookie ? { cookie } : {}), ...(forged ? { 'x-forwarded-for': forged.forwardedFor, 'x-real-ip': forged.realIp } : {}) },
     });
     if (result.ok) jar.store(result.setCookies);

@@ -43,6 +43,11 @@ export interface VerifyOptions {
    * @default - none
    */
   readonly backendUrls?: readonly string[];
+  /**
+   * Check that an https endpoint's certificate names the URL's host. The chain is checked regardless.
+   * @default true
+   */
+  readonly tlsNameCheck?: boolean;
   /** Per request. @default 5000 */
   readonly requestTimeoutMs?: number;
   /** For the whole run: later requests are skipped and reported. @default 90000 */
@@ -79,11 +84,12 @@ export async function verifyEndpoint(options: VerifyOptions): Promise<VerifyRepo
   const backendUrls = (options.backendUrls ?? []).map((u) => parseEndpoint(u, 'backend URL'));
   const timeoutMs = options.requestTimeoutMs ?? 5_000;
   const deadline = started + (options.deadlineMs ?? 90_000);
+  const tlsNameCheck = options.tlsNameCheck ?? true;
 
   const endpointAddresses = await resolve(url);
   const direct = endpointAddresses.length > 0 && endpointAddresses.every(isReachedWithoutNat);
   const [directBackends, driven] = await Promise.all([
-    Promise.all(backendUrls.map((u) => probeBackend(u, timeoutMs))),
+    Promise.all(backendUrls.map((u) => probeBackend(u, timeoutMs, tlsNameCheck))),
     driveSessions({
       url,
       sessions,
@@ -92,6 +98,7 @@ export async function verifyEndpoint(options: VerifyOptions): Promise<VerifyRepo
       sources,
       routeCookieName: ROUTE_COOKIE,
       timeoutMs,
+      tlsNameCheck,
       deadline,
       concurrency: options.concurrency ?? 8,
       onProgress: options.onProgress,
@@ -165,7 +172,7 @@ function routing(sticky: StickyStrategy | 'auto', sessions: readonly SessionReco
   return sessions.some((s) => s.exchanges.some((e) => e.routeCookie !== undefined)) ? 'cookie' : 'address';
 }
 
-async function probeBackend(url: URL, timeoutMs: number): Promise<DirectBackend> {
-  const result = await probe(url, { timeoutMs });
+async function probeBackend(url: URL, timeoutMs: number, tlsNameCheck: boolean): Promise<DirectBackend> {
+  const result = await probe(url, { timeoutMs, tlsNameCheck });
   return result.ok ? { url: url.href, name: result.answer.backend } : { url: url.href, error: result.error };
 }
