@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -58,7 +58,8 @@ const READY_WITHIN_MAX = Duration.minutes(13);
 /**
  * Verifies the deployed edge from inside the edge VPC during `cdk deploy`: a trigger runs the verifier
  * Lambda after the nginx tier, the app servers and the listener exist, and a failed check fails the
- * deployment (CloudFormation rolls back) with the diagnosis.
+ * deployment (CloudFormation rolls back) with the diagnosis. The trigger runs on the first deploy and
+ * whenever the function or its settings change; the `RerunCommand` output runs it on demand.
  */
 export class DeployCheck extends Construct {
   readonly function: NodejsFunction;
@@ -107,6 +108,11 @@ export class DeployCheck extends Construct {
       handler: this.function,
       executeAfter: [...props.executeAfter],
       timeout,
+    });
+    // The trigger re-runs only when the function changes; this re-checks after any other change or at any time.
+    new CfnOutput(this, 'RerunCommand', {
+      value: `aws lambda invoke --function-name ${this.function.functionName} --cli-read-timeout 0 /dev/stdout`,
+      description: 'Re-run the post-deploy check: prints the result, or the diagnosis as errorMessage',
     });
     acknowledgeFindings(this.function);
   }

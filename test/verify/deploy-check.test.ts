@@ -81,6 +81,15 @@ test('the function runs on an explicit Node.js 24 runtime in the edge VPC privat
   expect(triggerOf(plain).Properties.Timeout).toBe(String(fn.Properties.Timeout * 1000));
 });
 
+test('an output gives the command that re-runs the check on demand', () => {
+  const [functionId] = deployCheckResource(plain, 'AWS::Lambda::Function');
+  const outputs = Object.entries(plain.template.toJSON().Outputs as Record<string, any>).filter(([id]) => id.startsWith('DeployCheckRerunCommand'));
+  expect(outputs).toHaveLength(1);
+  expect(outputs[0][1].Value).toEqual({
+    'Fn::Join': ['', ['aws lambda invoke --function-name ', { Ref: functionId }, ' --cli-read-timeout 0 /dev/stdout']],
+  });
+});
+
 test('the IAM policy grants ec2:DescribeNatGateways and nothing else', () => {
   const [, policy] = deployCheckResource(plain, 'AWS::IAM::Policy');
   expect(policy.Properties.PolicyDocument.Statement).toEqual([{ Action: 'ec2:DescribeNatGateways', Effect: 'Allow', Resource: '*' }]);
