@@ -183,7 +183,7 @@ function spread(o: Observations): CheckResult {
   }
   if (known.length === 1) return { id: 'spread', title, status: 'not-applicable', evidence: [line, 'only one backend exists'] };
   const unserved = known.filter((name) => !counts.has(name));
-  const evidence = [line, `${keys} distinct client keys`];
+  const evidence = [line, o.routing === 'cookie' ? `${keys} sessions, each balanced on its first request` : `${keys} distinct client keys`];
   if (counts.size >= 2 && unserved.length === 0) return { id: 'spread', title, status: 'pass', evidence };
   return { id: 'spread', title, status: 'fail', evidence, diagnosis: spreadDiagnosis(o, counts, unserved) };
 }
@@ -252,7 +252,7 @@ function clientAddress(o: Observations): CheckResult {
       : "this caller's public address is not known here: checked that it is public, not the load balancer's, and that X-Real-IP and X-Forwarded-For agree";
     return { id: 'client-address', title, status: 'pass', evidence: [summary, how] };
   }
-  const evidence = [summary, `${problems.length} answers wrong`, ...samples(problems.map((p) => p.x)).map((x) => describeAnswer(o, x))];
+  const evidence = [summary, `${problems.length} of ${answers.length} answers wrong`, ...samples(problems.map((p) => p.x)).map((x) => describeAnswer(o, x))];
   const wrong = problems.filter((p) => p.problem === 'wrong-client').map((p) => p.x);
   const diagnosis = wrong.length > 0 ? wrongClientDiagnosis(o, wrong) : headersDisagreeDiagnosis(problems[0].x);
   return { id: 'client-address', title, status: 'fail', evidence, diagnosis };
