@@ -68,6 +68,9 @@ export class VerifyInputError extends Error {
 export const LIMITS = {
   sessions: { min: 1, max: 500 },
   requestsPerSession: { min: 2, max: 50 },
+  requestTimeoutMs: { min: 100, max: 60_000 },
+  deadlineMs: { min: 1_000, max: 600_000 },
+  concurrency: { min: 1, max: 64 },
 } as const;
 
 const FORGED_PER_SESSION = 2;
@@ -82,8 +85,9 @@ export async function verifyEndpoint(options: VerifyOptions): Promise<VerifyRepo
   const sources = addresses('source address', options.sourceAddresses ?? []);
   const expected = options.expectedClientIps === undefined ? undefined : addresses('expected client address', options.expectedClientIps);
   const backendUrls = (options.backendUrls ?? []).map((u) => parseEndpoint(u, 'backend URL'));
-  const timeoutMs = options.requestTimeoutMs ?? 5_000;
-  const deadline = started + (options.deadlineMs ?? 90_000);
+  const timeoutMs = whole('requestTimeoutMs', options.requestTimeoutMs ?? 5_000, LIMITS.requestTimeoutMs);
+  const deadline = started + whole('deadlineMs', options.deadlineMs ?? 90_000, LIMITS.deadlineMs);
+  const concurrency = whole('concurrency', options.concurrency ?? 8, LIMITS.concurrency);
   const tlsNameCheck = options.tlsNameCheck ?? true;
 
   const endpointAddresses = await resolve(url);
@@ -100,7 +104,7 @@ export async function verifyEndpoint(options: VerifyOptions): Promise<VerifyRepo
       timeoutMs,
       tlsNameCheck,
       deadline,
-      concurrency: options.concurrency ?? 8,
+      concurrency,
       onProgress: options.onProgress,
     }),
   ]);

@@ -1,0 +1,21 @@
+/** verifyEndpoint refuses bad options up front, before any request, with one line naming the value. */
+import { verifyEndpoint, VerifyInputError, VerifyOptions } from '../../lib/verify';
+
+const URL_THAT_IS_NEVER_CALLED = 'http://127.0.0.1:9/';
+
+test.each<[Partial<VerifyOptions>, string]>([
+  [{ url: 'file:///etc/passwd' }, 'url must be an http:// or https:// URL, got "file:///etc/passwd"'],
+  [{ sticky: 'sticky' as never }, 'sticky must be ip_hash, hash, cookie or auto, got "sticky"'],
+  [{ sessions: 501 }, 'sessions must be a whole number from 1 to 500, got 501'],
+  [{ requestsPerSession: 1 }, 'requestsPerSession must be a whole number from 2 to 50, got 1'],
+  [{ sourceAddresses: ['127.0.0.300'] }, 'source address must be an IP address, got "127.0.0.300"'],
+  [{ expectedClientIps: ['nat-gateway'] }, 'expected client address must be an IP address, got "nat-gateway"'],
+  [{ backendUrls: ['10.0.0.1:3000'] }, 'backend URL must be an http:// or https:// URL, got "10.0.0.1:3000"'],
+  [{ requestTimeoutMs: 0 }, 'requestTimeoutMs must be a whole number from 100 to 60000, got 0'],
+  [{ deadlineMs: 10 }, 'deadlineMs must be a whole number from 1000 to 600000, got 10'],
+  [{ concurrency: 0 }, 'concurrency must be a whole number from 1 to 64, got 0'],
+])('fails when given %j', async (bad, message) => {
+  const progress = jest.fn();
+  await expect(verifyEndpoint({ url: URL_THAT_IS_NEVER_CALLED, onProgress: progress, ...bad })).rejects.toEqual(new VerifyInputError(message));
+  expect(progress).not.toHaveBeenCalled();
+});
