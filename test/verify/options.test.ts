@@ -1,4 +1,5 @@
-/** verifyEndpoint refuses bad options up front, before any request, with one line naming the value. */
+/** verifyEndpoint refuses bad options up front with one line naming the value, and every run ends by itself. */
+import { AddressInfo, createServer, Socket } from 'node:net';
 import { verifyEndpoint, VerifyInputError, VerifyOptions } from '../../lib/verify';
 
 const URL_THAT_IS_NEVER_CALLED = 'http://127.0.0.1:9/';
@@ -18,4 +19,27 @@ test.each<[Partial<VerifyOptions>, string]>([
   const progress = jest.fn();
   await expect(verifyEndpoint({ url: URL_THAT_IS_NEVER_CALLED, onProgress: progress, ...bad })).rejects.toEqual(new VerifyInputError(message));
   expect(progress).not.toHaveBeenCalled();
+});
+
+describe('a run is bounded', () => {
+  const host = `127.${1 + Math.floor(Math.random() * 254)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
+  const held: Socket[] = [];
+  // Accepts connections and never answers: the edge that hangs.
+  const silent = createServer((socket) => held.push(socket));
+
+  beforeAll(() => new Promise<void>((resolve) => silent.listen(0, host, resolve)));
+  afterAll(() => {
+    held.forEach((s) => s.destroy());
+    return new Promise((resolve) => silent.close(resolve));
+  });
+
+  test('an endpoint that never answers: each request times out, the deadline skips the rest, and the run ends', async () => {
+    const { port } = silent.address() as AddressInfo;
+    const report = await verifyEndpoint({ url: `http://${host}:${port}/`, sessions: 4, requestsPerSession: 2, requestTimeoutMs: 200, deadlineMs: 1_000, concurrency: 2 });
+    const reachable = report.checks.find((c) => c.id === 'reachable');
+    expect(reachable?.status).toBe('fail');
+    expect(reachable?.evidence).toContain('no answer within 200 ms');
+    expect(reachable?.evidence.some((line) => /^\d+ requests not sent: the run reached its deadline$/.test(line))).toBe(true);
+    expect(report.ok).toBe(false);
+  });
 });
