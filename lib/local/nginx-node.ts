@@ -43,8 +43,9 @@ export async function startNginxNode(dir: string, host: string, port: number, ht
     });
   await writeFile(confFile, mainConfig(http));
   await checkConfig(dir, confFile);
-  // -e: where nginx logs before it has read error_log from the config (the default path may not be writable).
-  const args = ['-p', dir, '-c', confFile, '-e', path.join(dir, 'error.log'), '-g', 'daemon off;'];
+  // -e stderr: what nginx says before it has opened the config's error_log (e.g. why it cannot start) ends up in
+  // the error this module throws, and nginx never touches the compiled-in log path.
+  const args = ['-p', dir, '-c', confFile, '-e', 'stderr', '-g', 'daemon off;'];
   const master = spawnManaged(`nginx ${host}:${port}`, nginx, args);
   try {
     await waitUntilListening(master, host, port, 10_000);
@@ -68,8 +69,10 @@ export async function startNginxNode(dir: string, host: string, port: number, ht
 
 /** `nginx -t`: a config nginx would refuse is reported with nginx's own message, before anything runs it. */
 async function checkConfig(dir: string, confFile: string): Promise<void> {
-  const { code, stderr } = await runNginx(['-t', '-q', '-p', dir, '-c', confFile, '-e', path.join(dir, 'error.log')]);
-  if (code !== 0) throw new Error(`nginx -t rejected ${confFile}: ${stderr.split('\n')[0]}`);
+  const { code, stderr } = await runNginx(['-t', '-q', '-p', dir, '-c', confFile, '-e', 'stderr']);
+  if (code === 0) return;
+  const lines = stderr.split('\n');
+  throw new Error(`nginx -t rejected ${confFile}: ${lines.find((l) => l.includes('[emerg]')) ?? lines[0]}`);
 }
 
 /** SIGHUP starts new workers with the new config and retires the old ones; done when no old one is left. */
@@ -81,7 +84,7 @@ async function reloadWorkers(master: ManagedProcess): Promise<void> {
   for (;;) {
     const now = await workerPids(pid);
     if (now.length > 0 && !now.some((p) => before.includes(p))) return;
-    if (Date.now() > deadline) throw new Error(`nginx ${master.name} did not finish reloading in 10 s`);
+    if (Date.now() > deadline) throw new Error(`${master.name} did not finish reloading in 10 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

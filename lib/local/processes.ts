@@ -75,9 +75,9 @@ export function spawnManaged(name: string, command: string, args: readonly strin
         const onLine = (line: string) => {
           if (pattern.test(line)) finish(undefined, line);
         };
-        const timer = setTimeout(() => finish(new Error(`${name} did not get ready in ${timeoutMs} ms: ${lastLine(output)}`)), timeoutMs);
+        const timer = setTimeout(() => finish(new Error(`${name} did not get ready in ${timeoutMs} ms: ${problemLine(output)}`)), timeoutMs);
         lineWaiters.add(onLine);
-        exited.then(() => finish(new Error(`${name} exited while starting: ${lastLine(output)}`)));
+        exited.then(() => finish(new Error(`${name} exited while starting: ${problemLine(output)}`)));
       });
     },
     stop: (graceMs = 5000) => signal('SIGTERM', graceMs),
@@ -88,7 +88,7 @@ export function spawnManaged(name: string, command: string, args: readonly strin
 }
 
 /** The line that says what went wrong: the first alert or error if there is one, else the last line. */
-function lastLine(text: string): string {
+function problemLine(text: string): string {
   const lines = text.trim().split('\n');
   return lines.find((l) => /alert|emerg|error/i.test(l)) ?? (lines[lines.length - 1] || '(no output)');
 }
@@ -112,7 +112,7 @@ export async function waitUntilListening(managed: ManagedProcess, host: string, 
   let exited = false;
   managed.exited.then(() => (exited = true));
   while (!(await accepts(host, port))) {
-    if (exited) throw new Error(`${managed.name} exited while starting: ${lastLine(managed.recentOutput())}`);
+    if (exited) throw new Error(`${managed.name} exited while starting: ${problemLine(managed.recentOutput())}`);
     if (Date.now() > deadline) throw new Error(`${managed.name} did not listen on ${host}:${port} in ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
