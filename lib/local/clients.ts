@@ -29,6 +29,10 @@ export class Client {
     return this.address.split('.').slice(0, 3).join('.');
   }
 
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
   cookieHeader(): string | undefined {
     return this.cookies.size === 0 ? undefined : [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
   }

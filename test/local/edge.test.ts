@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { Browser, chromium } from 'playwright-core';
 import { Client, makeClients } from '../../lib/local/clients';
+import { ROUTE_COOKIE } from '../../lib/nginx/render';
 import { backendsByClient } from '../../lib/local/measure';
 import { startTopology } from '../../lib/local/topology';
 import type { Topology } from '../../lib/local/topology-contract';
@@ -124,6 +125,8 @@ describe.each(combos)('lb=%s sticky=%s', (lb, sticky) => {
     expect(answer.status).toBe(200);
     expect(answer.facts?.clientIp).toBe(host);
     expect(answer.facts?.headers['x-real-ip']).toBe(host);
+    // nlb: without a PROXY header nginx does not even answer (the listener speaks proxy protocol only).
+    if (lb === 'nlb') expect((await rawGet(run.topology.nginxUrls[0], host, Buffer.alloc(0), forged)).status).toBe(0);
   });
 
   test('a real browser keeps its session across reloads', async () => {
@@ -169,5 +172,7 @@ describe.each(combos)('lb=%s sticky=%s', (lb, sticky) => {
     // The victim had clients before the kill, so this re-pinned sessions rather than found none to move.
     const victimClients = [...backendsByClient(run.exchanges)].filter(([id, backends]) => id < clients.length && backends[0] === victim);
     expect(victimClients.length).toBeGreaterThan(clients.length / 4);
+    // cookie: nginx re-issued the routing cookie, so the sessions stay on the survivor once the victim is back.
+    if (sticky === 'cookie') expect(new Set(clients.map((c) => c.cookie(ROUTE_COOKIE)))).toEqual(new Set([survivor]));
   });
 });
