@@ -37,6 +37,9 @@ export function renderMainConfig(options: MainConfigOptions): string {
     '# sticky-edge nginx.conf. Rendered by sticky-edge; edit the options, not this file.',
     ...(options.user === undefined ? [] : [`user ${path('user', options.user)};`]),
     `worker_processes ${workers(options.workerProcesses)};`,
+    // Each proxied request holds two connections; raising the file limit here keeps nginx from warning
+    // that worker_connections exceeds a systemd unit's default soft limit of 1024.
+    'worker_rlimit_nofile 8192;',
     `pid ${path('pidFile', options.pidFile ?? '/run/nginx.pid')};`,
     `error_log ${path('errorLog', options.errorLog ?? '/var/log/nginx/error.log')};`,
     '',

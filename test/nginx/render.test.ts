@@ -194,7 +194,7 @@ describe('renderMainConfig', () => {
 
   test('defaults to Amazon Linux 2023 paths and inlines the http config', () => {
     const main = renderMainConfig({ http, user: 'nginx' });
-    expect(main).toMatch(/^user nginx;\nworker_processes auto;\npid \/run\/nginx.pid;\nerror_log \/var\/log\/nginx\/error.log;$/m);
+    expect(main).toMatch(/^user nginx;\nworker_processes auto;\nworker_rlimit_nofile 8192;\npid \/run\/nginx.pid;\nerror_log \/var\/log\/nginx\/error.log;$/m);
     expect(main).toContain('    proxy_temp_path /var/lib/nginx/tmp/proxy;');
     expect(main).toContain('    access_log /var/log/nginx/access.log sticky_edge;');
     expect(main).toContain('$remote_addr via=$realip_remote_addr');
@@ -206,7 +206,7 @@ describe('renderMainConfig', () => {
   test('runs unprivileged in its own prefix', () => {
     const main = renderMainConfig({ http, pidFile: '/tmp/n1/nginx.pid', errorLog: 'stderr', accessLog: 'off', tempDir: '/tmp/n1', workerProcesses: 1 });
     expect(main).not.toMatch(/^user /m);
-    expect(main).toContain('worker_processes 1;\npid /tmp/n1/nginx.pid;\nerror_log stderr;');
+    expect(main).toContain('worker_processes 1;\nworker_rlimit_nofile 8192;\npid /tmp/n1/nginx.pid;\nerror_log stderr;');
     for (const kind of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) expect(main).toContain(`${kind}_temp_path /tmp/n1/${kind};`);
     expect(main).toContain('access_log off;');
   });
