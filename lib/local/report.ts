@@ -18,7 +18,7 @@ export function verdict(result: ScenarioResult): string {
 
 export function formatReport(results: readonly ScenarioResult[]): string {
   const backends = [...new Set(results.flatMap((r) => r.backendNames))];
-  const header = ['configuration', 'lb', 'sticky', ...backends, 'stayed', 'saw client', 'saw LB', 'forged won', 'failed', 'verdict'];
+  const header = ['configuration', 'lb', 'sticky', ...backends, 'stayed', 'both nodes', 'saw client', 'saw LB', 'forged won', 'failed', 'verdict'];
   const rows = results.map((r) => {
     const s = r.summary;
     return [
@@ -27,6 +27,7 @@ export function formatReport(results: readonly ScenarioResult[]): string {
       r.sticky,
       ...backends.map((b) => percent(s.share.get(b))),
       percent(s.stayed),
+      percent(s.onSeveralNodes),
       percent(s.seen.get('client')),
       percent(s.seen.get('load-balancer')),
       percent(s.forgedBelieved),
@@ -44,6 +45,7 @@ export function formatReport(results: readonly ScenarioResult[]): string {
     '',
     `${clients} clients (one in ten behind one carrier NAT /24, one in ten forging X-Forwarded-For and X-Real-IP).`,
     `${backends.join(', ')}: share of clients per backend. stayed: clients answered by one backend every time.`,
+    'both nodes: clients whose requests went through more than one nginx node (the load balancer round-robins).',
     'saw client / saw LB: answers where the backend saw the client\'s real address / the load balancer\'s.',
     'forged won: forging requests whose forged address the backend believed.',
   ].join('\n');

@@ -69,9 +69,9 @@ test('a small run prints the seed beside the fix in one table and leaves nothing
   expect(stderr).toBe('seed nlb: 160 requests done\nnlb cookie: 160 requests done\n');
   expect(code).toBe(0);
   const lines = stdout.split('\n');
-  expect(lines[0]).toMatch(/^configuration +lb +sticky +app-a +app-b +stayed +saw client +saw LB +forged won +failed +verdict$/);
+  expect(lines[0]).toMatch(/^configuration +lb +sticky +app-a +app-b +stayed +both nodes +saw client +saw LB +forged won +failed +verdict$/);
   expect(lines.find((l) => l.startsWith('seed (render --naive)'))).toMatch(/ nlb +ip_hash .* FAIL: .*backend sees the LB's address/);
-  expect(lines.find((l) => l.startsWith('sticky-edge'))).toMatch(/ nlb +cookie +\d+% +\d+% +100% +100% +0% +0% +0\/160 +ok$/);
+  expect(lines.find((l) => l.startsWith('sticky-edge'))).toMatch(/ nlb +cookie +\d+% +\d+% +100% +\d+% +100% +0% +0% +0\/160 +ok$/);
   expect(await processesUnder(tempParent)).toBe('');
   expect(await topologyDirs()).toEqual([]);
 });
