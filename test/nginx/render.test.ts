@@ -96,8 +96,9 @@ describe('renderEdgeConfig cookie strategy', () => {
     );
   });
 
-  test('names the backend that answered last in $upstream_addr', () => {
-    expect(config).toContain('"~(?:^| )(?<sticky_edge_last>[^ ,]+)$" $sticky_edge_last;');
+  test('names the backend that answered last in $upstream_addr, unless nginx gave up on it', () => {
+    expect(config).toContain('map "$upstream_addr|$upstream_status" $sticky_edge_answered_addr {');
+    expect(config).toContain('"~(?:^| )(?<sticky_edge_last>[^ ,|]+)\\|(?:[^|]* )?(?!50[24]$)[0-9]{3}$" $sticky_edge_last;');
     expect(config).toContain('"10.0.2.10:3000" "app-a";\n    "10.0.3.10:3000" "app-b";');
   });
 

@@ -51,6 +51,11 @@ async function startBackend(name: string): Promise<Backend> {
   return Object.assign(backend, { address: `${host}:${(server.address() as net.AddressInfo).port}` });
 }
 
+async function stopBackend(backend: Backend): Promise<void> {
+  backend.server.closeAllConnections();
+  await new Promise((resolve) => backend.server.close(resolve));
+}
+
 interface Reply {
   readonly status: number;
   readonly backend?: string;
@@ -132,11 +137,19 @@ describe('cookie strategy on real nginx', () => {
 
   afterAll(async () => {
     await nginx?.stop();
-    for (const b of backends ?? []) b.server.closeAllConnections(), b.server.close();
+    await Promise.all((backends ?? []).filter((b) => b.server.listening).map(stopBackend));
   });
 
   const idOf = (backend: Backend) => routeId({ address: backend.address }, backend.address);
   const byName = (name: string | undefined) => backends.find((b) => b.name === name)!;
+
+  test('reuses upstream connections (keepalive) instead of opening one per request', async () => {
+    const [backend] = backends;
+    const before = backend.connections;
+    for (let i = 0; i < 10; i++) await request(url, client, { cookie: `${ROUTE_COOKIE}=${idOf(backend)}` });
+    expect(backend.connections - before).toBeLessThan(3);
+    expect(await readFile(join(dir, 'access.log'), 'utf8')).toContain(`upstream=${backend.address}`);
+  });
 
   test('issues a cookie naming the answering backend, sticks to it, and fails over with a re-issued cookie', async () => {
     const first = await request(url, client);
@@ -169,8 +182,7 @@ describe('cookie strategy on real nginx', () => {
     expect(upgraded).toMatchObject({ status: 101, backend: pinned.name });
     expect(pinned.lastHeaders).toMatchObject({ connection: 'upgrade', upgrade: 'websocket' });
 
-    pinned.server.closeAllConnections();
-    await new Promise((resolve) => pinned.server.close(resolve));
+    await stopBackend(pinned);
     const failover = await request(url, client, { cookie });
     expect(failover).toMatchObject({ status: 200, backend: other.name });
     expect(routeValue(failover)).toBe(idOf(other));
@@ -179,14 +191,12 @@ describe('cookie strategy on real nginx', () => {
     const after = await request(url, client, { cookie: `${ROUTE_COOKIE}=${idOf(other)}` });
     expect(after.backend).toBe(other.name);
     expect(routeCookie(after)).toBeUndefined();
-  });
 
-  test('reuses upstream connections (keepalive) instead of opening one per request', async () => {
-    const survivor = backends.find((b) => b.server.listening)!;
-    const before = survivor.connections;
-    for (let i = 0; i < 10; i++) await request(url, client, { cookie: `${ROUTE_COOKIE}=${idOf(survivor)}` });
-    expect(survivor.connections - before).toBeLessThan(3);
-    expect(await readFile(join(dir, 'access.log'), 'utf8')).toContain(`upstream=${survivor.address}`);
+    // With every backend down nobody answered: a 502 and no cookie naming a dead backend.
+    await stopBackend(other);
+    const down = await request(url, client);
+    expect(down.status).toBe(502);
+    expect(routeCookie(down)).toBeUndefined();
   });
 });
 
@@ -241,8 +251,7 @@ describe('real client address on real nginx', () => {
 
   afterAll(async () => {
     await Promise.all([nlb?.stop(), alb?.stop()]);
-    backend?.server.closeAllConnections();
-    backend?.server.close();
+    if (backend) await stopBackend(backend);
   });
 
   test('nlb: believes the PROXY v2 header from the load balancer and passes only that address on', async () => {
