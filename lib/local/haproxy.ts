@@ -12,7 +12,10 @@ export interface LoadBalancerConfig {
   readonly lb: LbKind;
   /** `ADDR:PORT` clients connect to. */
   readonly listen: string;
-  /** The address HAProxy connects to nginx from. */
+  /**
+   * The address HAProxy connects to nginx from, as the NLB does with client IP preservation off (how the CDK
+   * app configures its target group) and as the ALB always does.
+   */
   readonly source: string;
   /** `ADDR:PORT` of each nginx node. */
   readonly nodes: readonly string[];
@@ -57,3 +60,4 @@ export async function startLoadBalancer(dir: string, config: LoadBalancerConfig)
   // -db: stay in the foreground, so stopping this process stops HAProxy.
   return spawnManaged('haproxy', haproxy, ['-db', '-f', file]);
 }
+
