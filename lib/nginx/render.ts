@@ -21,13 +21,13 @@ const routeUpstream = (id: string) => `sticky_edge_route_${id}`;
  */
 const SERVER_PARAMS = 'max_fails=2 fail_timeout=5s';
 /**
- * Idle upstream connections kept per worker. `keepalive_timeout` stays below Node's default 5 s
- * `keepAliveTimeout`, so nginx never reuses a connection the backend is closing (a POST sent on one would
- * fail with a 502: non-idempotent requests are not retried).
+ * Idle upstream connections kept per worker and upstream. `keepalive_timeout` stays below common backend
+ * idle timeouts (Node's default is 5 s), so nginx does not reuse a connection the backend is closing: a POST
+ * sent on one would fail with a 502, as non-idempotent requests are not retried.
  */
 const KEEPALIVE = ['keepalive 16;', 'keepalive_timeout 4s;'];
 
-const indent = (lines: readonly string[], depth = 1) => lines.map((l) => (l === '' ? l : '    '.repeat(depth) + l));
+const indent = (lines: readonly string[]) => lines.map((l) => (l === '' ? l : `    ${l}`));
 const block = (head: string, body: readonly string[]) => [`${head} {`, ...indent(body), '}'];
 const quote = (text: string) => `"${text}"`;
 
@@ -37,11 +37,7 @@ function upstream(name: string, balancing: string[], servers: string[]): string[
 
 function balancedUpstream(o: ValidEdgeOptions): string[] {
   const balancing = { ip_hash: ['ip_hash;'], hash: ['hash $remote_addr consistent;'], cookie: [] }[o.sticky];
-  return upstream(
-    BALANCED,
-    balancing,
-    o.backends.map((b) => `server ${b.address} ${SERVER_PARAMS};`),
-  );
+  return upstream(BALANCED, balancing, o.backends.map((b) => `server ${b.address} ${SERVER_PARAMS};`));
 }
 
 /** The cookie's backend first, every other backend as a backup that answers while it is down. */
