@@ -11,9 +11,11 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { findNginx } from '../nginx/nginx-binary';
 import type { EdgeRenderOptions } from '../nginx/render-options';
 import { AddressBlock, allocateBlock, freePort, freePorts, releaseBlock } from './addresses';
 import { BackendProcess, startBackendProcess, writeBackendBundle } from './backend-process';
+import { findHaproxy } from './binaries';
 import { startLoadBalancer } from './haproxy';
 import { NginxNode, startNginxNode } from './nginx-node';
 import { nodeHttpConfig, nodeRenderOptions } from './node-config';
@@ -49,6 +51,9 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
   if (!Number.isInteger(backendCount) || backendCount < 1 || backendCount > MAX_BACKENDS) {
     throw new Error(`backends must be 1-${MAX_BACKENDS}, got ${backendCount}`);
   }
+  // A missing nginx or HAProxy is reported (with how to install it) before anything starts.
+  findNginx();
+  findHaproxy();
   const dir = await mkdtemp(path.join(options.tempParent ?? tmpdir(), 'sticky-edge-local-'));
   const block = allocateBlock();
   const started: Stoppable[] = [];
