@@ -40,7 +40,8 @@ export interface Topology {
   /** The backends' names, in the order of `backendUrls` (what the backend reports as `backend`). */
   readonly backendNames: readonly string[];
   /**
-   * The options node 0's config was rendered from. Nodes differ only in `listen` (each has its own address).
+   * The options node 0's config was rendered from. Nodes differ only in `listen` and `statusListen` (each node
+   * has its own address).
    */
   readonly renderOptions: EdgeRenderOptions;
   /** The options each nginx node's config was rendered from, in the order of `nginxUrls`. */
@@ -61,9 +62,12 @@ export interface Topology {
    * three octets), `host` 1-254 the address in it. Distinct from every server address of the topology.
    */
   clientAddress(network: number, host: number): string;
-  /** Adds a backend and reloads every nginx node with the re-rendered config. */
+  /**
+   * Starts backends until there are `count` (never fewer than now), then reloads every nginx node with the
+   * re-rendered config (`nginx -t` first, then SIGHUP; resolves once the old workers are gone).
+   */
   scaleBackends(count: number): Promise<void>;
-  /** Kills backend `index` (SIGKILL: no goodbye). */
+  /** Kills backend `index` (SIGKILL: no goodbye). The nginx config still names it, as after a crash. */
   killBackend(index: number): Promise<void>;
   /** Stops everything this topology started and removes its temporary directory. */
   stop(): Promise<void>;
