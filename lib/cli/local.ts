@@ -93,7 +93,8 @@ async function keepRunning(lb: LbKind, sticky: StickyStrategy): Promise<void> {
     [
       '',
       `running: lb=${lb} sticky=${sticky} at ${topology.url} (nginx ${topology.nginxUrls.join(', ')})`,
-      `try:     curl -si --interface ${client} ${topology.url}/  (repeat it; change --interface to move)`,
+      `try:     curl -s -c sticky-edge.jar -b sticky-edge.jar --interface ${client} ${topology.url}/`,
+      '         (repeat it: same backend, rising hits; another 127.x --interface is another client)',
       'Ctrl-C stops it.',
       '',
     ].join('\n'),

@@ -83,7 +83,7 @@ test('--keep serves until Ctrl-C, then stops everything', async () => {
     let out = '';
     child.stdout?.on('data', (chunk) => {
       out += chunk;
-      const match = /--interface (\S+) (http:\/\/\S+)\/ /.exec(out);
+      const match = /--interface (\S+) (http:\/\/\S+)\/\n/.exec(out);
       if (match && out.includes('Ctrl-C stops it.')) resolve(match[2]);
     });
   });
