@@ -1,15 +1,15 @@
 /**
  * The edge's promises, on the local topology (HAProxy as the load balancer, two real nginx nodes, two demo
- * backend processes, ~280 client addresses), for each load balancer × sticky strategy.
+ * backend processes, 550 client addresses), for each load balancer × sticky strategy.
  */
 import { readFile } from 'node:fs/promises';
 import { Browser, chromium } from 'playwright-core';
 import { Client, makeClients } from '../../lib/local/clients';
-import { ROUTE_COOKIE } from '../../lib/nginx/render';
 import { backendsByClient } from '../../lib/local/measure';
 import { startTopology } from '../../lib/local/topology';
 import type { Topology } from '../../lib/local/topology-contract';
 import { driveTraffic, Exchange, nodesServing } from '../../lib/local/traffic';
+import { ROUTE_COOKIE } from '../../lib/nginx/render';
 import { LB_KINDS, LbKind, STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
 import { chromiumPath } from './browser';
 import { proxyV2Header, rawGet } from './direct-request';
@@ -17,8 +17,9 @@ import { proxyV2Header, rawGet } from './direct-request';
 jest.setTimeout(120_000);
 
 /**
- * 495 clients in 250 /24s of their own (ip_hash looks at three octets), 55 behind one carrier NAT /24. That many because `hash`'s split has two sources of spread: the ketama ring's share per backend
- * varies with the backends' addresses (random per run; about ±3 % over runs) and the sample adds its own.
+ * 495 clients in 250 /24s of their own (ip_hash looks at three octets), 55 behind one carrier NAT /24. That
+ * many because `hash`'s split has two sources of spread: the ketama ring's share per backend varies with the
+ * backends' addresses (random per run; about ±3 % over runs) and the sample adds its own.
  */
 const CLIENTS = 550;
 const ROUNDS = 3;
@@ -40,9 +41,14 @@ interface Run {
 
 async function startAndDrive(lb: LbKind, sticky: StickyStrategy): Promise<Run> {
   const topology = await startTopology({ lb, sticky });
-  const clients = makeClients(topology, CLIENTS);
-  const exchanges = await driveTraffic(topology.url, clients, { rounds: ROUNDS, concurrency: 16, headers: forgedHeaders });
-  return { topology, clients, exchanges, nodeOfTag: await nodesServing(topology, exchanges) };
+  try {
+    const clients = makeClients(topology, CLIENTS);
+    const exchanges = await driveTraffic(topology.url, clients, { rounds: ROUNDS, concurrency: 16, headers: forgedHeaders });
+    return { topology, clients, exchanges, nodeOfTag: await nodesServing(topology, exchanges) };
+  } catch (err) {
+    await topology.stop();
+    throw err;
+  }
 }
 
 const combos = LB_KINDS.flatMap((lb) => STICKY_STRATEGIES.map((sticky) => [lb, sticky] as const));

@@ -24,8 +24,13 @@ const runs = new Map<LbKind, Promise<Run>>();
 
 async function startAndDrive(lb: LbKind): Promise<Run> {
   const topology = await startTopology({ lb, sticky: 'ip_hash', naive: true });
-  const exchanges = await driveTraffic(topology.url, makeClients(topology, CLIENTS), { rounds: 3, concurrency: 16, headers: forgedHeaders });
-  return { topology, exchanges };
+  try {
+    const exchanges = await driveTraffic(topology.url, makeClients(topology, CLIENTS), { rounds: 3, concurrency: 16, headers: forgedHeaders });
+    return { topology, exchanges };
+  } catch (err) {
+    await topology.stop();
+    throw err;
+  }
 }
 
 beforeAll(() => {
