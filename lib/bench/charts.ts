@@ -34,7 +34,7 @@ export function remapChart(rows: readonly RemapRow[]): string {
       label: `${row.strategy}\n${row.from} → ${row.to}`,
       bars: [
         { series: 'moved', value: row.moved / row.clients },
-        { series: 'moved though their backend stayed', value: row.movedNeedlessly / row.clients },
+        { series: 'moved between backends that stayed', value: row.movedNeedlessly / row.clients },
       ],
       ideal: idealRemap(row.from, row.to),
     })),

@@ -33,14 +33,21 @@ async function askAll(url: string, clients: readonly Client[], concurrency: numb
 }
 
 /** Compares the clients that got an answer both times. */
-function remapRow(strategy: StickyStrategy, from: number, to: number, before: (string | undefined)[], after: (string | undefined)[], backendsAfter: string[]): RemapRow {
+function remapRow(
+  strategy: StickyStrategy,
+  before: (string | undefined)[],
+  after: (string | undefined)[],
+  backendsBefore: string[],
+  backendsAfter: string[],
+): RemapRow {
   const answeredBoth = before.map((b, i) => (b !== undefined && after[i] !== undefined ? i : -1)).filter((i) => i >= 0);
   const count = countRemap(
     answeredBoth.map((i) => before[i] as string),
     answeredBoth.map((i) => after[i] as string),
+    backendsBefore,
     backendsAfter,
   );
-  return { strategy, from, to, ...count, failed: before.length - answeredBoth.length };
+  return { strategy, from: backendsBefore.length, to: backendsAfter.length, ...count, failed: before.length - answeredBoth.length };
 }
 
 function balanceRow(strategy: StickyStrategy, mix: ClientMix, answers: (string | undefined)[], backends: string[]): BalanceRow {
@@ -72,9 +79,11 @@ export async function measureDistribution(
       }
       if (settings.remap) {
         progress(`${strategy}: scaling out 2 → 3`);
+        const two = pooled.liveBackendNames();
         await pooled.topology.scaleBackends(3);
         const onThree = await askAll(url, distinct, settings.concurrency);
-        remap.push(remapRow(strategy, 2, 3, onTwo, onThree, pooled.liveBackendNames()));
+        const three = pooled.liveBackendNames();
+        remap.push(remapRow(strategy, onTwo, onThree, two, three));
         // Cookie clients stay where they were pinned, so none of them is on the new backend: scaling in
         // is measured with clients that arrived while there were three.
         const arrivedOnThree = makeMixClients('distinct-24', settings.clients, blocks);
@@ -82,7 +91,7 @@ export async function measureDistribution(
         progress(`${strategy}: scaling in 3 → 2`);
         await pooled.removeBackend(2);
         const afterScaleIn = await askAll(url, arrivedOnThree, settings.concurrency);
-        remap.push(remapRow(strategy, 3, 2, beforeScaleIn, afterScaleIn, pooled.liveBackendNames()));
+        remap.push(remapRow(strategy, beforeScaleIn, afterScaleIn, three, pooled.liveBackendNames()));
       }
     }
   } finally {

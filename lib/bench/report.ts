@@ -141,7 +141,7 @@ function remap(r: BenchResults): string {
   return [
     '## 3. Scale-out and scale-in remap',
     '',
-    '2 → 3: the 1,000 distinct-/24 clients of the balance figure ask again after a third backend is added (every nginx node reloaded with the re-rendered config), cookie clients sending the cookie they were given. 3 → 2: 1,000 new clients arrive while there are three backends (the earlier cookie clients never reach the new one), then the third backend is taken out of the config and they ask again. The ideal is the least possible: 1/(n+1) of the clients (the new backend’s share going out, the removed backend’s clients going in). Moving "needlessly" means moving although the old backend is still there.',
+    '2 → 3: the 1,000 distinct-/24 clients of the balance figure ask again after a third backend is added (every nginx node reloaded with the re-rendered config), cookie clients sending the cookie they were given. 3 → 2: 1,000 new clients arrive while there are three backends (the earlier cookie clients never reach the new one), then the third backend is taken out of the config and they ask again. The ideal is the least possible: 1/(n+1) of the clients (the new backend’s share going out, the removed backend’s clients going in). Moving "needlessly" means moving from one backend to another although both were there before and after the change: neither the rebalancing onto a new backend nor leaving a removed one.',
     '',
     table(
       ['strategy', 'change', 'moved', 'ideal', '× ideal', 'moved needlessly', 'failed'],
@@ -187,7 +187,7 @@ function build(b: BuildResult): string {
       ['figure', 'value', 'what it is'],
       [
         ['`cdk synth` of the whole app', value(b.synthSeconds, (s) => `${s.toFixed(1)} s`), '`npx cdk synth --quiet` into a temporary directory, wall time'],
-        ['unit tests', value(b.unitTestSeconds, (s) => `${s.toFixed(1)} s`), `\`${b.unitTestCommand}\`, wall time`],
+        ['unit tests (everything but the behaviour tests)', value(b.unitTestSeconds, (s) => `${s.toFixed(1)} s`), `\`${b.unitTestCommand}\`, wall time`],
         ['verification Lambda bundle', value(b.lambdaBundleBytes, (n) => `${(n / 1000).toFixed(1)} KB (${n} bytes)`), 'esbuild bundle of `lambda/verify/index.ts` as the NodejsFunction builds it (minified, `@aws-sdk/*` external)'],
       ],
     ),

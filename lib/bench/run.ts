@@ -30,21 +30,25 @@ interface ModeSettings {
   readonly clients: number;
   readonly concurrency: number;
   readonly failover: FailoverSettings;
+  /** The unit tests are stopped (and reported as not finished) after this long. */
+  readonly unitTestLimitSeconds: number;
 }
 
 /** Quick fits in under 3 minutes on 2 shared cores; full runs longer and repeats the load rounds. */
 export const MODES: Record<Mode, ModeSettings> = {
   quick: {
-    overhead: { connections: 16, durationSeconds: 5, rounds: 1 },
+    overhead: { connections: 16, durationSeconds: 4, rounds: 1 },
     clients: 1000,
     concurrency: 32,
-    failover: { sessions: 30, beforeMs: 1500, afterMs: 4000, paceMs: 50 },
+    failover: { sessions: 30, beforeMs: 1000, afterMs: 3000, paceMs: 50 },
+    unitTestLimitSeconds: 120,
   },
   full: {
     overhead: { connections: 32, durationSeconds: 10, rounds: 3 },
     clients: 1000,
     concurrency: 32,
     failover: { sessions: 60, beforeMs: 3000, afterMs: 10_000, paceMs: 20 },
+    unitTestLimitSeconds: 900,
   },
 };
 
@@ -73,7 +77,7 @@ export async function runBench(plan: BenchPlan, progress: (message: string) => v
     const failover = wants('failover') ? await measureFailover(pool, settings.failover, progress) : undefined;
     // The build figures run alone: the topologies would slow synth and the tests down.
     await pool.stopAll();
-    const build = wants('build') ? await measureBuild(progress) : undefined;
+    const build = wants('build') ? await measureBuild(progress, settings.unitTestLimitSeconds) : undefined;
     return {
       date: new Date(started).toISOString().replace(/\.\d+Z$/, 'Z'),
       mode: plan.mode,

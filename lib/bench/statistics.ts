@@ -36,22 +36,28 @@ export interface RemapCount {
   /** Clients whose backend changed. */
   readonly moved: number;
   /**
-   * Clients whose backend changed although their old backend still exists: the avoidable moves.
-   * Going 3 -> 2, the clients of the removed backend have to move; nobody else should.
+   * Clients that moved from one backend to another although both were there before and after: the
+   * avoidable moves. Going 2 -> 3, moving to the new backend is the rebalancing a scale-out wants;
+   * going 3 -> 2, the removed backend's clients have to move. Nothing else has to.
    */
   readonly movedNeedlessly: number;
 }
 
 /** Compares each client's backend before and after a change in the backend set. */
-export function countRemap(before: readonly string[], after: readonly string[], backendsAfter: readonly string[]): RemapCount {
+export function countRemap(
+  before: readonly string[],
+  after: readonly string[],
+  backendsBefore: readonly string[],
+  backendsAfter: readonly string[],
+): RemapCount {
   if (before.length !== after.length) throw new Error(`remap needs one answer per client, got ${before.length} before and ${after.length} after`);
-  const surviving = new Set(backendsAfter);
+  const stayed = new Set(backendsBefore.filter((b) => backendsAfter.includes(b)));
   let moved = 0;
   let movedNeedlessly = 0;
   before.forEach((old, i) => {
     if (old === after[i]) return;
     moved++;
-    if (surviving.has(old)) movedNeedlessly++;
+    if (stayed.has(old) && stayed.has(after[i])) movedNeedlessly++;
   });
   return { clients: before.length, moved, movedNeedlessly };
 }

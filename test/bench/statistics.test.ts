@@ -37,14 +37,20 @@ describe('shares', () => {
 });
 
 describe('remap', () => {
-  test('counts the clients that moved, and those that moved although their backend stayed', () => {
+  test('scaling in: leaving the removed backend is needed, moving between the others is not', () => {
     const before = ['a', 'b', 'c', 'c', 'a'];
     const after = ['a', 'a', 'a', 'b', 'b'];
-    expect(countRemap(before, after, ['a', 'b'])).toEqual({ clients: 5, moved: 4, movedNeedlessly: 2 });
+    expect(countRemap(before, after, ['a', 'b', 'c'], ['a', 'b'])).toEqual({ clients: 5, moved: 4, movedNeedlessly: 2 });
+  });
+
+  test('scaling out: moving onto the new backend is rebalancing, moving between the old ones is not', () => {
+    const before = ['a', 'b', 'a', 'b'];
+    const after = ['c', 'a', 'a', 'c'];
+    expect(countRemap(before, after, ['a', 'b'], ['a', 'b', 'c'])).toEqual({ clients: 4, moved: 3, movedNeedlessly: 1 });
   });
 
   test('rejects answers that do not pair up', () => {
-    expect(() => countRemap(['a'], [], ['a'])).toThrow('one answer per client');
+    expect(() => countRemap(['a'], [], ['a'], ['a'])).toThrow('one answer per client');
   });
 
   test('the ideal is 1/(n+1) both ways', () => {

@@ -65,9 +65,10 @@ describe('the report charts', () => {
   });
 
   test('the remap chart shows moved fractions against the ideal', () => {
-    const svg = remapChart([{ strategy: 'ip_hash', from: 2, to: 3, clients: 1000, moved: 665, movedNeedlessly: 665, failed: 0 }]);
+    const svg = remapChart([{ strategy: 'ip_hash', from: 2, to: 3, clients: 1000, moved: 665, movedNeedlessly: 333, failed: 0 }]);
     expectWellFormed(svg);
     expect(svg).toContain('>67 %</text>');
+    expect(svg).toContain('>33 %</text>');
     expect(svg).toContain('>ideal (least possible)</text>');
   });
 });
