@@ -47,22 +47,34 @@ export interface RunningPeer {
   stop(): Promise<void>;
 }
 
+/** Peers still running, so Ctrl-C can stop them and remove their directories. */
+const running = new Set<RunningPeer>();
+
+export async function stopAllPeers(): Promise<void> {
+  await Promise.all([...running].map((peer) => peer.stop()));
+}
+
 export async function startPeer(config: PeerConfig): Promise<RunningPeer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-bench-peer-'));
   const file = path.join(dir, 'haproxy.cfg');
   await writeFile(file, renderPeerConfig(config));
   // -db: foreground, so stopping this process stops HAProxy.
   const haproxy = spawnManaged('haproxy peer', findHaproxy(), ['-db', '-f', file]);
-  const stop = async () => {
-    await haproxy.stop();
-    await rm(dir, { recursive: true, force: true });
+  const peer: RunningPeer = {
+    url: `http://${config.listen}`,
+    async stop() {
+      running.delete(peer);
+      await haproxy.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
   };
+  running.add(peer);
   const separator = config.listen.lastIndexOf(':');
   try {
     await waitUntilListening(haproxy, config.listen.slice(0, separator), Number(config.listen.slice(separator + 1)), 10_000);
   } catch (err) {
-    await stop();
+    await peer.stop();
     throw err;
   }
-  return { url: `http://${config.listen}`, stop };
+  return peer;
 }

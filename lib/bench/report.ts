@@ -90,7 +90,7 @@ function overhead(o: OverheadResult): string {
   return [
     '## 1. Overhead',
     '',
-    `autocannon, ${o.connections} keep-alive connections for ${o.durationSeconds} s per path (${o.rounds} round${o.rounds === 1 ? '' : 's'} per path, interleaved; the round with the median throughput is shown). Every request carries the routing cookie a first request was given, so each path does its sticky work and ends on one backend, like the direct path. The HAProxy peer is the bar for the nginx hop: both are one proxy doing the same sticky job in front of the same backends.`,
+    `autocannon, ${o.connections} keep-alive connections for ${o.durationSeconds} s per path after a 1 s warm-up (${o.rounds} round${o.rounds === 1 ? '' : 's'} per path, interleaved; the round with the median throughput is shown; latencies are per request at full resolution). Every request carries the cookies a first request was given (the routing cookie, where the path sets one), so each path does its sticky work and ends on one backend, like the direct path. The HAProxy peer is the bar for the nginx hop: both are one proxy doing the same sticky job in front of the same two backends. The nginx rows use the ALB-mode config (a plain HTTP listener, so the load generator can reach a node directly) with \`worker_processes auto\`; nginx writes an access log line per request, the peer logs nothing. "failed" counts socket errors, timeouts and non-2xx answers.`,
     '',
     table(
       ['path', 'what is in the way', 'requests/s', '× direct', 'p50', 'p99', 'p99 × direct', 'failed'],
@@ -115,7 +115,7 @@ function balance(r: BenchResults): string {
   return [
     '## 2. Balance',
     '',
-    '1,000 clients per strategy, each a first request (no cookie) from its own source address through the load-balancer stand-in (NLB mode: PROXY protocol v2) to two backends. **distinct /24s**: every client in its own /24 network. **carrier NAT**: 1,000 clients behind 64 addresses in 4 /24 networks, about 16 clients per address, as behind a carrier-grade NAT. The /24s are picked at random each run, so `ip_hash`, which looks only at the /24, splits the carrier-NAT clients in whole quarters, differently from run to run. The ideal is an equal share.',
+    '1,000 clients per strategy, each a first request (no cookie) from its own source address through the load-balancer stand-in (NLB mode: PROXY protocol v2) to two backends. **distinct /24s**: every client in its own /24 network. **carrier NAT**: 1,000 clients behind 64 addresses in 4 /24 networks, about 16 clients per address, as behind a carrier-grade NAT. The /24s are picked at random each run, so `ip_hash`, which looks only at the /24, splits the carrier-NAT clients in whole quarters, differently from run to run. `hash $remote_addr consistent` places each backend’s 160 ring points by hashing the backend’s address, so with two backends its split depends on their addresses (random ports here) as well as on the clients, and moves by several percent from run to run. The ideal is an equal share.',
     '',
     table(
       ['strategy', 'client mix', 'share per backend', 'ideal', 'worst backend off ideal', 'failed'],
@@ -160,7 +160,7 @@ function failover(rows: readonly FailoverRow[]): string {
   return [
     '## 4. Failover',
     '',
-    "Sessions (one source address and cookie jar each) send GETs in a loop through the load-balancer stand-in; one backend is killed (SIGKILL) under that load and the sessions keep going. A session is re-pinned when its answers come from one live backend until the end. `seed` is the seed's configuration (`ip_hash`, `max_fails=5 fail_timeout=300`).",
+    "Sessions (one source address in a /24 of its own and one cookie jar each, a new connection per request) send GETs in a loop through the load-balancer stand-in (NLB mode for the project's strategies; ALB mode for the seed, whose `set_real_ip_from 0.0.0.0/0` then sees each client); the backend most sessions are on is killed (SIGKILL) under that load and the sessions keep going. A session is re-pinned when its answers come from one live backend until the end. `seed` is the seed's configuration (`ip_hash`, `max_fails=5 fail_timeout=300`).",
     '',
     table(
       ['config', 'sessions (on the dead backend)', 'requests', 'failed', 're-pinned', 'time to re-pin p50', 'max', 'observed after kill'],

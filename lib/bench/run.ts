@@ -10,6 +10,7 @@ import { balanceChart, overheadChart, remapChart } from './charts';
 import { measureDistribution } from './distribution';
 import { measureFailover, type FailoverSettings } from './failover';
 import { stopAllLoad } from './load';
+import { stopAllPeers } from './haproxy-peer';
 import { describeMachine } from './machine';
 import { measureOverhead, type OverheadSettings } from './overhead';
 import { CHART_DIR, CHART_FILES, renderReport } from './report';
@@ -62,7 +63,8 @@ export async function runBench(plan: BenchPlan, progress: (message: string) => v
   const stopEverything = async () => {
     stopAllLoad();
     stopBuildProcesses();
-    await pool.stopAll();
+    await stopAllPeers();
+    await pool.close();
     await stopAllProcesses();
   };
   setStopper(stopEverything);

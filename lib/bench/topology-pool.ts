@@ -29,10 +29,12 @@ export interface PooledTopology {
 
 export class TopologyPool {
   private readonly started = new Map<string, Promise<PooledTopology>>();
+  private closed = false;
 
   constructor(private readonly onStart: (key: PoolKey) => void) {}
 
   get(key: PoolKey): Promise<PooledTopology> {
+    if (this.closed) return Promise.reject(new Error('the benchmark is stopping: no new topology'));
     const id = `${key.lb}/${key.sticky}/${key.naive ? 'seed' : 'project'}`;
     let pooled = this.started.get(id);
     if (!pooled) {
@@ -41,6 +43,12 @@ export class TopologyPool {
       this.started.set(id, pooled);
     }
     return pooled;
+  }
+
+  /** Stops every topology and refuses to start more (Ctrl-C: the run's code may still be unwinding). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.stopAll();
   }
 
   /** Stops every topology that started (or is still starting). */

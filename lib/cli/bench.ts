@@ -83,8 +83,10 @@ export async function run(argv: string[]): Promise<number> {
   const start = Date.now();
   const progress = (message: string) => process.stderr.write(`[bench ${elapsedSince(start)}] ${message}\n`);
   let stop: Stopper = async () => undefined;
+  let interrupted = false;
   // Ctrl-C: stop every process the run started before leaving.
   const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = true;
     progress(`${signal}: stopping everything the benchmark started`);
     stop().finally(() => process.exit(130));
   };
@@ -101,6 +103,8 @@ export async function run(argv: string[]): Promise<number> {
     if (args.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
     return 0;
   } catch (err) {
+    // Interrupted: the run unwinds with errors from the processes it was using; they are not news.
+    if (interrupted) return 130;
     if (err instanceof CliError) throw err;
     throw new CliError(`benchmark failed: ${(err as Error).message.split('\n')[0]}`, 1);
   } finally {
