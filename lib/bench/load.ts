@@ -56,11 +56,11 @@ function cannon(options: autocannon.Options): Promise<{ result: autocannon.Resul
   });
 }
 
-export async function measureLoad(path: LoadPath, url: string, settings: LoadSettings): Promise<LoadRow> {
+/** `warmUp`: first run a second of load unmeasured, to fill keep-alive pools and worker caches. */
+export async function measureLoad(path: LoadPath, url: string, settings: LoadSettings, warmUp: boolean): Promise<LoadRow> {
   const cookie = await learnCookies(url);
   const headers = { accept: 'application/json', ...(cookie ? { cookie } : {}) };
-  // A short warm-up fills keep-alive pools and worker caches, so the measured run starts steady.
-  await cannon({ url, headers, connections: settings.connections, duration: 1 });
+  if (warmUp) await cannon({ url, headers, connections: settings.connections, duration: 1 });
   const { result, latenciesMs } = await cannon({ url, headers, connections: settings.connections, duration: settings.durationSeconds });
   return {
     path,

@@ -40,7 +40,7 @@ export async function measureOverhead(pool: TopologyPool, settings: OverheadSett
     for (let round = 1; round <= settings.rounds; round++) {
       for (const [path, url] of paths) {
         progress(`overhead round ${round}/${settings.rounds}: ${path} (${settings.connections} connections, ${settings.durationSeconds} s)`);
-        rounds.get(path)?.push(await measureLoad(path, url, settings));
+        rounds.get(path)?.push(await measureLoad(path, url, settings, round === 1));
       }
     }
     return { connections: settings.connections, durationSeconds: settings.durationSeconds, rounds: settings.rounds, rows: paths.map(([path]) => medianRound(rounds.get(path) ?? [])) };

@@ -24,8 +24,8 @@ export const LOAD_PATHS = {
   'haproxy-peer': 'HAProxy alone doing the sticky job (cookie insert, redispatch)',
   nginx: "the project's nginx node alone (cookie strategy)",
   'seed-nginx': "an nginx node running the seed's configuration",
-  edge: "the project's edge: load-balancer stand-in (HAProxy) + nginx",
-  'seed-edge': "load-balancer stand-in + nginx running the seed's configuration",
+  edge: "the project's edge: load-balancer stand-in (HAProxy, ALB mode) + nginx",
+  'seed-edge': "load-balancer stand-in (ALB mode) + nginx running the seed's configuration",
 } as const;
 export type LoadPath = keyof typeof LOAD_PATHS;
 

@@ -13,7 +13,7 @@ Writes DIR/BENCHMARKS.md and charts in DIR/docs/benchmarks/. Progress goes to st
 
 options:
   --quick      short load runs, under 3 minutes on 2 cores (the default)
-  --full       longer load runs, three interleaved rounds per path
+  --full       longer and more load rounds per path, longer failover runs
   --only LIST  comma-separated figures to measure: ${SCENARIOS.join(', ')} (default: all)
   --out DIR    where to write the report and charts (default: the current directory)
   --json       also print the results as JSON on stdout
