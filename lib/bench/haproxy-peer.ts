@@ -8,6 +8,9 @@ import * as path from 'node:path';
 import { findHaproxy } from '../local/binaries';
 import { spawnManaged, waitUntilListening } from '../local/processes';
 
+/** The local topology starts nginx with `worker_processes 1`. */
+export const PEER_THREADS = 1;
+
 export interface PeerConfig {
   /** `ADDR:PORT` the peer listens on. */
   readonly listen: string;
@@ -18,12 +21,14 @@ export interface PeerConfig {
 /**
  * `cookie SRV insert indirect nocache` is HAProxy's documented sticky-cookie setup; `option redispatch`
  * lets a client pinned to a dead server be sent to another, as nginx's backup servers do. Timeouts match
- * the nginx edge (2 s connect) so neither waits longer on a dead backend.
+ * the nginx edge (2 s connect) so neither waits longer on a dead backend. One thread, because the local
+ * topology's nginx nodes run one worker: the two proxies get the same share of the machine.
  */
 export function renderPeerConfig(config: PeerConfig): string {
   return [
     'global',
     '  maxconn 4096',
+    `  nbthread ${PEER_THREADS}`,
     'defaults',
     '  mode http',
     '  timeout connect 2s',

@@ -15,6 +15,7 @@ const config = renderPeerConfig({ listen: `${net}.1:${port()}`, backends });
 test('the peer pins with an inserted cookie and redispatches away from a dead server', () => {
   expect(config).toContain('cookie SRV insert indirect nocache');
   expect(config).toContain('option redispatch');
+  expect(config).toContain('nbthread 1');
   expect(config).toContain(`server app0 ${backends[0]} cookie app0\n`);
   expect(config).toContain(`server app1 ${backends[1]} cookie app1\n`);
 });
