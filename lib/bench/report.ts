@@ -160,7 +160,7 @@ function failover(rows: readonly FailoverRow[]): string {
   return [
     '## 4. Failover',
     '',
-    "Sessions (one source address in a /24 of its own and one cookie jar each, a new connection per request) send GETs in a loop through the load-balancer stand-in (NLB mode for the project's strategies; ALB mode for the seed, whose `set_real_ip_from 0.0.0.0/0` then sees each client); the backend most sessions are on is killed (SIGKILL) under that load and the sessions keep going. A session is re-pinned when its answers come from one live backend until the end. `seed` is the seed's configuration (`ip_hash`, `max_fails=5 fail_timeout=300`).",
+    "Sessions (one source address in a /24 of its own and one cookie jar each, a new connection per request) send GETs in a loop through the load-balancer stand-in (NLB mode for the project's strategies; ALB mode for the seed, whose `set_real_ip_from 0.0.0.0/0` then sees each client); the backend most sessions are on is killed (SIGKILL) under that load and the sessions keep going. A session is re-pinned when its answers come from one live backend until the end. `seed` is the seed's configuration (`ip_hash`, `max_fails=5 fail_timeout=300`). A crashed process on the same host refuses connections at once, so every config moves a request on within the same request; what the seed's `fail_timeout=300` costs shows when the backend comes back (it stays benched for five minutes), and a backend that hangs instead of crashing costs timeouts: neither is measured here.",
     '',
     table(
       ['config', 'sessions (on the dead backend)', 'requests', 'failed', 're-pinned', 'time to re-pin p50', 'max', 'observed after kill'],
