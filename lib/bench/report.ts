@@ -56,17 +56,20 @@ function header(r: BenchResults): string {
 }
 
 function machine({ machine: m }: BenchResults): string {
+  const loads = [m.loadAverageAtStart, ...(m.loadAverageAtEnd === undefined ? [] : [m.loadAverageAtEnd])];
   const busy = m.loadAverageAtStart >= m.cores / 2;
   return [
     '## Machine',
     '',
     table(
-      ['CPU', 'cores', 'memory', 'OS', 'Node.js', 'nginx', 'HAProxy', 'load average at start'],
-      [[m.cpuModel, String(m.cores), `${m.memoryGiB} GiB`, m.os, m.node, m.nginx, m.haproxy, m.loadAverageAtStart.toFixed(2)]],
+      ['CPU', 'cores', 'memory', 'OS', 'Node.js', 'nginx', 'HAProxy', 'load average at start / end'],
+      [[m.cpuModel, String(m.cores), `${m.memoryGiB} GiB`, m.os, m.node, m.nginx, m.haproxy, loads.map((l) => l.toFixed(2)).join(' / ')]],
     ),
     '',
-    `The load generator (autocannon, in the benchmark's own Node.js process), the proxies and the backends share these ${m.cores} cores, so absolute throughput says more about the machine than about the proxies; compare rows of one run with each other, and the nginx hop with the HAProxy peer.` +
-      (busy ? ` **Caveat:** the machine was busy when the run started (load average ${m.loadAverageAtStart.toFixed(2)} on ${m.cores} cores, other work running), so throughput and latency figures are noisy and lower than on an idle machine.` : ''),
+    `The load generator (autocannon, in the benchmark's own Node.js process), the proxies and the backends share these ${m.cores} cores, so absolute throughput says more about the machine than about the proxies; compare rows of one run with each other, and the nginx hop with the HAProxy peer. The load average at the end includes the benchmark's own load.` +
+      (busy
+        ? ` **Caveat:** other work was running on the machine when the run started (1-minute load average ${m.loadAverageAtStart.toFixed(2)} on ${m.cores} cores), so throughput and latency figures are noisy and lower than on an idle machine.`
+        : ''),
   ].join('\n');
 }
 

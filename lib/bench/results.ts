@@ -16,6 +16,8 @@ export interface MachineInfo {
   readonly haproxy: string;
   /** 1-minute load average when the run started: other work on the machine skews every figure. */
   readonly loadAverageAtStart: number;
+  /** 1-minute load average once the figures were measured (the run's own load included). */
+  readonly loadAverageAtEnd?: number;
 }
 
 /** The ways to reach a backend that the overhead figure compares, and what sits in each way. */

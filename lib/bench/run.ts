@@ -3,6 +3,7 @@
  * running; failover last for each topology, because it kills a backend), then the report and charts.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { stopAllProcesses } from '../local/processes';
 import { measureBuild, stopBuildProcesses } from './build-figures';
@@ -89,7 +90,7 @@ export async function runBench(plan: BenchPlan, progress: (message: string) => v
       mode: plan.mode,
       command: plan.command,
       scenarios: plan.scenarios,
-      machine,
+      machine: { ...machine, loadAverageAtEnd: loadavg()[0] },
       wallSeconds: (Date.now() - started) / 1000,
       overhead,
       balance: wants('balance') ? distribution?.balance : undefined,

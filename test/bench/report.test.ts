@@ -65,9 +65,15 @@ describe('renderReport', () => {
 
   test('names the machine, the date, the command and the load caveat', () => {
     expect(report).toContain('| Test CPU 3000 | 2 | 4 GiB | Debian GNU/Linux 12 | v20.0.0 | 1.22.1 | 2.6.12 | 3.50 |');
+    expect(report).toContain('**Caveat:** other work was running on the machine');
     expect(report).toContain('2026-11-22T03:00:00Z');
     expect(report).toContain('```sh\nnpm run bench\n```');
-    expect(report).toContain('**Caveat:** the machine was busy');
+  });
+
+  test('shows the load at the end too, and no caveat when the machine was idle at the start', () => {
+    const idle = renderReport({ ...results, machine: { ...machine, loadAverageAtStart: 0.1, loadAverageAtEnd: 2.4 } });
+    expect(idle).toContain('| 0.10 / 2.40 |');
+    expect(idle).not.toContain('Caveat');
   });
 
   test('gives ratios to direct and links the charts', () => {
