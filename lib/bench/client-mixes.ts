@@ -12,9 +12,12 @@ const NETWORKS_PER_BLOCK = 250;
 export const CARRIER_NAT_NETWORKS = 4;
 export const CARRIER_NAT_HOSTS_PER_NETWORK = 16;
 
-/** How many /16 blocks `clientAddresses` needs for `clients` clients of `mix`. */
+/**
+ * How many /16 blocks `clientAddresses` needs for `clients` clients of `mix`: twice as many /24s as
+ * clients for `distinct-24`, so which /24s the clients get is a random draw.
+ */
 export function blocksNeeded(mix: ClientMix, clients: number): number {
-  return mix === 'distinct-24' ? Math.ceil(clients / NETWORKS_PER_BLOCK) : 1;
+  return mix === 'distinct-24' ? Math.ceil((2 * clients) / NETWORKS_PER_BLOCK) : 1;
 }
 
 /** Fisher-Yates with an injectable random source, so tests can pin the order. */
@@ -28,21 +31,21 @@ function shuffled<T>(items: readonly T[], random: () => number): T[] {
 }
 
 /**
- * One source address per client. The /24s are picked at random: consecutive network numbers would hash
- * to alternating backends under `ip_hash` and flatter it with a perfect split no real client mix gives.
+ * One source address per client. The /24s are drawn at random: every network of a block, or consecutive
+ * ones, would hash to alternating backends under `ip_hash` and flatter it with a perfect split no real
+ * client mix gives.
  * `distinct-24`: every client in a /24 of its own, as many home and office networks would be.
  * `carrier-nat`: all clients behind 64 addresses in 4 /24s, several clients per address, as behind a
  * carrier-grade NAT (a mobile network's few public ranges).
  */
 export function clientAddresses(mix: ClientMix, clients: number, blocks: readonly AddressBlock[], random: () => number = Math.random): string[] {
   if (blocks.length < blocksNeeded(mix, clients)) throw new Error(`${clients} ${mix} clients need ${blocksNeeded(mix, clients)} address blocks, got ${blocks.length}`);
-  const networks = shuffled(
-    Array.from({ length: NETWORKS_PER_BLOCK }, (_, i) => i + 1),
-    random,
-  );
+  const networkNumbers = Array.from({ length: NETWORKS_PER_BLOCK }, (_, i) => i + 1);
   if (mix === 'distinct-24') {
-    return Array.from({ length: clients }, (_, i) => blocks[Math.floor(i / NETWORKS_PER_BLOCK)].address(networks[i % NETWORKS_PER_BLOCK], 10));
+    const all = blocks.flatMap((block) => networkNumbers.map((network) => block.address(network, 10)));
+    return shuffled(all, random).slice(0, clients);
   }
+  const networks = shuffled(networkNumbers, random);
   const pool = Array.from({ length: CARRIER_NAT_NETWORKS * CARRIER_NAT_HOSTS_PER_NETWORK }, (_, j) =>
     blocks[0].address(networks[Math.floor(j / CARRIER_NAT_HOSTS_PER_NETWORK)], 20 + (j % CARRIER_NAT_HOSTS_PER_NETWORK)),
   );

@@ -2,7 +2,7 @@ import type { AddressBlock } from '../../lib/local/addresses';
 import { blocksNeeded, clientAddresses } from '../../lib/bench/client-mixes';
 
 const block = (second: number): AddressBlock => ({ prefix: `127.${second}`, address: (network, host) => `127.${second}.${network}.${host}` });
-const blocks = [block(201), block(202), block(203), block(204)];
+const blocks = Array.from({ length: 8 }, (_, i) => block(201 + i));
 const slash24 = (address: string) => address.split('.').slice(0, 3).join('.');
 
 describe('clientAddresses', () => {
@@ -29,10 +29,17 @@ describe('clientAddresses', () => {
     expect(distinct[3] - distinct[0]).toBeGreaterThan(3);
   });
 
-  test('needs one /16 per 250 distinct /24s', () => {
-    expect(blocksNeeded('distinct-24', 1000)).toBe(4);
-    expect(blocksNeeded('distinct-24', 1001)).toBe(5);
+  test('distinct /24s are a random draw, not every network of a block', () => {
+    const networks = clientAddresses('distinct-24', 250, blocks).map((a) => a.split('.').slice(1, 3).join('.'));
+    const perBlock = new Set(networks.map((n) => n.split('.')[0]));
+    expect(perBlock.size).toBeGreaterThan(2);
+  });
+
+  test('draws from twice as many /24s as there are clients', () => {
+    expect(blocksNeeded('distinct-24', 1000)).toBe(8);
+    expect(blocksNeeded('distinct-24', 1001)).toBe(9);
+    expect(blocksNeeded('distinct-24', 30)).toBe(1);
     expect(blocksNeeded('carrier-nat', 1000)).toBe(1);
-    expect(() => clientAddresses('distinct-24', 1000, blocks.slice(0, 3))).toThrow('need 4 address blocks, got 3');
+    expect(() => clientAddresses('distinct-24', 1000, blocks.slice(0, 3))).toThrow('need 8 address blocks, got 3');
   });
 });
