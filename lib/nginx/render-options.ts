@@ -54,6 +54,11 @@ export interface MainConfigOptions {
   /** A file, or `off`. @default '/var/log/nginx/access.log' */
   readonly accessLog?: string;
   /**
+   * Buffer access-log lines (64 KB, flushed at least every second) instead of one write per request.
+   * @default true - unbuffered only where something reads the log right after each request (the local topology's tests)
+   */
+  readonly bufferAccessLog?: boolean;
+  /**
    * Existing directory for nginx's temp files (request bodies, buffered responses), so nginx can run as a
    * non-root user with its own prefix. When the master runs as root, the workers' user must be able to enter it.
    * @default '/var/lib/nginx/tmp'

@@ -21,11 +21,18 @@ const routeUpstream = (id: string) => `sticky_edge_route_${id}`;
  */
 const SERVER_PARAMS = 'max_fails=2 fail_timeout=5s';
 /**
+ * Requests one keep-alive connection carries before nginx closes it, from the load balancer and to a
+ * backend. nginx's default of 1,000 closes a busy connection every second or so, and each close costs a
+ * reconnect and a latency spike (HAProxy sets no limit); a limit is kept so per-connection memory is
+ * still freed now and then.
+ */
+const KEEPALIVE_REQUESTS = 'keepalive_requests 10000;';
+/**
  * Idle upstream connections kept per worker and upstream. `keepalive_timeout` stays below common backend
  * idle timeouts (Node's default is 5 s), so nginx does not reuse a connection the backend is closing: a POST
  * sent on one would fail with a 502, as non-idempotent requests are not retried.
  */
-const KEEPALIVE = ['keepalive 16;', 'keepalive_timeout 4s;'];
+const KEEPALIVE = ['keepalive 16;', 'keepalive_timeout 4s;', KEEPALIVE_REQUESTS];
 
 const indent = (lines: readonly string[]) => lines.map((l) => (l === '' ? l : `    ${l}`));
 const block = (head: string, body: readonly string[]) => [`${head} {`, ...indent(body), '}'];
@@ -124,6 +131,7 @@ function edgeServer(o: ValidEdgeOptions): string[] {
   const listen = `listen ${o.listen}${o.lb === 'nlb' ? ' proxy_protocol' : ''} default_server;`;
   return block('server', [
     listen,
+    KEEPALIVE_REQUESTS,
     ...realIp(o),
     '',
     ...proxySettings(o),

@@ -55,7 +55,8 @@ describe.each(LB_KINDS)('renderEdgeConfig lb=%s', (lb) => {
       expect(config).toContain('proxy_next_upstream error timeout http_502 http_503;');
       expect(config).not.toContain('non_idempotent');
       for (const server of config.match(/^\s*server \S+ [^;]*;/gm)!) expect(server).toMatch(/ max_fails=2 fail_timeout=5s( backup)?;$/);
-      expect(blockOf(config, 'upstream sticky_edge')).toMatch(/keepalive 16;\n\s*keepalive_timeout 4s;/);
+      expect(blockOf(config, 'upstream sticky_edge')).toMatch(/keepalive 16;\n\s*keepalive_timeout 4s;\n\s*keepalive_requests 10000;/);
+      expect(config).toMatch(/ default_server;\n\s*keepalive_requests 10000;\n/);
     });
 
     test('gives only upgrade requests the long read timeout', () => {
@@ -196,8 +197,9 @@ describe('renderMainConfig', () => {
   test('defaults to Amazon Linux 2023 paths and inlines the http config', () => {
     const main = renderMainConfig({ http, user: 'nginx' });
     expect(main).toMatch(/^user nginx;\nworker_processes auto;\nworker_rlimit_nofile 8192;\npid \/run\/nginx.pid;\nerror_log \/var\/log\/nginx\/error.log;$/m);
+    expect(main).toMatch(/^pcre_jit on;$/m);
     expect(main).toContain('    proxy_temp_path /var/lib/nginx/tmp/proxy;');
-    expect(main).toContain('    access_log /var/log/nginx/access.log sticky_edge;');
+    expect(main).toContain('    access_log /var/log/nginx/access.log sticky_edge buffer=64k flush=1s;');
     expect(main).toContain('$remote_addr via=$realip_remote_addr');
     expect(main).toContain('upstream=$upstream_addr');
     expect(main).toContain('\n    upstream sticky_edge {\n        ip_hash;');
@@ -210,6 +212,11 @@ describe('renderMainConfig', () => {
     expect(main).toContain('worker_processes 1;\nworker_rlimit_nofile 8192;\npid /tmp/n1/nginx.pid;\nerror_log stderr;');
     for (const kind of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) expect(main).toContain(`${kind}_temp_path /tmp/n1/${kind};`);
     expect(main).toContain('access_log off;');
+  });
+
+  test('writes the access log unbuffered when asked, for readers that look right after each request', () => {
+    const main = renderMainConfig({ http, accessLog: '/tmp/n1/access.log', bufferAccessLog: false });
+    expect(main).toContain('    access_log /tmp/n1/access.log sticky_edge;\n');
   });
 
   test.each([

@@ -97,7 +97,8 @@ async function startNginx(http: (listen: string) => string, healthCheck: (url: s
   await chmod(dir, 0o755);
   const host = randomLoopback();
   const port = await freePort(host);
-  const main = renderMainConfig({ http: http(`${host}:${port}`), pidFile: 'nginx.pid', errorLog: 'stderr', accessLog: 'access.log', tempDir: '.', workerProcesses: 1 });
+  // Unbuffered log: the tests read a request's log line right after its answer.
+  const main = renderMainConfig({ http: http(`${host}:${port}`), pidFile: 'nginx.pid', errorLog: 'stderr', accessLog: 'access.log', bufferAccessLog: false, tempDir: '.', workerProcesses: 1 });
   await writeFile(join(dir, 'nginx.conf'), main);
   const nginx = spawn(findNginx(), ['-e', 'stderr', '-p', dir + '/', '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
