@@ -24,7 +24,14 @@ export interface NginxNode {
   stop(): Promise<void>;
 }
 
-export async function startNginxNode(dir: string, host: string, port: number, http: string): Promise<NginxNode> {
+/** How a node's nginx runs, beyond its http config. */
+export interface NodeProcessOptions {
+  readonly workerProcesses: number | 'auto';
+  /** Buffer the access log as shipped, instead of one write per request. */
+  readonly bufferAccessLog: boolean;
+}
+
+export async function startNginxNode(dir: string, host: string, port: number, http: string, processOptions: NodeProcessOptions): Promise<NginxNode> {
   const nginx = findNginx();
   await mkdir(path.join(dir, 'tmp'), { recursive: true });
   // nginx started as root runs its workers as nobody, who must be able to enter the node's directory.
@@ -39,7 +46,7 @@ export async function startNginxNode(dir: string, host: string, port: number, ht
       errorLog: path.join(dir, 'error.log'),
       accessLog,
       tempDir: path.join(dir, 'tmp'),
-      workerProcesses: 1,
+      ...processOptions,
     });
   await writeFile(confFile, mainConfig(http));
   await checkConfig(dir, confFile);

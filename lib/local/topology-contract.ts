@@ -15,6 +15,16 @@ export interface TopologyOptions {
   /** How many nginx nodes behind the load-balancer stand-in. @default 2 */
   readonly nginxNodes?: number;
   /**
+   * Each nginx node's `worker_processes` (`auto`: one per core, as shipped).
+   * @default 1 - several nodes share the machine, so each gets one worker
+   */
+  readonly nginxWorkers?: number | 'auto';
+  /**
+   * Buffer the nodes' access logs as the shipped config does (lines reach the file within a second).
+   * @default false - one write per request, so a request's log line is there when its answer arrives
+   */
+  readonly bufferAccessLog?: boolean;
+  /**
    * Fault injection for tests and demos: the http config node `index` runs instead of the rendered one
    * (e.g. a config that trusts every address, or nodes that disagree on the mapping).
    * @default - every node runs exactly what the renderer produces for `options`

@@ -122,7 +122,10 @@ async function build(
     nodeHosts.map(async (host, i) => {
       const nodeDir = path.join(dir, `nginx-${i}`);
       await mkdir(nodeDir);
-      const node = await startNginxNode(nodeDir, host, nodePorts[i], renderFor(i).http);
+      const node = await startNginxNode(nodeDir, host, nodePorts[i], renderFor(i).http, {
+        workerProcesses: options.nginxWorkers ?? 1,
+        bufferAccessLog: options.bufferAccessLog ?? false,
+      });
       started.push(node);
       return node;
     }),
