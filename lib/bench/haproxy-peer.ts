@@ -3,13 +3,13 @@
  * cookie, and send it elsewhere when that backend is down. The overhead figure's bar for the nginx hop.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { findHaproxy } from '../local/binaries';
 import { spawnManaged, waitUntilListening } from '../local/processes';
 
-/** The local topology starts nginx with `worker_processes 1`. */
-export const PEER_THREADS = 1;
+/** One thread per core, as the benchmark's nginx nodes run one worker per core (`worker_processes auto`). */
+export const PEER_THREADS = availableParallelism();
 
 export interface PeerConfig {
   /** `ADDR:PORT` the peer listens on. */
@@ -21,8 +21,8 @@ export interface PeerConfig {
 /**
  * `cookie SRV insert indirect nocache` is HAProxy's documented sticky-cookie setup; `option redispatch`
  * lets a client pinned to a dead server be sent to another, as nginx's backup servers do. Timeouts match
- * the nginx edge (2 s connect) so neither waits longer on a dead backend. One thread, because the local
- * topology's nginx nodes run one worker: the two proxies get the same share of the machine.
+ * the nginx edge (2 s connect) so neither waits longer on a dead backend. As many threads as the nginx
+ * node has workers: the two proxies get the same share of the machine.
  */
 export function renderPeerConfig(config: PeerConfig): string {
   return [

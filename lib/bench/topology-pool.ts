@@ -65,6 +65,9 @@ async function startPooled(key: PoolKey): Promise<PooledTopology> {
     lb: key.lb,
     sticky: key.sticky,
     naive: key.naive,
+    // Sized and logging as shipped: one worker per core, buffered access log (the bench reads no log).
+    nginxWorkers: 'auto',
+    bufferAccessLog: true,
     nodeConfig: (_index, rendered, options) =>
       removed.size === 0 || key.naive ? rendered : renderEdgeConfig({ ...options, backends: options.backends.filter((b) => !removed.has(b.address)) }),
   });

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { renderPeerConfig } from '../../lib/bench/haproxy-peer';
 import { findHaproxy } from '../../lib/local/binaries';
@@ -15,7 +15,7 @@ const config = renderPeerConfig({ listen: `${net}.1:${port()}`, backends });
 test('the peer pins with an inserted cookie and redispatches away from a dead server', () => {
   expect(config).toContain('cookie SRV insert indirect nocache');
   expect(config).toContain('option redispatch');
-  expect(config).toContain('nbthread 1');
+  expect(config).toContain(`nbthread ${availableParallelism()}\n`);
   expect(config).toContain(`server app0 ${backends[0]} cookie app0\n`);
   expect(config).toContain(`server app1 ${backends[1]} cookie app1\n`);
 });
