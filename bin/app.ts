@@ -7,7 +7,10 @@ import { addStickyEdge } from '../lib/stacks/sticky-edge-app';
 // it rather than a stack trace.
 const app = new App();
 try {
-  addStickyEdge(app, parseSettings((key) => app.node.tryGetContext(key)));
+  addStickyEdge(
+    app,
+    parseSettings((key) => app.node.tryGetContext(key)),
+  );
 } catch (error) {
   if (!(error instanceof SettingsError)) throw error;
   process.stderr.write(`sticky-edge: ${error.message}\n`);

@@ -9,25 +9,50 @@ type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, { summary: string; run: Command }> = {
   render: { summary: 'print the nginx edge config', run: render.run },
-  local: { summary: 'run the seed and the fix side by side on real nginx + HAProxy', run: local.run },
-  verify: { summary: 'check stickiness and the real client address at a URL', run: verify.run },
-  bench: { summary: 'measure overhead, balance, remap, failover and build figures', run: bench.run },
+  local: {
+    summary: 'run the seed and the fix side by side on real nginx + HAProxy',
+    run: local.run,
+  },
+  verify: {
+    summary: 'check stickiness and the real client address at a URL',
+    run: verify.run,
+  },
+  bench: {
+    summary: 'measure overhead, balance, remap, failover and build figures',
+    run: bench.run,
+  },
 };
 
 export function usage(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
-  return ['usage: sticky-edge <command> [options]', '', 'commands:', ...lines, '', "run 'sticky-edge <command> --help' for a command's options"].join('\n');
+  const lines = Object.entries(commands).map(
+    ([name, c]) => `  ${name.padEnd(8)} ${c.summary}`,
+  );
+  return [
+    'usage: sticky-edge <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    "run 'sticky-edge <command> --help' for a command's options",
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (
+    name === undefined ||
+    name === '--help' ||
+    name === '-h' ||
+    name === 'help'
+  ) {
     process.stdout.write(usage() + '\n');
     return name === undefined ? 2 : 0;
   }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`sticky-edge: unknown command "${name}" (expected one of: ${Object.keys(commands).join(', ')})\n`);
+    process.stderr.write(
+      `sticky-edge: unknown command "${name}" (expected one of: ${Object.keys(commands).join(', ')})\n`,
+    );
     return 2;
   }
   try {
@@ -47,7 +72,9 @@ function reportError(err: unknown): number {
     return 2;
   }
   // Anything else is our bug: still one line by default; STICKY_EDGE_DEBUG=1 shows the stack.
-  const text = process.env.STICKY_EDGE_DEBUG ? String((err as Error)?.stack ?? err) : String((err as Error)?.message ?? err);
+  const text = process.env.STICKY_EDGE_DEBUG
+    ? String((err as Error)?.stack ?? err)
+    : String((err as Error)?.message ?? err);
   process.stderr.write(`sticky-edge: ${text}\n`);
   return 1;
 }

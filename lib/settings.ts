@@ -41,12 +41,14 @@ export const DEFAULT_SETTINGS: EdgeSettings = {
 
 /** The context keys `parseSettings` reads, each with what it accepts (for errors and the README). */
 export const SETTING_KEYS = {
-  stage: 'a lowercase name of 1-20 letters, digits or dashes, starting with a letter',
+  stage:
+    'a lowercase name of 1-20 letters, digits or dashes, starting with a letter',
   lb: LB_KINDS.join(' or '),
   sticky: 'ip_hash, hash or cookie',
   nginxInstanceType: 'an EC2 instance type such as t3.micro',
   appInstanceType: 'an EC2 instance type such as t3.micro',
-  nginxMinCapacity: 'a whole number from 2 to 20 (one nginx node per AZ at least)',
+  nginxMinCapacity:
+    'a whole number from 2 to 20 (one nginx node per AZ at least)',
   nginxMaxCapacity: 'a whole number from nginxMinCapacity to 20',
   appPort: 'a port from 1024 to 65535',
   amiId: 'an AMI ID such as ami-0123456789abcdef0',
@@ -65,7 +67,9 @@ export class SettingsError extends Error {
 }
 
 function fail(key: SettingKey, value: unknown): never {
-  throw new SettingsError(`${key} must be ${SETTING_KEYS[key]}, got ${JSON.stringify(value)}`);
+  throw new SettingsError(
+    `${key} must be ${SETTING_KEYS[key]}, got ${JSON.stringify(value)}`,
+  );
 }
 
 function text(key: SettingKey, value: unknown, pattern: RegExp): string {
@@ -73,14 +77,32 @@ function text(key: SettingKey, value: unknown, pattern: RegExp): string {
   return value;
 }
 
-function oneOf<T extends string>(key: SettingKey, value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) fail(key, value);
+function oneOf<T extends string>(
+  key: SettingKey,
+  value: unknown,
+  allowed: readonly T[],
+): T {
+  if (
+    typeof value !== 'string' ||
+    !(allowed as readonly string[]).includes(value)
+  )
+    fail(key, value);
   return value as T;
 }
 
 /** Context values arrive as strings from `-c key=value` and as numbers from cdk.json. */
-function wholeNumber(key: SettingKey, value: unknown, min: number, max: number): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+function wholeNumber(
+  key: SettingKey,
+  value: unknown,
+  min: number,
+  max: number,
+): number {
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d+$/.test(value)
+        ? Number(value)
+        : NaN;
   if (!Number.isInteger(n) || n < min || n > max) fail(key, value);
   return n;
 }
@@ -91,7 +113,9 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
  * Validates raw settings (CDK context or CLI flags) and fills in defaults.
  * `read(key)` returns the raw value or undefined when the key is not set.
  */
-export function parseSettings(read: (key: SettingKey) => unknown): EdgeSettings {
+export function parseSettings(
+  read: (key: SettingKey) => unknown,
+): EdgeSettings {
   const get = (key: SettingKey) => {
     const v = read(key);
     return v === undefined || v === null || v === '' ? undefined : v;
@@ -110,28 +134,58 @@ export function parseSettings(read: (key: SettingKey) => unknown): EdgeSettings 
     certificateArn: get('certificateArn'),
     cookieTtl: get('cookieTtl'),
   };
-  const nginxMinCapacity = raw.nginxMinCapacity === undefined ? d.nginxMinCapacity : wholeNumber('nginxMinCapacity', raw.nginxMinCapacity, 2, 20);
+  const nginxMinCapacity =
+    raw.nginxMinCapacity === undefined
+      ? d.nginxMinCapacity
+      : wholeNumber('nginxMinCapacity', raw.nginxMinCapacity, 2, 20);
   const nginxMaxCapacity =
-    raw.nginxMaxCapacity === undefined ? Math.max(d.nginxMaxCapacity, nginxMinCapacity) : wholeNumber('nginxMaxCapacity', raw.nginxMaxCapacity, 2, 20);
+    raw.nginxMaxCapacity === undefined
+      ? Math.max(d.nginxMaxCapacity, nginxMinCapacity)
+      : wholeNumber('nginxMaxCapacity', raw.nginxMaxCapacity, 2, 20);
   if (nginxMaxCapacity < nginxMinCapacity) {
     throw new SettingsError(
       `nginxMaxCapacity must be ${SETTING_KEYS.nginxMaxCapacity}, got ${JSON.stringify(raw.nginxMaxCapacity)} (nginxMinCapacity is ${nginxMinCapacity})`,
     );
   }
   return {
-    stage: raw.stage === undefined ? d.stage : text('stage', raw.stage, /^[a-z][a-z0-9-]{0,19}$/),
+    stage:
+      raw.stage === undefined
+        ? d.stage
+        : text('stage', raw.stage, /^[a-z][a-z0-9-]{0,19}$/),
     lb: raw.lb === undefined ? d.lb : oneOf('lb', raw.lb, LB_KINDS),
-    sticky: raw.sticky === undefined ? d.sticky : oneOf('sticky', raw.sticky, STICKY_STRATEGIES),
-    nginxInstanceType: raw.nginxInstanceType === undefined ? d.nginxInstanceType : text('nginxInstanceType', raw.nginxInstanceType, INSTANCE_TYPE),
-    appInstanceType: raw.appInstanceType === undefined ? d.appInstanceType : text('appInstanceType', raw.appInstanceType, INSTANCE_TYPE),
+    sticky:
+      raw.sticky === undefined
+        ? d.sticky
+        : oneOf('sticky', raw.sticky, STICKY_STRATEGIES),
+    nginxInstanceType:
+      raw.nginxInstanceType === undefined
+        ? d.nginxInstanceType
+        : text('nginxInstanceType', raw.nginxInstanceType, INSTANCE_TYPE),
+    appInstanceType:
+      raw.appInstanceType === undefined
+        ? d.appInstanceType
+        : text('appInstanceType', raw.appInstanceType, INSTANCE_TYPE),
     nginxMinCapacity,
     nginxMaxCapacity,
-    appPort: raw.appPort === undefined ? d.appPort : wholeNumber('appPort', raw.appPort, 1024, 65535),
-    amiId: raw.amiId === undefined ? undefined : text('amiId', raw.amiId, /^ami-[0-9a-f]{8}([0-9a-f]{9})?$/),
+    appPort:
+      raw.appPort === undefined
+        ? d.appPort
+        : wholeNumber('appPort', raw.appPort, 1024, 65535),
+    amiId:
+      raw.amiId === undefined
+        ? undefined
+        : text('amiId', raw.amiId, /^ami-[0-9a-f]{8}([0-9a-f]{9})?$/),
     certificateArn:
       raw.certificateArn === undefined
         ? undefined
-        : text('certificateArn', raw.certificateArn, /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/),
-    cookieTtlSeconds: raw.cookieTtl === undefined ? d.cookieTtlSeconds : wholeNumber('cookieTtl', raw.cookieTtl, 60, 31536000),
+        : text(
+            'certificateArn',
+            raw.certificateArn,
+            /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/,
+          ),
+    cookieTtlSeconds:
+      raw.cookieTtl === undefined
+        ? d.cookieTtlSeconds
+        : wholeNumber('cookieTtl', raw.cookieTtl, 60, 31536000),
   };
 }

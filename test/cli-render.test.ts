@@ -1,7 +1,11 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { run } from '../lib/cli/render';
-import { renderEdgeConfig, renderMainConfig, renderNaiveConfig } from '../lib/nginx/render';
+import {
+  renderEdgeConfig,
+  renderMainConfig,
+  renderNaiveConfig,
+} from '../lib/nginx/render';
 
 /** `npx sticky-edge render` as an operator runs it: a real process, its exit code, stdout and stderr. */
 
@@ -15,9 +19,18 @@ interface Run {
 
 function spawnRender(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'render', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, 'render', ...args],
+      { timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
+          stdout,
+          stderr,
+        });
+      },
+    );
   });
 }
 
@@ -27,47 +40,139 @@ const backends = [{ address: '10.0.2.10:3000' }, { address: '10.0.3.10:3000' }];
 
 /** Spawned: the dispatcher prints each as one line and exits 2. */
 const failures: [string, string[], RegExp][] = [
-  ['the strategy is unknown', ['--sticky', 'roundrobin', ...TRUST, ...BACKENDS], /^sticky-edge: sticky must be ip_hash, hash or cookie, got "roundrobin"$/],
-  ['a CIDR is malformed', ['--trust', '10.0.0.0/40', ...BACKENDS], /^sticky-edge: trust must be an IPv4 or IPv6 CIDR .*got "10.0.0.0\/40"$/],
-  ['trust is 0.0.0.0/0', ['--trust', '0.0.0.0/0', ...BACKENDS], /^sticky-edge: trust must not be "0.0.0.0\/0": it lets any client choose its own address/],
-  ['there is no backend', TRUST, /^sticky-edge: backends must name at least one backend, got none$/],
-  ['a backend is listed twice', [...TRUST, ...BACKENDS, '--backend', '10.0.2.10:3000'], /^sticky-edge: backend "10.0.2.10:3000" is listed twice$/],
-  ['a flag is unknown', ['--sticky-cookie', ...TRUST, ...BACKENDS], /^sticky-edge: Unknown option '--sticky-cookie'/],
-  ['a positional argument is given', [...TRUST, ...BACKENDS, 'cookie'], /^sticky-edge: Unexpected argument 'cookie'/],
+  [
+    'the strategy is unknown',
+    ['--sticky', 'roundrobin', ...TRUST, ...BACKENDS],
+    /^sticky-edge: sticky must be ip_hash, hash or cookie, got "roundrobin"$/,
+  ],
+  [
+    'a CIDR is malformed',
+    ['--trust', '10.0.0.0/40', ...BACKENDS],
+    /^sticky-edge: trust must be an IPv4 or IPv6 CIDR .*got "10.0.0.0\/40"$/,
+  ],
+  [
+    'trust is 0.0.0.0/0',
+    ['--trust', '0.0.0.0/0', ...BACKENDS],
+    /^sticky-edge: trust must not be "0.0.0.0\/0": it lets any client choose its own address/,
+  ],
+  [
+    'there is no backend',
+    TRUST,
+    /^sticky-edge: backends must name at least one backend, got none$/,
+  ],
+  [
+    'a backend is listed twice',
+    [...TRUST, ...BACKENDS, '--backend', '10.0.2.10:3000'],
+    /^sticky-edge: backend "10.0.2.10:3000" is listed twice$/,
+  ],
+  [
+    'a flag is unknown',
+    ['--sticky-cookie', ...TRUST, ...BACKENDS],
+    /^sticky-edge: Unknown option '--sticky-cookie'/,
+  ],
+  [
+    'a positional argument is given',
+    [...TRUST, ...BACKENDS, 'cookie'],
+    /^sticky-edge: Unexpected argument 'cookie'/,
+  ],
 ];
 
 /** In process (each spawn costs a Node start): the same errors the dispatcher prints. */
 const inProcessFailures: [string, string[], RegExp][] = [
-  ['the load balancer is unknown', ['--lb', 'elb', ...TRUST, ...BACKENDS], /^lb must be nlb or alb, got "elb"$/],
-  ['trust is missing', BACKENDS, /^trust must name at least one CIDR .*got none$/],
-  ['a backend address is malformed', [...TRUST, '--backend', 'app:3000'], /^backend must be IPV4:PORT or \[IPV6\]:PORT, got "app:3000"$/],
-  ['the listen address is malformed', ['--listen', '10.0.0.1:http', ...TRUST, ...BACKENDS], /^listen must be .*got "10.0.0.1:http"$/],
-  ['the status listen address is malformed', ['--status-listen', 'localhost:9901', ...TRUST, ...BACKENDS], /^statusListen must be .*got "localhost:9901"$/],
-  ['the cookie lifetime is not a number', ['--cookie-ttl', '1h', ...TRUST, ...BACKENDS], /^cookieTtl must be a whole number of seconds .*got "1h"$/],
-  ['--naive gets an edge flag', ['--naive', ...TRUST, ...BACKENDS], /^--naive takes only --listen, --backend and --main, got --trust$/],
-  ['a flag lacks its value', [...TRUST, '--backend'], /^Option '--backend <value>' argument missing$/],
+  [
+    'the load balancer is unknown',
+    ['--lb', 'elb', ...TRUST, ...BACKENDS],
+    /^lb must be nlb or alb, got "elb"$/,
+  ],
+  [
+    'trust is missing',
+    BACKENDS,
+    /^trust must name at least one CIDR .*got none$/,
+  ],
+  [
+    'a backend address is malformed',
+    [...TRUST, '--backend', 'app:3000'],
+    /^backend must be IPV4:PORT or \[IPV6\]:PORT, got "app:3000"$/,
+  ],
+  [
+    'the listen address is malformed',
+    ['--listen', '10.0.0.1:http', ...TRUST, ...BACKENDS],
+    /^listen must be .*got "10.0.0.1:http"$/,
+  ],
+  [
+    'the status listen address is malformed',
+    ['--status-listen', 'localhost:9901', ...TRUST, ...BACKENDS],
+    /^statusListen must be .*got "localhost:9901"$/,
+  ],
+  [
+    'the cookie lifetime is not a number',
+    ['--cookie-ttl', '1h', ...TRUST, ...BACKENDS],
+    /^cookieTtl must be a whole number of seconds .*got "1h"$/,
+  ],
+  [
+    '--naive gets an edge flag',
+    ['--naive', ...TRUST, ...BACKENDS],
+    /^--naive takes only --listen, --backend and --main, got --trust$/,
+  ],
+  [
+    'a flag lacks its value',
+    [...TRUST, '--backend'],
+    /^Option '--backend <value>' argument missing$/,
+  ],
 ];
 
 describe('sticky-edge render', () => {
   const runs = new Map<string, Run>();
 
-
   // Each run starts Node and tsx: start them all at once.
   beforeAll(async () => {
     const cases: [string, string[]][] = [
       ['defaults', [...TRUST, ...BACKENDS]],
-      ['cookie', ['--lb', 'alb', '--sticky', 'cookie', '--listen', '10.0.0.10:8080', ...TRUST, '--trust', '10.0.1.0/24', ...BACKENDS, '--status-listen', '127.0.0.1:9901', '--tls', '--cookie-ttl', '600']],
+      [
+        'cookie',
+        [
+          '--lb',
+          'alb',
+          '--sticky',
+          'cookie',
+          '--listen',
+          '10.0.0.10:8080',
+          ...TRUST,
+          '--trust',
+          '10.0.1.0/24',
+          ...BACKENDS,
+          '--status-listen',
+          '127.0.0.1:9901',
+          '--tls',
+          '--cookie-ttl',
+          '600',
+        ],
+      ],
       ['main', ['--main', ...TRUST, ...BACKENDS]],
       ['naive', ['--naive', '--listen', '8080', ...BACKENDS]],
       ['help', ['--help']],
       ...failures.map(([name, args]): [string, string[]] => [name, args]),
     ];
-    const results = await Promise.all(cases.map(async ([name, args]) => [name, await spawnRender(args)] as const));
+    const results = await Promise.all(
+      cases.map(
+        async ([name, args]) => [name, await spawnRender(args)] as const,
+      ),
+    );
     for (const [name, result] of results) runs.set(name, result);
   }, 120_000);
 
   test('prints the config for nlb, ip_hash and port 80 by default', () => {
-    expect(runs.get('defaults')).toEqual({ code: 0, stderr: '', stdout: renderEdgeConfig({ lb: 'nlb', sticky: 'ip_hash', listen: '80', trust: ['10.0.0.0/24'], backends }) });
+    expect(runs.get('defaults')).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: renderEdgeConfig({
+        lb: 'nlb',
+        sticky: 'ip_hash',
+        listen: '80',
+        trust: ['10.0.0.0/24'],
+        backends,
+      }),
+    });
   });
 
   test('passes every flag to the renderer', () => {
@@ -81,35 +186,72 @@ describe('sticky-edge render', () => {
       tls: true,
       cookieTtlSeconds: 600,
     });
-    expect(runs.get('cookie')).toEqual({ code: 0, stderr: '', stdout: expected });
+    expect(runs.get('cookie')).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: expected,
+    });
   });
 
   test('--main prints a whole nginx.conf around the config', () => {
-    const http = renderEdgeConfig({ lb: 'nlb', sticky: 'ip_hash', listen: '80', trust: ['10.0.0.0/24'], backends });
-    expect(runs.get('main')).toEqual({ code: 0, stderr: '', stdout: renderMainConfig({ http }) });
+    const http = renderEdgeConfig({
+      lb: 'nlb',
+      sticky: 'ip_hash',
+      listen: '80',
+      trust: ['10.0.0.0/24'],
+      backends,
+    });
+    expect(runs.get('main')).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: renderMainConfig({ http }),
+    });
   });
 
   test("--naive prints the seed's configuration", () => {
-    expect(runs.get('naive')).toEqual({ code: 0, stderr: '', stdout: renderNaiveConfig({ listen: '8080', backends }) });
+    expect(runs.get('naive')).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: renderNaiveConfig({ listen: '8080', backends }),
+    });
   });
 
   test('--help documents every flag and exits 0', () => {
     const help = runs.get('help')!;
     expect(help.code).toBe(0);
-    for (const flag of ['--lb', '--sticky', '--listen', '--trust', '--backend', '--status-listen', '--tls', '--cookie-ttl', '--main', '--naive', '--help']) {
+    for (const flag of [
+      '--lb',
+      '--sticky',
+      '--listen',
+      '--trust',
+      '--backend',
+      '--status-listen',
+      '--tls',
+      '--cookie-ttl',
+      '--main',
+      '--naive',
+      '--help',
+    ]) {
       expect(help.stdout).toContain(flag);
     }
   });
 
-  test.each(failures.map(([name, , message]) => [name, message] as const))('fails when %s', (name, message) => {
-    const result = runs.get(name)!;
-    expect(result.code).toBe(2);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/^[^\n]*\n$/);
-    expect(result.stderr.trimEnd()).toMatch(message);
-  });
+  test.each(failures.map(([name, , message]) => [name, message] as const))(
+    'fails when %s',
+    (name, message) => {
+      const result = runs.get(name)!;
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/^[^\n]*\n$/);
+      expect(result.stderr.trimEnd()).toMatch(message);
+    },
+  );
 
-  test.each(inProcessFailures.map(([name, args, message]) => [name, args, message] as const))('fails when %s', async (_name, args, message) => {
+  test.each(
+    inProcessFailures.map(
+      ([name, args, message]) => [name, args, message] as const,
+    ),
+  )('fails when %s', async (_name, args, message) => {
     await expect(run(args)).rejects.toThrow(message);
   });
 });

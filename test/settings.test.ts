@@ -1,6 +1,7 @@
 import { DEFAULT_SETTINGS, parseSettings, SettingKey } from '../lib/settings';
 
-const from = (values: Partial<Record<SettingKey, unknown>>) => parseSettings((key) => values[key]);
+const from = (values: Partial<Record<SettingKey, unknown>>) =>
+  parseSettings((key) => values[key]);
 
 describe('parseSettings', () => {
   test('fills every default when nothing is set', () => {
@@ -8,8 +9,23 @@ describe('parseSettings', () => {
   });
 
   test('reads strings from -c and numbers from cdk.json alike', () => {
-    const s = from({ lb: 'alb', sticky: 'cookie', appPort: '8080', nginxMinCapacity: 3, cookieTtl: '600', stage: 'team-a' });
-    expect(s).toMatchObject({ lb: 'alb', sticky: 'cookie', appPort: 8080, nginxMinCapacity: 3, nginxMaxCapacity: 4, cookieTtlSeconds: 600, stage: 'team-a' });
+    const s = from({
+      lb: 'alb',
+      sticky: 'cookie',
+      appPort: '8080',
+      nginxMinCapacity: 3,
+      cookieTtl: '600',
+      stage: 'team-a',
+    });
+    expect(s).toMatchObject({
+      lb: 'alb',
+      sticky: 'cookie',
+      appPort: 8080,
+      nginxMinCapacity: 3,
+      nginxMaxCapacity: 4,
+      cookieTtlSeconds: 600,
+      stage: 'team-a',
+    });
   });
 
   test('raises the default maximum to a larger minimum', () => {
@@ -18,27 +34,45 @@ describe('parseSettings', () => {
 
   test.each([
     ['lb', 'elb', /^lb must be nlb or alb, got "elb"$/],
-    ['sticky', 'bogus', /^sticky must be ip_hash, hash or cookie, got "bogus"$/],
+    [
+      'sticky',
+      'bogus',
+      /^sticky must be ip_hash, hash or cookie, got "bogus"$/,
+    ],
     ['stage', 'Prod_1', /^stage must be .*got "Prod_1"$/],
-    ['nginxInstanceType', 't3 micro', /^nginxInstanceType must be .*got "t3 micro"$/],
+    [
+      'nginxInstanceType',
+      't3 micro',
+      /^nginxInstanceType must be .*got "t3 micro"$/,
+    ],
     ['appInstanceType', 'large', /^appInstanceType must be .*got "large"$/],
     ['nginxMinCapacity', '1', /^nginxMinCapacity must be .*got "1"$/],
     ['nginxMaxCapacity', 'x', /^nginxMaxCapacity must be .*got "x"$/],
     ['appPort', '80', /^appPort must be a port from 1024 to 65535, got "80"$/],
     ['appPort', '3000.5', /^appPort must be .*got "3000.5"$/],
     ['amiId', 'ami-xyz', /^amiId must be .*got "ami-xyz"$/],
-    ['certificateArn', 'arn:aws:iam::123456789012:server-certificate/x', /^certificateArn must be .*got "arn:aws:iam/],
+    [
+      'certificateArn',
+      'arn:aws:iam::123456789012:server-certificate/x',
+      /^certificateArn must be .*got "arn:aws:iam/,
+    ],
     ['cookieTtl', '5', /^cookieTtl must be .*got "5"$/],
   ] as const)('fails when %s is %j', (key, value, message) => {
     expect(() => from({ [key]: value })).toThrow(message);
   });
 
   test('fails when the maximum is below the minimum', () => {
-    expect(() => from({ nginxMinCapacity: 4, nginxMaxCapacity: 3 })).toThrow(/^nginxMaxCapacity must be .*got 3 \(nginxMinCapacity is 4\)$/);
+    expect(() => from({ nginxMinCapacity: 4, nginxMaxCapacity: 3 })).toThrow(
+      /^nginxMaxCapacity must be .*got 3 \(nginxMinCapacity is 4\)$/,
+    );
   });
 
   test('accepts a pinned AMI and an ACM certificate', () => {
-    const s = from({ amiId: 'ami-0123456789abcdef0', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012' });
+    const s = from({
+      amiId: 'ami-0123456789abcdef0',
+      certificateArn:
+        'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
+    });
     expect(s.amiId).toBe('ami-0123456789abcdef0');
     expect(s.certificateArn).toMatch(/^arn:aws:acm/);
   });

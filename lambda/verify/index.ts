@@ -4,14 +4,25 @@
  * exactly those gateways' public addresses as the client. A failed check throws, which fails the trigger,
  * so `cdk deploy` fails and rolls back with the diagnosis.
  */
-import { DescribeNatGatewaysCommand, DescribeNatGatewaysCommandOutput, EC2Client } from '@aws-sdk/client-ec2';
-import { failureSummary, formatReport, verifyEndpoint, waitUntilAnswering } from '../../lib/verify';
+import {
+  DescribeNatGatewaysCommand,
+  DescribeNatGatewaysCommandOutput,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import {
+  failureSummary,
+  formatReport,
+  verifyEndpoint,
+  waitUntilAnswering,
+} from '../../lib/verify';
 import { STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
 import { VERIFY_ENV } from './environment';
 
 /** The one EC2 call the handler makes; the SDK client satisfies it, tests stub it. */
 export interface NatGatewayDescriber {
-  send(command: DescribeNatGatewaysCommand): Promise<DescribeNatGatewaysCommandOutput>;
+  send(
+    command: DescribeNatGatewaysCommand,
+  ): Promise<DescribeNatGatewaysCommandOutput>;
 }
 
 interface CheckConfig {
@@ -30,13 +41,19 @@ export interface CheckOutcome {
   readonly sessionsPerBackend: Readonly<Record<string, number>>;
 }
 
-export function createHandler(ec2: NatGatewayDescriber, env: NodeJS.ProcessEnv = process.env): () => Promise<CheckOutcome> {
+export function createHandler(
+  ec2: NatGatewayDescriber,
+  env: NodeJS.ProcessEnv = process.env,
+): () => Promise<CheckOutcome> {
   return async () => {
     const config = readConfig(env);
     const natAddresses = await natPublicAddresses(ec2, config.vpcId);
     // With TLS, the load balancer's DNS name is not on the certificate (the stack knows only its ARN), so the
     // name check is skipped; the chain is still checked, and what is verified here is routing, not TLS.
-    await waitUntilAnswering(config.url, { withinMs: config.readyWithinMs, tlsNameCheck: false });
+    await waitUntilAnswering(config.url, {
+      withinMs: config.readyWithinMs,
+      tlsNameCheck: false,
+    });
     const report = await verifyEndpoint({
       url: config.url,
       sticky: config.sticky,
@@ -47,8 +64,15 @@ export function createHandler(ec2: NatGatewayDescriber, env: NodeJS.ProcessEnv =
       tlsNameCheck: false,
     });
     console.log(formatReport(report));
-    if (!report.ok) throw new Error(`post-deploy verification of ${config.url} failed: ${failureSummary(report)}`);
-    return { ok: true, natAddresses, sessionsPerBackend: report.sessionsPerBackend };
+    if (!report.ok)
+      throw new Error(
+        `post-deploy verification of ${config.url} failed: ${failureSummary(report)}`,
+      );
+    return {
+      ok: true,
+      natAddresses,
+      sessionsPerBackend: report.sessionsPerBackend,
+    };
   };
 }
 
@@ -62,16 +86,24 @@ function readConfig(env: NodeJS.ProcessEnv): CheckConfig {
   };
   const count = (name: string) => {
     const value = Number(required(name));
-    if (!Number.isInteger(value) || value < 1) throw new Error(`environment variable ${name} must be a whole number, got ${JSON.stringify(env[name])}`);
+    if (!Number.isInteger(value) || value < 1)
+      throw new Error(
+        `environment variable ${name} must be a whole number, got ${JSON.stringify(env[name])}`,
+      );
     return value;
   };
   const sticky = required(VERIFY_ENV.sticky);
-  if (!(STICKY_STRATEGIES as readonly string[]).includes(sticky)) throw new Error(`${VERIFY_ENV.sticky} must be ip_hash, hash or cookie, got ${JSON.stringify(sticky)}`);
+  if (!(STICKY_STRATEGIES as readonly string[]).includes(sticky))
+    throw new Error(
+      `${VERIFY_ENV.sticky} must be ip_hash, hash or cookie, got ${JSON.stringify(sticky)}`,
+    );
   return {
     url: required(VERIFY_ENV.url),
     sticky: sticky as StickyStrategy,
     vpcId: required(VERIFY_ENV.vpcId),
-    backendUrls: (env[VERIFY_ENV.backendUrls] ?? '').split(',').filter((u) => u !== ''),
+    backendUrls: (env[VERIFY_ENV.backendUrls] ?? '')
+      .split(',')
+      .filter((u) => u !== ''),
     sessions: count(VERIFY_ENV.sessions),
     requestsPerSession: count(VERIFY_ENV.requestsPerSession),
     readyWithinMs: count(VERIFY_ENV.readyWithinSeconds) * 1000,
@@ -79,7 +111,10 @@ function readConfig(env: NodeJS.ProcessEnv): CheckConfig {
 }
 
 /** The public addresses of the VPC's available NAT gateways: what this function's traffic leaves from. */
-async function natPublicAddresses(ec2: NatGatewayDescriber, vpcId: string): Promise<string[]> {
+async function natPublicAddresses(
+  ec2: NatGatewayDescriber,
+  vpcId: string,
+): Promise<string[]> {
   const addresses: string[] = [];
   let nextToken: string | undefined;
   do {
@@ -93,10 +128,14 @@ async function natPublicAddresses(ec2: NatGatewayDescriber, vpcId: string): Prom
       }),
     );
     for (const gateway of page.NatGateways ?? []) {
-      for (const address of gateway.NatGatewayAddresses ?? []) if (address.PublicIp) addresses.push(address.PublicIp);
+      for (const address of gateway.NatGatewayAddresses ?? [])
+        if (address.PublicIp) addresses.push(address.PublicIp);
     }
     nextToken = page.NextToken;
   } while (nextToken);
-  if (addresses.length === 0) throw new Error(`no available NAT gateway with a public address in ${vpcId}: this function's traffic has no known exit`);
+  if (addresses.length === 0)
+    throw new Error(
+      `no available NAT gateway with a public address in ${vpcId}: this function's traffic has no known exit`,
+    );
   return addresses;
 }

@@ -13,9 +13,14 @@ export interface ForwardingHeaders {
  * entry that is not itself a trusted proxy, because every proxy appends and only the entries added by proxies
  * we trust are facts (a client can put anything on the left). This is nginx's `real_ip_recursive on`.
  */
-export function deriveClientIp(peer: string, headers: ForwardingHeaders, trusted: TrustCheck): string {
+export function deriveClientIp(
+  peer: string,
+  headers: ForwardingHeaders,
+  trusted: TrustCheck,
+): string {
   if (!trusted(peer)) return peer;
-  const realIp = headers.realIp === undefined ? undefined : asAddress(headers.realIp);
+  const realIp =
+    headers.realIp === undefined ? undefined : asAddress(headers.realIp);
   if (realIp !== undefined) return realIp;
   let client = peer;
   for (const entry of (headers.forwardedFor ?? '').split(',').reverse()) {

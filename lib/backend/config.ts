@@ -37,7 +37,9 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** The name shows up in JSON, HTML, unit files and logs, so it is kept to a safe alphabet. */
 export function checkBackendName(name: string): string {
   if (!NAME_PATTERN.test(name)) {
-    throw new BackendConfigError(`name must be 1-63 letters, digits, dots, dashes or underscores, got ${JSON.stringify(name)}`);
+    throw new BackendConfigError(
+      `name must be 1-63 letters, digits, dots, dashes or underscores, got ${JSON.stringify(name)}`,
+    );
   }
   return name;
 }
@@ -66,7 +68,10 @@ export function parseTrustedProxies(entries: readonly string[]): TrustCheck {
 }
 
 function addTrusted(list: BlockList, entry: string): void {
-  const bad = (why: string) => new BackendConfigError(`trusted proxy must be an IP or CIDR${why}, got ${JSON.stringify(entry)}`);
+  const bad = (why: string) =>
+    new BackendConfigError(
+      `trusted proxy must be an IP or CIDR${why}, got ${JSON.stringify(entry)}`,
+    );
   const [rawAddress, prefixText, ...rest] = entry.split('/');
   const address = normaliseAddress(rawAddress);
   const family = isIP(address);
@@ -78,8 +83,10 @@ function addTrusted(list: BlockList, entry: string): void {
   }
   const maxPrefix = family === 4 ? 32 : 128;
   const prefix = Number(prefixText);
-  if (!/^\d{1,3}$/.test(prefixText) || prefix > maxPrefix) throw bad(` (prefix 1-${maxPrefix})`);
-  if (prefix === 0) throw bad(' narrower than /0 (that would trust every client)');
+  if (!/^\d{1,3}$/.test(prefixText) || prefix > maxPrefix)
+    throw bad(` (prefix 1-${maxPrefix})`);
+  if (prefix === 0)
+    throw bad(' narrower than /0 (that would trust every client)');
   list.addSubnet(address, prefix, type);
 }
 
@@ -89,14 +96,24 @@ export function parseListen(text: string): { host: string; port: number } {
   const host = match?.[1] ?? match?.[2];
   const port = Number(match?.[3]);
   const hostFamily = host === undefined ? 0 : isIP(host);
-  if (!match || hostFamily === 0 || (match[1] !== undefined && hostFamily !== 6) || port > 65535) {
-    throw new BackendConfigError(`listen must be IPv4:PORT or [IPv6]:PORT with a port from 0 to 65535, got ${JSON.stringify(text)}`);
+  if (
+    !match ||
+    hostFamily === 0 ||
+    (match[1] !== undefined && hostFamily !== 6) ||
+    port > 65535
+  ) {
+    throw new BackendConfigError(
+      `listen must be IPv4:PORT or [IPv6]:PORT with a port from 0 to 65535, got ${JSON.stringify(text)}`,
+    );
   }
   return { host: host as string, port };
 }
 
 /** Reads flags, falling back to the environment; throws `BackendConfigError` (or parseArgs' error) on bad input. */
-export function parseBackendArgs(argv: readonly string[], env: NodeJS.ProcessEnv): BackendConfig {
+export function parseBackendArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): BackendConfig {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -109,11 +126,22 @@ export function parseBackendArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   });
   const name = values.name ?? env[BACKEND_ENV.name];
   const listen = values.listen ?? env[BACKEND_ENV.listen];
-  if (name === undefined) throw new BackendConfigError(`--name (or ${BACKEND_ENV.name}) is required; ${USAGE}`);
-  if (listen === undefined) throw new BackendConfigError(`--listen (or ${BACKEND_ENV.listen}) is required; ${USAGE}`);
-  const trustedProxies = values['trust-proxy'] ?? splitList(env[BACKEND_ENV.trustedProxies]);
+  if (name === undefined)
+    throw new BackendConfigError(
+      `--name (or ${BACKEND_ENV.name}) is required; ${USAGE}`,
+    );
+  if (listen === undefined)
+    throw new BackendConfigError(
+      `--listen (or ${BACKEND_ENV.listen}) is required; ${USAGE}`,
+    );
+  const trustedProxies =
+    values['trust-proxy'] ?? splitList(env[BACKEND_ENV.trustedProxies]);
   parseTrustedProxies(trustedProxies);
-  return { name: checkBackendName(name), ...parseListen(listen), trustedProxies };
+  return {
+    name: checkBackendName(name),
+    ...parseListen(listen),
+    trustedProxies,
+  };
 }
 
 function splitList(text: string | undefined): string[] {

@@ -3,7 +3,12 @@
  * imports): the app-tier construct appends them to the instance's user data.
  */
 import { bundleBackend } from './bundle';
-import { BACKEND_ENV, BackendConfigError, checkBackendName, parseTrustedProxies } from './config';
+import {
+  BACKEND_ENV,
+  BackendConfigError,
+  checkBackendName,
+  parseTrustedProxies,
+} from './config';
 import { HEALTH_PATH } from './server';
 
 export interface BackendInstallOptions {
@@ -34,12 +39,19 @@ const UNIT_END = 'STICKY_EDGE_BACKEND_UNIT';
 /** CDK encodes an unresolved string as `${Token[…]}`; its deployed value is only known to CloudFormation. */
 const TOKEN_MARK = '${Token[';
 
-export function backendInstallCommands(options: BackendInstallOptions): string[] {
+export function backendInstallCommands(
+  options: BackendInstallOptions,
+): string[] {
   const name = checkBackendName(options.name);
   checkPort(options.port);
-  parseTrustedProxies(options.trustedProxies.filter((entry) => !entry.includes(TOKEN_MARK)));
+  parseTrustedProxies(
+    options.trustedProxies.filter((entry) => !entry.includes(TOKEN_MARK)),
+  );
   const script = bundleBackend();
-  if (script.split('\n').includes(SCRIPT_END)) throw new Error(`the backend bundle contains the heredoc delimiter ${SCRIPT_END}`);
+  if (script.split('\n').includes(SCRIPT_END))
+    throw new Error(
+      `the backend bundle contains the heredoc delimiter ${SCRIPT_END}`,
+    );
   return [
     ...installNode(),
     `id -u ${BACKEND_USER} >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /sbin/nologin ${BACKEND_USER}`,
@@ -71,7 +83,9 @@ function awaitHealthy(port: number): string[] {
 
 function checkPort(port: number): void {
   if (!Number.isInteger(port) || port < 1024 || port > 65535) {
-    throw new BackendConfigError(`backend port must be a whole number from 1024 to 65535 (it runs unprivileged), got ${port}`);
+    throw new BackendConfigError(
+      `backend port must be a whole number from 1024 to 65535 (it runs unprivileged), got ${port}`,
+    );
   }
 }
 
@@ -86,7 +100,11 @@ function installNode(): string[] {
   ];
 }
 
-function unitFile(name: string, port: number, trustedProxies: readonly string[]): string[] {
+function unitFile(
+  name: string,
+  port: number,
+  trustedProxies: readonly string[],
+): string[] {
   return [
     '[Unit]',
     `Description=sticky-edge demo backend ${name}`,

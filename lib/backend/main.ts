@@ -8,13 +8,23 @@ import { startBackend } from './server';
 async function main(): Promise<number> {
   const config = parseBackendArgs(process.argv.slice(2), process.env);
   const backend = await startBackend(config);
-  const trust = config.trustedProxies.length > 0 ? config.trustedProxies.join(', ') : 'nobody';
-  process.stdout.write(`listening on ${backend.url} (backend ${config.name}, trusting ${trust})\n`);
+  const trust =
+    config.trustedProxies.length > 0
+      ? config.trustedProxies.join(', ')
+      : 'nobody';
+  process.stdout.write(
+    `listening on ${backend.url} (backend ${config.name}, trusting ${trust})\n`,
+  );
   return new Promise((resolve) => {
     const stop = () => {
       // A second signal while draining means "now".
-      process.once('SIGTERM', () => resolve(1)).once('SIGINT', () => resolve(1));
-      backend.close().then(() => resolve(0), () => resolve(1));
+      process
+        .once('SIGTERM', () => resolve(1))
+        .once('SIGINT', () => resolve(1));
+      backend.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
     };
     process.once('SIGTERM', stop).once('SIGINT', stop);
   });
@@ -22,14 +32,18 @@ async function main(): Promise<number> {
 
 function exitCodeOf(err: unknown): number {
   const code = (err as { code?: unknown })?.code;
-  const usage = err instanceof BackendConfigError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+  const usage =
+    err instanceof BackendConfigError ||
+    (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
   return usage ? 2 : 1;
 }
 
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`backend: ${(err as Error)?.message ?? String(err)}\n`);
+    process.stderr.write(
+      `backend: ${(err as Error)?.message ?? String(err)}\n`,
+    );
     process.exit(exitCodeOf(err));
   },
 );

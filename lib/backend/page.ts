@@ -11,7 +11,13 @@ export interface RequestFacts {
   readonly session: { readonly id: string; readonly hits: number };
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
@@ -26,8 +32,16 @@ export function renderPage(facts: RequestFacts): string {
     ['session id', facts.session.id],
     ...Object.entries(facts.headers),
   ];
-  const table = rows.map(([k, v]) => `<tr><th>${e(k)}</th><td>${v === null ? '<i>absent</i>' : e(v)}</td></tr>`).join('');
-  const visits = facts.session.hits === 1 ? 'new session (hit 1): reload to see if it sticks' : `hit ${facts.session.hits} of this session`;
+  const table = rows
+    .map(
+      ([k, v]) =>
+        `<tr><th>${e(k)}</th><td>${v === null ? '<i>absent</i>' : e(v)}</td></tr>`,
+    )
+    .join('');
+  const visits =
+    facts.session.hits === 1
+      ? 'new session (hit 1): reload to see if it sticks'
+      : `hit ${facts.session.hits} of this session`;
   return (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">' +
     `<title>backend ${e(facts.backend)}</title><style>body{font:16px system-ui,sans-serif;margin:2em auto;max-width:44em;padding:0 1em}` +

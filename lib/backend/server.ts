@@ -3,10 +3,20 @@
  * address it believes is the client's, and a session hit counter, so a person (or the verifier) can see
  * whether stickiness and the real client address survive the load balancer, nginx and the NAT.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import {
+  createServer,
+  IncomingMessage,
+  Server,
+  ServerResponse,
+} from 'node:http';
 import { AddressInfo } from 'node:net';
 import { deriveClientIp } from './client-address';
-import { checkBackendName, normaliseAddress, parseTrustedProxies, TrustCheck } from './config';
+import {
+  checkBackendName,
+  normaliseAddress,
+  parseTrustedProxies,
+  TrustCheck,
+} from './config';
 import { RequestFacts, renderPage } from './page';
 import { Session, sessionCookie, SessionStore } from './sessions';
 
@@ -37,7 +47,9 @@ const KEEP_ALIVE_MS = 65_000;
 
 const CLOSE_GRACE_MS = 3_000;
 
-export async function startBackend(options: BackendOptions): Promise<RunningBackend> {
+export async function startBackend(
+  options: BackendOptions,
+): Promise<RunningBackend> {
   const name = checkBackendName(options.name);
   const trusted = parseTrustedProxies(options.trustedProxies);
   const sessions = new SessionStore();
@@ -53,7 +65,13 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
   return { url: `http://${host}:${port}`, port, close: () => close(server) };
 }
 
-function respond(req: IncomingMessage, res: ServerResponse, name: string, trusted: TrustCheck, sessions: SessionStore): void {
+function respond(
+  req: IncomingMessage,
+  res: ServerResponse,
+  name: string,
+  trusted: TrustCheck,
+  sessions: SessionStore,
+): void {
   res.setHeader('Cache-Control', 'no-store');
   if ((req.url ?? '').split('?')[0] === HEALTH_PATH) {
     send(res, 'text/plain; charset=utf-8', 'ok\n');
@@ -61,7 +79,11 @@ function respond(req: IncomingMessage, res: ServerResponse, name: string, truste
   }
   const peer = normaliseAddress(req.socket.remoteAddress ?? '');
   const session = sessions.hit(req.headers.cookie);
-  if (session.isNew) res.setHeader('Set-Cookie', sessionCookie(session.id, viaHttps(req, peer, trusted)));
+  if (session.isNew)
+    res.setHeader(
+      'Set-Cookie',
+      sessionCookie(session.id, viaHttps(req, peer, trusted)),
+    );
   const facts = requestFacts(req, peer, name, trusted, session);
   res.setHeader('Vary', 'Accept');
   if (/\btext\/html\b/.test(req.headers.accept ?? '')) {
@@ -71,14 +93,28 @@ function respond(req: IncomingMessage, res: ServerResponse, name: string, truste
   }
 }
 
-function requestFacts(req: IncomingMessage, peer: string, backend: string, trusted: TrustCheck, session: Session): RequestFacts {
+function requestFacts(
+  req: IncomingMessage,
+  peer: string,
+  backend: string,
+  trusted: TrustCheck,
+  session: Session,
+): RequestFacts {
   const realIp = header(req, 'x-real-ip');
   const forwardedFor = header(req, 'x-forwarded-for');
   return {
     backend,
     peer,
-    clientIp: deriveClientIp(peer, { realIp: realIp ?? undefined, forwardedFor: forwardedFor ?? undefined }, trusted),
-    headers: { 'x-real-ip': realIp, 'x-forwarded-for': forwardedFor, 'x-forwarded-proto': header(req, 'x-forwarded-proto') },
+    clientIp: deriveClientIp(
+      peer,
+      { realIp: realIp ?? undefined, forwardedFor: forwardedFor ?? undefined },
+      trusted,
+    ),
+    headers: {
+      'x-real-ip': realIp,
+      'x-forwarded-for': forwardedFor,
+      'x-forwarded-proto': header(req, 'x-forwarded-proto'),
+    },
     session: { id: session.id, hits: session.hits },
   };
 }
@@ -87,8 +123,16 @@ function requestFacts(req: IncomingMessage, peer: string, backend: string, trust
  * True when a trusted proxy says the visitor used HTTPS (the right-most X-Forwarded-Proto entry is the one
  * the nearest proxy set), so the session cookie can be `Secure`.
  */
-function viaHttps(req: IncomingMessage, peer: string, trusted: TrustCheck): boolean {
-  const proto = header(req, 'x-forwarded-proto')?.split(',').pop()?.trim().toLowerCase();
+function viaHttps(
+  req: IncomingMessage,
+  peer: string,
+  trusted: TrustCheck,
+): boolean {
+  const proto = header(req, 'x-forwarded-proto')
+    ?.split(',')
+    .pop()
+    ?.trim()
+    .toLowerCase();
   return trusted(peer) && proto === 'https';
 }
 
@@ -98,7 +142,10 @@ function header(req: IncomingMessage, name: string): string | null {
 }
 
 function send(res: ServerResponse, contentType: string, body: string): void {
-  res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(200, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -118,7 +165,10 @@ function listen(server: Server, host: string, port: number): Promise<void> {
  */
 function close(server: Server): Promise<void> {
   return new Promise((resolve, reject) => {
-    const cutOff = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+    const cutOff = setTimeout(
+      () => server.closeAllConnections(),
+      CLOSE_GRACE_MS,
+    );
     server.close((err) => {
       clearTimeout(cutOff);
       if (err) reject(err);

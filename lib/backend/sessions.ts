@@ -27,7 +27,10 @@ export class SessionStore {
   /** Counts one hit on the session named by the Cookie header, or on a new one when it is absent or unknown. */
   hit(cookieHeader: string | undefined): Session {
     const presented = readCookie(cookieHeader, SESSION_COOKIE);
-    const known = presented !== undefined && ID_PATTERN.test(presented) ? this.hits.get(presented) : undefined;
+    const known =
+      presented !== undefined && ID_PATTERN.test(presented)
+        ? this.hits.get(presented)
+        : undefined;
     if (presented !== undefined && known !== undefined) {
       this.remember(presented, known + 1);
       return { id: presented, hits: known + 1, isNew: false };
@@ -53,10 +56,14 @@ export function sessionCookie(id: string, secure: boolean): string {
   return `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
 }
 
-function readCookie(header: string | undefined, name: string): string | undefined {
+function readCookie(
+  header: string | undefined,
+  name: string,
+): string | undefined {
   for (const pair of (header ?? '').split(';')) {
     const eq = pair.indexOf('=');
-    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+    if (eq > 0 && pair.slice(0, eq).trim() === name)
+      return pair.slice(eq + 1).trim();
   }
   return undefined;
 }

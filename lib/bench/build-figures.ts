@@ -10,7 +10,8 @@ import { build } from 'esbuild';
 import type { BuildResult } from './results';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const bin = (name: string) => path.join(REPO_ROOT, 'node_modules', '.bin', name);
+const bin = (name: string) =>
+  path.join(REPO_ROOT, 'node_modules', '.bin', name);
 
 /**
  * The behaviour tests start a whole local topology and take minutes on a shared machine; the unit-test
@@ -41,10 +42,18 @@ interface Timing {
 }
 
 /** Runs a command in its own process group and times it; stops it (a failure) after `limitSeconds`. */
-function timed(command: string, args: readonly string[], limitSeconds: number): Promise<Timing> {
+function timed(
+  command: string,
+  args: readonly string[],
+  limitSeconds: number,
+): Promise<Timing> {
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: REPO_ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     running.add(child);
     let overTime = false;
     const timer = setTimeout(() => {
@@ -52,7 +61,8 @@ function timed(command: string, args: readonly string[], limitSeconds: number): 
       killGroup(child);
     }, limitSeconds * 1000);
     let output = '';
-    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
+    const keep = (chunk: Buffer) =>
+      (output = (output + chunk.toString()).slice(-4000));
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     child.on('error', (err) => {
@@ -64,14 +74,27 @@ function timed(command: string, args: readonly string[], limitSeconds: number): 
       running.delete(child);
       clearTimeout(timer);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const how = overTime ? `did not finish in ${limitSeconds} s` : signal ? `was stopped by ${signal}` : `exited with ${code}`;
-      resolve({ seconds, failure: code === 0 ? undefined : `${path.basename(command)} ${how}: ${lastLine(output)}` });
+      const how = overTime
+        ? `did not finish in ${limitSeconds} s`
+        : signal
+          ? `was stopped by ${signal}`
+          : `exited with ${code}`;
+      resolve({
+        seconds,
+        failure:
+          code === 0
+            ? undefined
+            : `${path.basename(command)} ${how}: ${lastLine(output)}`,
+      });
     });
   });
 }
 
 function lastLine(text: string): string {
-  const lines = text.trim().split('\n').filter((l) => l.trim() !== '');
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   return lines[lines.length - 1]?.trim() ?? '(no output)';
 }
 
@@ -97,32 +120,54 @@ export async function lambdaBundleBytes(): Promise<number> {
     write: false,
     logLevel: 'silent',
   });
-  return result.outputFiles.reduce((sum, file) => sum + file.contents.byteLength, 0);
+  return result.outputFiles.reduce(
+    (sum, file) => sum + file.contents.byteLength,
+    0,
+  );
 }
 
 /** jest's test files, split into those that start a local topology and the rest. */
 async function unitTestFiles(): Promise<{ unit: string[]; total: number }> {
   const listed = await new Promise<string>((resolve, reject) =>
-    execFile(bin('jest'), ['--listTests'], { cwd: REPO_ROOT, timeout: 60_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    execFile(
+      bin('jest'),
+      ['--listTests'],
+      { cwd: REPO_ROOT, timeout: 60_000 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    ),
   );
   const files = listed.split('\n').filter((f) => f.trim() !== '');
   const texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
-  return { unit: files.filter((_, i) => !STARTS_A_TOPOLOGY.test(texts[i])), total: files.length };
+  return {
+    unit: files.filter((_, i) => !STARTS_A_TOPOLOGY.test(texts[i])),
+    total: files.length,
+  };
 }
 
-async function unitTests(limitSeconds: number): Promise<Timing & { command: string }> {
+async function unitTests(
+  limitSeconds: number,
+): Promise<Timing & { command: string }> {
   const { unit, total } = await unitTestFiles();
   const timing = await timed(bin('jest'), ['--silent', ...unit], limitSeconds);
-  return { ...timing, command: `npx jest --silent <the ${unit.length} of ${total} test files that start no local topology>` };
+  return {
+    ...timing,
+    command: `npx jest --silent <the ${unit.length} of ${total} test files that start no local topology>`,
+  };
 }
 
 /**
  * Each figure on its own: one that fails is reported as a problem and the others are still measured.
  * A synth that fails has no meaningful time; a test run with failing tests still took its time.
  */
-export async function measureBuild(progress: (message: string) => void, unitTestLimitSeconds: number): Promise<BuildResult> {
+export async function measureBuild(
+  progress: (message: string) => void,
+  unitTestLimitSeconds: number,
+): Promise<BuildResult> {
   const problems: string[] = [];
-  const attempt = async <T>(what: string, step: () => Promise<T>): Promise<T | undefined> => {
+  const attempt = async <T>(
+    what: string,
+    step: () => Promise<T>,
+  ): Promise<T | undefined> => {
     progress(`build: ${what}`);
     try {
       return await step();
@@ -131,16 +176,29 @@ export async function measureBuild(progress: (message: string) => void, unitTest
       return undefined;
     }
   };
-  const lambda = await attempt('bundling the verification Lambda', lambdaBundleBytes);
+  const lambda = await attempt(
+    'bundling the verification Lambda',
+    lambdaBundleBytes,
+  );
   const synthRun = await attempt('cdk synth', synth);
   if (synthRun?.failure) problems.push(`cdk synth failed: ${synthRun.failure}`);
-  const unit = await attempt('unit tests', () => unitTests(unitTestLimitSeconds));
-  const unitFinished = unit !== undefined && !unit.failure?.includes('did not finish');
-  if (unit?.failure) problems.push(unitFinished ? `unit tests did not all pass (time still shown): ${unit.failure}` : `unit tests: ${unit.failure}`);
+  const unit = await attempt('unit tests', () =>
+    unitTests(unitTestLimitSeconds),
+  );
+  const unitFinished =
+    unit !== undefined && !unit.failure?.includes('did not finish');
+  if (unit?.failure)
+    problems.push(
+      unitFinished
+        ? `unit tests did not all pass (time still shown): ${unit.failure}`
+        : `unit tests: ${unit.failure}`,
+    );
   return {
     synthSeconds: synthRun && !synthRun.failure ? synthRun.seconds : undefined,
     unitTestSeconds: unitFinished ? unit.seconds : undefined,
-    unitTestCommand: unit?.command ?? 'npx jest --silent <the test files that start no local topology>',
+    unitTestCommand:
+      unit?.command ??
+      'npx jest --silent <the test files that start no local topology>',
     lambdaBundleBytes: lambda,
     problems,
   };

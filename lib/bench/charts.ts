@@ -1,11 +1,17 @@
 /**
  * The report's charts, drawn from a run's results with the hand-built SVG bar chart.
  */
-import { MIX_LABELS, type BalanceRow, type OverheadResult, type RemapRow } from './results';
+import {
+  MIX_LABELS,
+  type BalanceRow,
+  type OverheadResult,
+  type RemapRow,
+} from './results';
 import { idealRemap, ratio, shares } from './statistics';
 import { renderBarChart } from './svg-chart';
 
-const asPercent = (x: number) => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)} %`;
+const asPercent = (x: number) =>
+  `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)} %`;
 
 /** Share of clients per backend, one group per strategy and client mix, against the equal share. */
 export function balanceChart(rows: readonly BalanceRow[]): string {
@@ -16,7 +22,10 @@ export function balanceChart(rows: readonly BalanceRow[]): string {
     format: asPercent,
     groups: rows.map((row) => ({
       label: `${row.strategy}\n${MIX_LABELS[row.mix]}`,
-      bars: shares(row.counts).map((share, i) => ({ series: row.backends[i], value: share })),
+      bars: shares(row.counts).map((share, i) => ({
+        series: row.backends[i],
+        value: share,
+      })),
       ideal: 1 / row.counts.length,
     })),
   });
@@ -34,7 +43,10 @@ export function remapChart(rows: readonly RemapRow[]): string {
       label: `${row.strategy}\n${row.from} → ${row.to}`,
       bars: [
         { series: 'moved', value: row.moved / row.clients },
-        { series: 'moved between backends that stayed', value: row.movedNeedlessly / row.clients },
+        {
+          series: 'moved between backends that stayed',
+          value: row.movedNeedlessly / row.clients,
+        },
       ],
       ideal: idealRemap(row.from, row.to),
     })),
@@ -50,7 +62,13 @@ export function overheadChart(overhead: OverheadResult): string {
     format: (x) => `${x.toFixed(2)}×`,
     groups: overhead.rows.map((row) => ({
       label: row.path,
-      bars: [{ series: 'requests/s ÷ direct', value: ratio(row.requestsPerSecond, direct?.requestsPerSecond ?? 0) || 0 }],
+      bars: [
+        {
+          series: 'requests/s ÷ direct',
+          value:
+            ratio(row.requestsPerSecond, direct?.requestsPerSecond ?? 0) || 0,
+        },
+      ],
     })),
   });
 }

@@ -17,7 +17,9 @@ export const CARRIER_NAT_HOSTS_PER_NETWORK = 16;
  * clients for `distinct-24`, so which /24s the clients get is a random draw.
  */
 export function blocksNeeded(mix: ClientMix, clients: number): number {
-  return mix === 'distinct-24' ? Math.ceil((2 * clients) / NETWORKS_PER_BLOCK) : 1;
+  return mix === 'distinct-24'
+    ? Math.ceil((2 * clients) / NETWORKS_PER_BLOCK)
+    : 1;
 }
 
 /** Fisher-Yates with an injectable random source, so tests can pin the order. */
@@ -38,21 +40,50 @@ function shuffled<T>(items: readonly T[], random: () => number): T[] {
  * `carrier-nat`: all clients behind 64 addresses in 4 /24s, several clients per address, as behind a
  * carrier-grade NAT (a mobile network's few public ranges).
  */
-export function clientAddresses(mix: ClientMix, clients: number, blocks: readonly AddressBlock[], random: () => number = Math.random): string[] {
-  if (blocks.length < blocksNeeded(mix, clients)) throw new Error(`${clients} ${mix} clients need ${blocksNeeded(mix, clients)} address blocks, got ${blocks.length}`);
-  const networkNumbers = Array.from({ length: NETWORKS_PER_BLOCK }, (_, i) => i + 1);
+export function clientAddresses(
+  mix: ClientMix,
+  clients: number,
+  blocks: readonly AddressBlock[],
+  random: () => number = Math.random,
+): string[] {
+  if (blocks.length < blocksNeeded(mix, clients))
+    throw new Error(
+      `${clients} ${mix} clients need ${blocksNeeded(mix, clients)} address blocks, got ${blocks.length}`,
+    );
+  const networkNumbers = Array.from(
+    { length: NETWORKS_PER_BLOCK },
+    (_, i) => i + 1,
+  );
   if (mix === 'distinct-24') {
-    const all = blocks.flatMap((block) => networkNumbers.map((network) => block.address(network, 10)));
+    const all = blocks.flatMap((block) =>
+      networkNumbers.map((network) => block.address(network, 10)),
+    );
     return shuffled(all, random).slice(0, clients);
   }
   const networks = shuffled(networkNumbers, random);
-  const pool = Array.from({ length: CARRIER_NAT_NETWORKS * CARRIER_NAT_HOSTS_PER_NETWORK }, (_, j) =>
-    blocks[0].address(networks[Math.floor(j / CARRIER_NAT_HOSTS_PER_NETWORK)], 20 + (j % CARRIER_NAT_HOSTS_PER_NETWORK)),
+  const pool = Array.from(
+    { length: CARRIER_NAT_NETWORKS * CARRIER_NAT_HOSTS_PER_NETWORK },
+    (_, j) =>
+      blocks[0].address(
+        networks[Math.floor(j / CARRIER_NAT_HOSTS_PER_NETWORK)],
+        20 + (j % CARRIER_NAT_HOSTS_PER_NETWORK),
+      ),
   );
   return Array.from({ length: clients }, (_, i) => pool[i % pool.length]);
 }
 
 /** Fresh clients (no cookies yet) at the addresses of `mix`. */
-export function makeMixClients(mix: ClientMix, count: number, blocks: readonly AddressBlock[]): Client[] {
-  return clientAddresses(mix, count, blocks).map((address, i) => new Client(i, address, mix === 'distinct-24' ? 'own-network' : 'carrier-nat'));
+export function makeMixClients(
+  mix: ClientMix,
+  count: number,
+  blocks: readonly AddressBlock[],
+): Client[] {
+  return clientAddresses(mix, count, blocks).map(
+    (address, i) =>
+      new Client(
+        i,
+        address,
+        mix === 'distinct-24' ? 'own-network' : 'carrier-nat',
+      ),
+  );
 }

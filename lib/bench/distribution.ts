@@ -2,12 +2,21 @@
  * The balance and remap figures: which backend each of many clients lands on, per strategy, and how
  * many land elsewhere after the backends change.
  */
-import { allocateBlock, releaseBlock, type AddressBlock } from '../local/addresses';
+import {
+  allocateBlock,
+  releaseBlock,
+  type AddressBlock,
+} from '../local/addresses';
 import { Client, fetchAs } from '../local/clients';
 import { inPool } from '../local/traffic';
 import { STICKY_STRATEGIES, type StickyStrategy } from '../settings';
 import { blocksNeeded, makeMixClients } from './client-mixes';
-import { CLIENT_MIXES, type BalanceRow, type ClientMix, type RemapRow } from './results';
+import {
+  CLIENT_MIXES,
+  type BalanceRow,
+  type ClientMix,
+  type RemapRow,
+} from './results';
 import { countPerBackend, countRemap } from './statistics';
 import type { TopologyPool } from './topology-pool';
 
@@ -19,12 +28,17 @@ export interface DistributionSettings {
 }
 
 /** One answer per client, in client order: the backend's name, or undefined when the request failed. */
-async function askAll(url: string, clients: readonly Client[], concurrency: number): Promise<(string | undefined)[]> {
+async function askAll(
+  url: string,
+  clients: readonly Client[],
+  concurrency: number,
+): Promise<(string | undefined)[]> {
   const answers: (string | undefined)[] = new Array(clients.length);
   await inPool(clients, concurrency, async (client) => {
     try {
       const answer = await fetchAs(client, url);
-      answers[client.id] = answer.status === 200 ? answer.facts?.backend : undefined;
+      answers[client.id] =
+        answer.status === 200 ? answer.facts?.backend : undefined;
     } catch {
       answers[client.id] = undefined;
     }
@@ -40,19 +54,39 @@ function remapRow(
   backendsBefore: string[],
   backendsAfter: string[],
 ): RemapRow {
-  const answeredBoth = before.map((b, i) => (b !== undefined && after[i] !== undefined ? i : -1)).filter((i) => i >= 0);
+  const answeredBoth = before
+    .map((b, i) => (b !== undefined && after[i] !== undefined ? i : -1))
+    .filter((i) => i >= 0);
   const count = countRemap(
     answeredBoth.map((i) => before[i] as string),
     answeredBoth.map((i) => after[i] as string),
     backendsBefore,
     backendsAfter,
   );
-  return { strategy, from: backendsBefore.length, to: backendsAfter.length, ...count, failed: before.length - answeredBoth.length };
+  return {
+    strategy,
+    from: backendsBefore.length,
+    to: backendsAfter.length,
+    ...count,
+    failed: before.length - answeredBoth.length,
+  };
 }
 
-function balanceRow(strategy: StickyStrategy, mix: ClientMix, answers: (string | undefined)[], backends: string[]): BalanceRow {
+function balanceRow(
+  strategy: StickyStrategy,
+  mix: ClientMix,
+  answers: (string | undefined)[],
+  backends: string[],
+): BalanceRow {
   const answered = answers.filter((a): a is string => a !== undefined);
-  return { strategy, mix, clients: answers.length, backends, counts: countPerBackend(answered, backends), failed: answers.length - answered.length };
+  return {
+    strategy,
+    mix,
+    clients: answers.length,
+    backends,
+    counts: countPerBackend(answered, backends),
+    failed: answers.length - answered.length,
+  };
 }
 
 export async function measureDistribution(
@@ -60,7 +94,14 @@ export async function measureDistribution(
   settings: DistributionSettings,
   progress: (message: string) => void,
 ): Promise<{ balance: BalanceRow[]; remap: RemapRow[] }> {
-  const blocks: AddressBlock[] = Array.from({ length: Math.max(...CLIENT_MIXES.map((m) => blocksNeeded(m, settings.clients))) }, allocateBlock);
+  const blocks: AddressBlock[] = Array.from(
+    {
+      length: Math.max(
+        ...CLIENT_MIXES.map((m) => blocksNeeded(m, settings.clients)),
+      ),
+    },
+    allocateBlock,
+  );
   const balance: BalanceRow[] = [];
   const remap: RemapRow[] = [];
   try {
@@ -72,10 +113,25 @@ export async function measureDistribution(
       progress(`${strategy}: ${settings.clients} clients from distinct /24s`);
       const onTwo = await askAll(url, distinct, settings.concurrency);
       if (settings.balance) {
-        balance.push(balanceRow(strategy, 'distinct-24', onTwo, pooled.liveBackendNames()));
-        progress(`${strategy}: ${settings.clients} clients behind a carrier NAT`);
-        const behindNat = makeMixClients('carrier-nat', settings.clients, blocks);
-        balance.push(balanceRow(strategy, 'carrier-nat', await askAll(url, behindNat, settings.concurrency), pooled.liveBackendNames()));
+        balance.push(
+          balanceRow(strategy, 'distinct-24', onTwo, pooled.liveBackendNames()),
+        );
+        progress(
+          `${strategy}: ${settings.clients} clients behind a carrier NAT`,
+        );
+        const behindNat = makeMixClients(
+          'carrier-nat',
+          settings.clients,
+          blocks,
+        );
+        balance.push(
+          balanceRow(
+            strategy,
+            'carrier-nat',
+            await askAll(url, behindNat, settings.concurrency),
+            pooled.liveBackendNames(),
+          ),
+        );
       }
       if (settings.remap) {
         progress(`${strategy}: scaling out 2 → 3`);
@@ -86,12 +142,32 @@ export async function measureDistribution(
         remap.push(remapRow(strategy, onTwo, onThree, two, three));
         // Cookie clients stay where they were pinned, so none of them is on the new backend: scaling in
         // is measured with clients that arrived while there were three.
-        const arrivedOnThree = makeMixClients('distinct-24', settings.clients, blocks);
-        const beforeScaleIn = await askAll(url, arrivedOnThree, settings.concurrency);
+        const arrivedOnThree = makeMixClients(
+          'distinct-24',
+          settings.clients,
+          blocks,
+        );
+        const beforeScaleIn = await askAll(
+          url,
+          arrivedOnThree,
+          settings.concurrency,
+        );
         progress(`${strategy}: scaling in 3 → 2`);
         await pooled.removeBackend(2);
-        const afterScaleIn = await askAll(url, arrivedOnThree, settings.concurrency);
-        remap.push(remapRow(strategy, beforeScaleIn, afterScaleIn, three, pooled.liveBackendNames()));
+        const afterScaleIn = await askAll(
+          url,
+          arrivedOnThree,
+          settings.concurrency,
+        );
+        remap.push(
+          remapRow(
+            strategy,
+            beforeScaleIn,
+            afterScaleIn,
+            three,
+            pooled.liveBackendNames(),
+          ),
+        );
       }
     }
   } finally {

@@ -21,7 +21,10 @@ export interface FailoverSettings {
 }
 
 const CONFIGS: { config: FailoverRow['config']; key: PoolKey }[] = [
-  ...STICKY_STRATEGIES.map((sticky) => ({ config: sticky, key: { lb: 'nlb' as const, sticky } })),
+  ...STICKY_STRATEGIES.map((sticky) => ({
+    config: sticky,
+    key: { lb: 'nlb' as const, sticky },
+  })),
   // The seed trusts X-Forwarded-For from anyone, so behind the ALB stand-in it sees the real clients.
   { config: 'seed', key: { lb: 'alb', sticky: 'ip_hash', naive: true } },
 ];
@@ -34,7 +37,13 @@ export interface Timed {
 }
 
 /** One session's requests until `stopped()`, each stamped with the time its answer (or failure) arrived. */
-async function drive(client: Client, url: string, paceMs: number, stopped: () => boolean, log: Timed[]): Promise<void> {
+async function drive(
+  client: Client,
+  url: string,
+  paceMs: number,
+  stopped: () => boolean,
+  log: Timed[],
+): Promise<void> {
   while (!stopped()) {
     let backend: string | undefined;
     try {
@@ -51,16 +60,35 @@ async function drive(client: Client, url: string, paceMs: number, stopped: () =>
 /** The backend most sessions are on. */
 function busiest(pinned: readonly (string | undefined)[]): string | undefined {
   const tally = new Map<string, number>();
-  for (const b of pinned) if (b !== undefined) tally.set(b, (tally.get(b) ?? 0) + 1);
+  for (const b of pinned)
+    if (b !== undefined) tally.set(b, (tally.get(b) ?? 0) + 1);
   return [...tally].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
 /** Sums up the sessions' logs around the kill. */
-export function summariseFailover(config: FailoverRow['config'], logs: readonly (readonly Timed[])[], dead: string, killedAt: number, endedAt: number): FailoverRow {
+export function summariseFailover(
+  config: FailoverRow['config'],
+  logs: readonly (readonly Timed[])[],
+  dead: string,
+  killedAt: number,
+  endedAt: number,
+): FailoverRow {
   const all = logs.flat();
-  const onDead = logs.filter((log) => log.filter((e) => e.at < killedAt).pop()?.backend === dead);
+  const onDead = logs.filter(
+    (log) => log.filter((e) => e.at < killedAt).pop()?.backend === dead,
+  );
   const repinTimes = onDead
-    .map((log) => repinnedAtMs(log.filter((e) => e.at >= killedAt).map((e): SessionEvent => ({ atMs: e.at - killedAt, backend: e.backend })), dead))
+    .map((log) =>
+      repinnedAtMs(
+        log
+          .filter((e) => e.at >= killedAt)
+          .map((e): SessionEvent => ({
+            atMs: e.at - killedAt,
+            backend: e.backend,
+          })),
+        dead,
+      ),
+    )
     .filter((t): t is number => t !== undefined);
   return {
     config,
@@ -75,18 +103,34 @@ export function summariseFailover(config: FailoverRow['config'], logs: readonly 
   };
 }
 
-async function measureOne(pool: TopologyPool, config: FailoverRow['config'], key: PoolKey, settings: FailoverSettings): Promise<FailoverRow> {
+async function measureOne(
+  pool: TopologyPool,
+  config: FailoverRow['config'],
+  key: PoolKey,
+  settings: FailoverSettings,
+): Promise<FailoverRow> {
   const { topology } = await pool.get(key);
   const block = allocateBlock();
   let stop = false;
   const logs: Timed[][] = Array.from({ length: settings.sessions }, () => []);
   // One /24 per session, so even ip_hash spreads the sessions over the backends.
   const addresses = clientAddresses('distinct-24', settings.sessions, [block]);
-  const runs = logs.map((log, i) => drive(new Client(i, addresses[i], 'own-network'), topology.url, settings.paceMs, () => stop, log));
+  const runs = logs.map((log, i) =>
+    drive(
+      new Client(i, addresses[i], 'own-network'),
+      topology.url,
+      settings.paceMs,
+      () => stop,
+      log,
+    ),
+  );
   try {
     await sleep(settings.beforeMs);
     const dead = busiest(logs.map((log) => log[log.length - 1]?.backend));
-    if (dead === undefined) throw new Error(`failover ${config}: no session got an answer before the kill`);
+    if (dead === undefined)
+      throw new Error(
+        `failover ${config}: no session got an answer before the kill`,
+      );
     const killedAt = Date.now();
     await topology.killBackend(topology.backendNames.indexOf(dead));
     await sleep(settings.afterMs);
@@ -100,10 +144,16 @@ async function measureOne(pool: TopologyPool, config: FailoverRow['config'], key
   }
 }
 
-export async function measureFailover(pool: TopologyPool, settings: FailoverSettings, progress: (message: string) => void): Promise<FailoverRow[]> {
+export async function measureFailover(
+  pool: TopologyPool,
+  settings: FailoverSettings,
+  progress: (message: string) => void,
+): Promise<FailoverRow[]> {
   const rows: FailoverRow[] = [];
   for (const { config, key } of CONFIGS) {
-    progress(`failover ${config}: ${settings.sessions} sessions, killing the busiest backend after ${settings.beforeMs} ms`);
+    progress(
+      `failover ${config}: ${settings.sessions} sessions, killing the busiest backend after ${settings.beforeMs} ms`,
+    );
     rows.push(await measureOne(pool, config, key, settings));
   }
   return rows;

@@ -42,7 +42,9 @@ export function renderPeerConfig(config: PeerConfig): string {
     'backend app',
     '  balance roundrobin',
     '  cookie SRV insert indirect nocache',
-    ...config.backends.map((address, i) => `  server app${i} ${address} cookie app${i}`),
+    ...config.backends.map(
+      (address, i) => `  server app${i} ${address} cookie app${i}`,
+    ),
     '',
   ].join('\n');
 }
@@ -64,7 +66,11 @@ export async function startPeer(config: PeerConfig): Promise<RunningPeer> {
   const file = path.join(dir, 'haproxy.cfg');
   await writeFile(file, renderPeerConfig(config));
   // -db: foreground, so stopping this process stops HAProxy.
-  const haproxy = spawnManaged('haproxy peer', findHaproxy(), ['-db', '-f', file]);
+  const haproxy = spawnManaged('haproxy peer', findHaproxy(), [
+    '-db',
+    '-f',
+    file,
+  ]);
   const peer: RunningPeer = {
     url: `http://${config.listen}`,
     async stop() {
@@ -76,7 +82,12 @@ export async function startPeer(config: PeerConfig): Promise<RunningPeer> {
   running.add(peer);
   const separator = config.listen.lastIndexOf(':');
   try {
-    await waitUntilListening(haproxy, config.listen.slice(0, separator), Number(config.listen.slice(separator + 1)), 10_000);
+    await waitUntilListening(
+      haproxy,
+      config.listen.slice(0, separator),
+      Number(config.listen.slice(separator + 1)),
+      10_000,
+    );
   } catch (err) {
     await peer.stop();
     throw err;

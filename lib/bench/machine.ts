@@ -9,11 +9,19 @@ import { findNginx } from '../nginx/nginx-binary';
 import type { MachineInfo } from './results';
 
 /** The first line of a command's stdout+stderr matching `pattern` (nginx prints its version on stderr). */
-function versionOf(file: string, args: readonly string[], pattern: RegExp): Promise<string> {
+function versionOf(
+  file: string,
+  args: readonly string[],
+  pattern: RegExp,
+): Promise<string> {
   return new Promise((resolve) => {
     execFile(file, args, { timeout: 10_000 }, (err, stdout, stderr) => {
       const match = pattern.exec(`${stdout}\n${stderr}`);
-      resolve(match ? match[1] : `unknown (${err ? err.message.split('\n')[0] : 'no version printed'})`);
+      resolve(
+        match
+          ? match[1]
+          : `unknown (${err ? err.message.split('\n')[0] : 'no version printed'})`,
+      );
     });
   });
 }
@@ -47,8 +55,12 @@ export async function describeMachine(): Promise<MachineInfo> {
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     os: await osName(),
     node: process.version,
-    nginx: nginx ? await versionOf(nginx, ['-v'], /nginx\/(\S+)/) : 'not installed',
-    haproxy: haproxy ? await versionOf(haproxy, ['-v'], /HAProxy version (\S+)/) : 'not installed',
+    nginx: nginx
+      ? await versionOf(nginx, ['-v'], /nginx\/(\S+)/)
+      : 'not installed',
+    haproxy: haproxy
+      ? await versionOf(haproxy, ['-v'], /HAProxy version (\S+)/)
+      : 'not installed',
     loadAverageAtStart: os.loadavg()[0],
   };
 }

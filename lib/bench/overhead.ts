@@ -16,17 +16,26 @@ const hostPort = (url: string) => new URL(url).host;
 
 /** The round with the median throughput: one slow or lucky round does not set the figure. */
 function medianRound(rounds: readonly LoadRow[]): LoadRow {
-  const sorted = [...rounds].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  const sorted = [...rounds].sort(
+    (a, b) => a.requestsPerSecond - b.requestsPerSecond,
+  );
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
-export async function measureOverhead(pool: TopologyPool, settings: OverheadSettings, progress: (message: string) => void): Promise<OverheadResult> {
+export async function measureOverhead(
+  pool: TopologyPool,
+  settings: OverheadSettings,
+  progress: (message: string) => void,
+): Promise<OverheadResult> {
   // ALB mode: nginx listens for plain HTTP, so the load generator can also talk to a node directly.
   const project = await pool.get({ lb: 'alb', sticky: 'cookie' });
   const seed = await pool.get({ lb: 'alb', sticky: 'ip_hash', naive: true });
   const block = allocateBlock();
   const peerHost = block.address(0, 1);
-  const peer = await startPeer({ listen: `${peerHost}:${await freePort(peerHost)}`, backends: project.topology.backendUrls.map(hostPort) });
+  const peer = await startPeer({
+    listen: `${peerHost}:${await freePort(peerHost)}`,
+    backends: project.topology.backendUrls.map(hostPort),
+  });
   try {
     const paths: [LoadPath, string][] = [
       ['direct', project.topology.backendUrls[0]],
@@ -36,14 +45,25 @@ export async function measureOverhead(pool: TopologyPool, settings: OverheadSett
       ['edge', project.topology.url],
       ['seed-edge', seed.topology.url],
     ];
-    const rounds = new Map<LoadPath, LoadRow[]>(paths.map(([path]) => [path, []]));
+    const rounds = new Map<LoadPath, LoadRow[]>(
+      paths.map(([path]) => [path, []]),
+    );
     for (let round = 1; round <= settings.rounds; round++) {
       for (const [path, url] of paths) {
-        progress(`overhead round ${round}/${settings.rounds}: ${path} (${settings.connections} connections, ${settings.durationSeconds} s)`);
-        rounds.get(path)?.push(await measureLoad(path, url, settings, round === 1));
+        progress(
+          `overhead round ${round}/${settings.rounds}: ${path} (${settings.connections} connections, ${settings.durationSeconds} s)`,
+        );
+        rounds
+          .get(path)
+          ?.push(await measureLoad(path, url, settings, round === 1));
       }
     }
-    return { connections: settings.connections, durationSeconds: settings.durationSeconds, rounds: settings.rounds, rows: paths.map(([path]) => medianRound(rounds.get(path) ?? [])) };
+    return {
+      connections: settings.connections,
+      durationSeconds: settings.durationSeconds,
+      rounds: settings.rounds,
+      rows: paths.map(([path]) => medianRound(rounds.get(path) ?? [])),
+    };
   } finally {
     await peer.stop();
     releaseBlock(block);

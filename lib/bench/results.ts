@@ -3,7 +3,13 @@
  */
 import type { StickyStrategy } from '../settings';
 
-export const SCENARIOS = ['overhead', 'balance', 'remap', 'failover', 'build'] as const;
+export const SCENARIOS = [
+  'overhead',
+  'balance',
+  'remap',
+  'failover',
+  'build',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface MachineInfo {
@@ -23,11 +29,13 @@ export interface MachineInfo {
 /** The ways to reach a backend that the overhead figure compares, and what sits in each way. */
 export const LOAD_PATHS = {
   direct: 'nothing: straight to one backend',
-  'haproxy-peer': 'HAProxy alone doing the sticky job (cookie insert, redispatch)',
+  'haproxy-peer':
+    'HAProxy alone doing the sticky job (cookie insert, redispatch)',
   nginx: "the project's nginx node alone (cookie strategy)",
   'seed-nginx': "an nginx node running the seed's configuration",
   edge: "the project's edge: load-balancer stand-in (HAProxy, ALB mode) + nginx",
-  'seed-edge': "load-balancer stand-in (ALB mode) + nginx running the seed's configuration",
+  'seed-edge':
+    "load-balancer stand-in (ALB mode) + nginx running the seed's configuration",
 } as const;
 export type LoadPath = keyof typeof LOAD_PATHS;
 

@@ -61,10 +61,18 @@ export const MODES: Record<Mode, ModeSettings> = {
 /** Stops whatever a run started: load, child processes, topologies. Safe to call more than once. */
 export type Stopper = () => Promise<void>;
 
-export async function runBench(plan: BenchPlan, progress: (message: string) => void, setStopper: (stop: Stopper) => void): Promise<BenchResults> {
+export async function runBench(
+  plan: BenchPlan,
+  progress: (message: string) => void,
+  setStopper: (stop: Stopper) => void,
+): Promise<BenchResults> {
   const started = Date.now();
   const settings = MODES[plan.mode];
-  const pool = new TopologyPool((key) => progress(`starting a local topology: ${key.naive ? "the seed's config" : `lb=${key.lb} sticky=${key.sticky}`}`));
+  const pool = new TopologyPool((key) =>
+    progress(
+      `starting a local topology: ${key.naive ? "the seed's config" : `lb=${key.lb} sticky=${key.sticky}`}`,
+    ),
+  );
   const stopEverything = async () => {
     stopAllLoad();
     stopBuildProcesses();
@@ -76,15 +84,30 @@ export async function runBench(plan: BenchPlan, progress: (message: string) => v
   const wants = (s: Scenario) => plan.scenarios.includes(s);
   const machine = await describeMachine();
   try {
-    const overhead = wants('overhead') ? await measureOverhead(pool, settings.overhead, progress) : undefined;
+    const overhead = wants('overhead')
+      ? await measureOverhead(pool, settings.overhead, progress)
+      : undefined;
     const distribution =
       wants('balance') || wants('remap')
-        ? await measureDistribution(pool, { clients: settings.clients, concurrency: settings.concurrency, balance: wants('balance'), remap: wants('remap') }, progress)
+        ? await measureDistribution(
+            pool,
+            {
+              clients: settings.clients,
+              concurrency: settings.concurrency,
+              balance: wants('balance'),
+              remap: wants('remap'),
+            },
+            progress,
+          )
         : undefined;
-    const failover = wants('failover') ? await measureFailover(pool, settings.failover, progress) : undefined;
+    const failover = wants('failover')
+      ? await measureFailover(pool, settings.failover, progress)
+      : undefined;
     // The build figures run alone: the topologies would slow synth and the tests down.
     await pool.stopAll();
-    const build = wants('build') ? await measureBuild(progress, settings.unitTestLimitSeconds) : undefined;
+    const build = wants('build')
+      ? await measureBuild(progress, settings.unitTestLimitSeconds)
+      : undefined;
     return {
       date: new Date(started).toISOString().replace(/\.\d+Z$/, 'Z'),
       mode: plan.mode,
@@ -104,12 +127,29 @@ export async function runBench(plan: BenchPlan, progress: (message: string) => v
 }
 
 /** Writes BENCHMARKS.md and the charts under `outDir`; returns the files written. */
-export async function writeOutputs(results: BenchResults, outDir: string): Promise<string[]> {
+export async function writeOutputs(
+  results: BenchResults,
+  outDir: string,
+): Promise<string[]> {
   const chartDir = path.join(outDir, CHART_DIR);
-  const files: [string, string][] = [[path.join(outDir, 'BENCHMARKS.md'), renderReport(results)]];
-  if (results.overhead) files.push([path.join(chartDir, CHART_FILES.overhead), overheadChart(results.overhead)]);
-  if (results.balance?.length) files.push([path.join(chartDir, CHART_FILES.balance), balanceChart(results.balance)]);
-  if (results.remap?.length) files.push([path.join(chartDir, CHART_FILES.remap), remapChart(results.remap)]);
+  const files: [string, string][] = [
+    [path.join(outDir, 'BENCHMARKS.md'), renderReport(results)],
+  ];
+  if (results.overhead)
+    files.push([
+      path.join(chartDir, CHART_FILES.overhead),
+      overheadChart(results.overhead),
+    ]);
+  if (results.balance?.length)
+    files.push([
+      path.join(chartDir, CHART_FILES.balance),
+      balanceChart(results.balance),
+    ]);
+  if (results.remap?.length)
+    files.push([
+      path.join(chartDir, CHART_FILES.remap),
+      remapChart(results.remap),
+    ]);
   await mkdir(chartDir, { recursive: true });
   await Promise.all(files.map(([file, text]) => writeFile(file, text)));
   return files.map(([file]) => file);

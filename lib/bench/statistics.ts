@@ -11,7 +11,10 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 /** How many clients each backend got, in the order of `backends` (backends nobody reached count 0). */
-export function countPerBackend(assignments: readonly string[], backends: readonly string[]): number[] {
+export function countPerBackend(
+  assignments: readonly string[],
+  backends: readonly string[],
+): number[] {
   return backends.map((name) => assignments.filter((a) => a === name).length);
 }
 
@@ -25,7 +28,9 @@ export function shares(counts: readonly number[]): number[] {
  * The worst backend's distance from the ideal equal share, relative to that share
  * (0.1 means some backend is 10 % above or below 1/n).
  */
-export function worstDeviationFromIdeal(backendShares: readonly number[]): number {
+export function worstDeviationFromIdeal(
+  backendShares: readonly number[],
+): number {
   const ideal = 1 / backendShares.length;
   return Math.max(...backendShares.map((s) => Math.abs(s - ideal) / ideal));
 }
@@ -50,8 +55,13 @@ export function countRemap(
   backendsBefore: readonly string[],
   backendsAfter: readonly string[],
 ): RemapCount {
-  if (before.length !== after.length) throw new Error(`remap needs one answer per client, got ${before.length} before and ${after.length} after`);
-  const stayed = new Set(backendsBefore.filter((b) => backendsAfter.includes(b)));
+  if (before.length !== after.length)
+    throw new Error(
+      `remap needs one answer per client, got ${before.length} before and ${after.length} after`,
+    );
+  const stayed = new Set(
+    backendsBefore.filter((b) => backendsAfter.includes(b)),
+  );
   let moved = 0;
   let movedNeedlessly = 0;
   before.forEach((old, i) => {
@@ -88,9 +98,13 @@ export interface SessionEvent {
  * (the last answer failed or came from the dead backend). Events must be in time order and start
  * at or after the kill.
  */
-export function repinnedAtMs(events: readonly SessionEvent[], deadBackend: string): number | undefined {
+export function repinnedAtMs(
+  events: readonly SessionEvent[],
+  deadBackend: string,
+): number | undefined {
   const last = events[events.length - 1];
-  if (!last || last.backend === undefined || last.backend === deadBackend) return undefined;
+  if (!last || last.backend === undefined || last.backend === deadBackend)
+    return undefined;
   let start = events.length - 1;
   while (start > 0 && events[start - 1].backend === last.backend) start--;
   return events[start].atMs;

@@ -21,16 +21,29 @@ export const REMAP_TOLERANCE = 1.1;
 const percent = (x: number) => `${(x * 100).toFixed(1)} %`;
 
 export function checkTargets(results: BenchResults): TargetCheck[] {
-  return [...overheadChecks(results), ...balanceChecks(results), ...remapChecks(results), ...failoverChecks(results), ...buildChecks(results)];
+  return [
+    ...overheadChecks(results),
+    ...balanceChecks(results),
+    ...remapChecks(results),
+    ...failoverChecks(results),
+    ...buildChecks(results),
+  ];
 }
 
 function overheadChecks({ overhead }: BenchResults): TargetCheck[] {
   if (!overhead) return [];
-  const find = (path: LoadRow['path']) => overhead.rows.find((r) => r.path === path);
+  const find = (path: LoadRow['path']) =>
+    overhead.rows.find((r) => r.path === path);
   const nginx = find('nginx');
   const peer = find('haproxy-peer');
   if (!nginx || !peer) {
-    return [{ target: 'nginx hop vs HAProxy peer', measured: 'not measured', met: undefined }];
+    return [
+      {
+        target: 'nginx hop vs HAProxy peer',
+        measured: 'not measured',
+        met: undefined,
+      },
+    ];
   }
   return [
     {
@@ -79,7 +92,9 @@ function remapChecks({ remap }: BenchResults): TargetCheck[] {
       const count = scaleOut ? row.moved : row.movedNeedlessly;
       return [
         {
-          target: scaleOut ? `remap cookie ${name}: no session moves` : `remap cookie ${name}: only the removed backend's sessions move`,
+          target: scaleOut
+            ? `remap cookie ${name}: no session moves`
+            : `remap cookie ${name}: only the removed backend's sessions move`,
           measured: `${count} of ${row.clients} moved${scaleOut ? '' : ' between backends that stayed'}`,
           met: count === 0,
         },
@@ -104,13 +119,25 @@ function buildChecks({ build }: BenchResults): TargetCheck[] {
   return [
     {
       target: `cdk synth of the whole app ≤ ${SYNTH_TARGET_SECONDS} s`,
-      measured: build.synthSeconds === undefined ? 'not measured' : `${build.synthSeconds.toFixed(1)} s`,
-      met: build.synthSeconds === undefined ? undefined : build.synthSeconds <= SYNTH_TARGET_SECONDS,
+      measured:
+        build.synthSeconds === undefined
+          ? 'not measured'
+          : `${build.synthSeconds.toFixed(1)} s`,
+      met:
+        build.synthSeconds === undefined
+          ? undefined
+          : build.synthSeconds <= SYNTH_TARGET_SECONDS,
     },
     {
       target: `verification Lambda bundle ≤ ${BUNDLE_TARGET_BYTES / 1000} KB`,
-      measured: build.lambdaBundleBytes === undefined ? 'not measured' : `${(build.lambdaBundleBytes / 1000).toFixed(1)} KB`,
-      met: build.lambdaBundleBytes === undefined ? undefined : build.lambdaBundleBytes <= BUNDLE_TARGET_BYTES,
+      measured:
+        build.lambdaBundleBytes === undefined
+          ? 'not measured'
+          : `${(build.lambdaBundleBytes / 1000).toFixed(1)} KB`,
+      met:
+        build.lambdaBundleBytes === undefined
+          ? undefined
+          : build.lambdaBundleBytes <= BUNDLE_TARGET_BYTES,
     },
   ];
 }

@@ -34,7 +34,10 @@ export class TopologyPool {
   constructor(private readonly onStart: (key: PoolKey) => void) {}
 
   get(key: PoolKey): Promise<PooledTopology> {
-    if (this.closed) return Promise.reject(new Error('the benchmark is stopping: no new topology'));
+    if (this.closed)
+      return Promise.reject(
+        new Error('the benchmark is stopping: no new topology'),
+      );
     const id = `${key.lb}/${key.sticky}/${key.naive ? 'seed' : 'project'}`;
     let pooled = this.started.get(id);
     if (!pooled) {
@@ -55,7 +58,14 @@ export class TopologyPool {
   async stopAll(): Promise<void> {
     const all = [...this.started.values()];
     this.started.clear();
-    await Promise.all(all.map((p) => p.then((t) => t.topology.stop(), () => undefined)));
+    await Promise.all(
+      all.map((p) =>
+        p.then(
+          (t) => t.topology.stop(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 }
 
@@ -69,15 +79,28 @@ async function startPooled(key: PoolKey): Promise<PooledTopology> {
     nginxWorkers: 'auto',
     bufferAccessLog: true,
     nodeConfig: (_index, rendered, options) =>
-      removed.size === 0 || key.naive ? rendered : renderEdgeConfig({ ...options, backends: options.backends.filter((b) => !removed.has(b.address)) }),
+      removed.size === 0 || key.naive
+        ? rendered
+        : renderEdgeConfig({
+            ...options,
+            backends: options.backends.filter((b) => !removed.has(b.address)),
+          }),
   });
-  const addressOf = (index: number) => topology.renderOptions.backends[index]?.address;
+  const addressOf = (index: number) =>
+    topology.renderOptions.backends[index]?.address;
   return {
     topology,
-    liveBackendNames: () => topology.backendNames.filter((_, i) => !removed.has(topology.renderOptions.backends[i]?.address ?? '')),
+    liveBackendNames: () =>
+      topology.backendNames.filter(
+        (_, i) =>
+          !removed.has(topology.renderOptions.backends[i]?.address ?? ''),
+      ),
     async removeBackend(index) {
       const address = addressOf(index);
-      if (key.naive || address === undefined) throw new Error(`cannot remove backend ${index} from ${key.naive ? 'the seed' : 'this topology'}`);
+      if (key.naive || address === undefined)
+        throw new Error(
+          `cannot remove backend ${index} from ${key.naive ? 'the seed' : 'this topology'}`,
+        );
       removed.add(address);
       // Reloads every node with the re-rendered config; the count stays, so no backend starts.
       await topology.scaleBackends(topology.backendNames.length);

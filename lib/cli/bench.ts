@@ -1,7 +1,13 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SCENARIOS, type Scenario } from '../bench/results';
-import { runBench, writeOutputs, type BenchPlan, type Mode, type Stopper } from '../bench/run';
+import {
+  runBench,
+  writeOutputs,
+  type BenchPlan,
+  type Mode,
+  type Stopper,
+} from '../bench/run';
 import { checkTargets } from '../bench/targets';
 import { CliError } from './cli-error';
 
@@ -27,9 +33,13 @@ export interface BenchArgs extends BenchPlan {
 function parseOnly(value: string | undefined): Scenario[] {
   if (value === undefined) return [...SCENARIOS];
   const names = value.split(',').map((s) => s.trim());
-  const bad = names.find((name) => !(SCENARIOS as readonly string[]).includes(name));
+  const bad = names.find(
+    (name) => !(SCENARIOS as readonly string[]).includes(name),
+  );
   if (bad !== undefined || names.length === 0) {
-    throw new CliError(`--only must be a comma-separated list of ${SCENARIOS.join(', ')}, got ${JSON.stringify(value)}`);
+    throw new CliError(
+      `--only must be a comma-separated list of ${SCENARIOS.join(', ')}, got ${JSON.stringify(value)}`,
+    );
   }
   // Run order is fixed (see runBench), whatever order the flag names them in.
   return SCENARIOS.filter((s) => names.includes(s));
@@ -37,12 +47,18 @@ function parseOnly(value: string | undefined): Scenario[] {
 
 /** The command that reproduces a run, as written in the report. */
 function reproduceCommand(mode: Mode, only: string | undefined): string {
-  const flags = [...(mode === 'full' ? ['--full'] : []), ...(only === undefined ? [] : [`--only ${only}`])];
+  const flags = [
+    ...(mode === 'full' ? ['--full'] : []),
+    ...(only === undefined ? [] : [`--only ${only}`]),
+  ];
   return flags.length ? `npm run bench -- ${flags.join(' ')}` : 'npm run bench';
 }
 
 /** Parses the flags; `undefined` means `--help` was asked for. Bad flags throw a one-line error. */
-export function parseBenchArgs(argv: string[], cwd = process.cwd()): BenchArgs | undefined {
+export function parseBenchArgs(
+  argv: string[],
+  cwd = process.cwd(),
+): BenchArgs | undefined {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -57,8 +73,10 @@ export function parseBenchArgs(argv: string[], cwd = process.cwd()): BenchArgs |
     },
   });
   if (values.help) return undefined;
-  if (values.quick && values.full) throw new CliError('--quick and --full cannot be used together');
-  if (values.out !== undefined && values.out.trim() === '') throw new CliError('--out must be a directory, got ""');
+  if (values.quick && values.full)
+    throw new CliError('--quick and --full cannot be used together');
+  if (values.out !== undefined && values.out.trim() === '')
+    throw new CliError('--out must be a directory, got ""');
   const mode: Mode = values.full ? 'full' : 'quick';
   return {
     mode,
@@ -81,7 +99,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const start = Date.now();
-  const progress = (message: string) => process.stderr.write(`[bench ${elapsedSince(start)}] ${message}\n`);
+  const progress = (message: string) =>
+    process.stderr.write(`[bench ${elapsedSince(start)}] ${message}\n`);
   let stop: Stopper = async () => undefined;
   let interrupted = false;
   // Ctrl-C: stop every process the run started before leaving.
@@ -98,15 +117,23 @@ export async function run(argv: string[]): Promise<number> {
     const files = await writeOutputs(results, args.outDir);
     const checks = checkTargets(results);
     const missed = checks.filter((c) => c.met === false).map((c) => c.target);
-    progress(`wrote ${files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}`);
-    progress(`${checks.length - missed.length} of ${checks.length} targets met${missed.length ? `; missed: ${missed.join('; ')}` : ''}`);
-    if (args.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+    progress(
+      `wrote ${files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}`,
+    );
+    progress(
+      `${checks.length - missed.length} of ${checks.length} targets met${missed.length ? `; missed: ${missed.join('; ')}` : ''}`,
+    );
+    if (args.json)
+      process.stdout.write(JSON.stringify(results, null, 2) + '\n');
     return 0;
   } catch (err) {
     // Interrupted: the run unwinds with errors from the processes it was using; they are not news.
     if (interrupted) return 130;
     if (err instanceof CliError) throw err;
-    throw new CliError(`benchmark failed: ${(err as Error).message.split('\n')[0]}`, 1);
+    throw new CliError(
+      `benchmark failed: ${(err as Error).message.split('\n')[0]}`,
+      1,
+    );
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

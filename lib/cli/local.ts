@@ -3,7 +3,12 @@ import { runDemo } from '../local/demo';
 import { stopAllProcesses } from '../local/processes';
 import { formatReport } from '../local/report';
 import { startTopology, stopAllTopologies } from '../local/topology';
-import { LB_KINDS, LbKind, STICKY_STRATEGIES, StickyStrategy } from '../settings';
+import {
+  LB_KINDS,
+  LbKind,
+  STICKY_STRATEGIES,
+  StickyStrategy,
+} from '../settings';
 import { CliError } from './cli-error';
 
 const DEFAULT_CLIENTS = 300;
@@ -51,26 +56,48 @@ function parseOptions(argv: string[]): LocalOptions | 'help' {
     allowPositionals: false,
   });
   if (values.help) return 'help';
-  if (!(LB_KINDS as readonly string[]).includes(values.lb)) throw new CliError(`--lb must be ${LB_KINDS.join(' or ')}, got ${JSON.stringify(values.lb)}`);
-  if (values.sticky !== 'all' && !(STICKY_STRATEGIES as readonly string[]).includes(values.sticky)) {
-    throw new CliError(`--sticky must be ${STICKY_STRATEGIES.join(', ')} or all, got ${JSON.stringify(values.sticky)}`);
+  if (!(LB_KINDS as readonly string[]).includes(values.lb))
+    throw new CliError(
+      `--lb must be ${LB_KINDS.join(' or ')}, got ${JSON.stringify(values.lb)}`,
+    );
+  if (
+    values.sticky !== 'all' &&
+    !(STICKY_STRATEGIES as readonly string[]).includes(values.sticky)
+  ) {
+    throw new CliError(
+      `--sticky must be ${STICKY_STRATEGIES.join(', ')} or all, got ${JSON.stringify(values.sticky)}`,
+    );
   }
   const clients = /^\d+$/.test(values.clients) ? Number(values.clients) : NaN;
-  if (!(clients >= 10 && clients <= MAX_CLIENTS)) throw new CliError(`--clients must be a whole number from 10 to ${MAX_CLIENTS}, got ${JSON.stringify(values.clients)}`);
+  if (!(clients >= 10 && clients <= MAX_CLIENTS))
+    throw new CliError(
+      `--clients must be a whole number from 10 to ${MAX_CLIENTS}, got ${JSON.stringify(values.clients)}`,
+    );
   return {
     lb: values.lb as LbKind,
-    strategies: values.sticky === 'all' ? STICKY_STRATEGIES : [values.sticky as StickyStrategy],
+    strategies:
+      values.sticky === 'all'
+        ? STICKY_STRATEGIES
+        : [values.sticky as StickyStrategy],
     clients,
     keep: values.keep,
   };
 }
 
 /** A progress line that rewrites itself on a terminal, and a plain line per scenario otherwise. */
-function progressReporter(): (scenario: string, done: number, total: number) => void {
+function progressReporter(): (
+  scenario: string,
+  done: number,
+  total: number,
+) => void {
   const tty = process.stderr.isTTY === true;
   return (scenario, done, total) => {
-    if (tty) process.stderr.write(`\r${scenario}: ${done}/${total} requests${done === total ? '\n' : ''}`);
-    else if (done === total) process.stderr.write(`${scenario}: ${total} requests done\n`);
+    if (tty)
+      process.stderr.write(
+        `\r${scenario}: ${done}/${total} requests${done === total ? '\n' : ''}`,
+      );
+    else if (done === total)
+      process.stderr.write(`${scenario}: ${total} requests done\n`);
   };
 }
 
@@ -110,7 +137,12 @@ export async function run(argv: string[]): Promise<number> {
   }
   const release = stopOnSignals();
   try {
-    const results = await runDemo({ lb: options.lb, strategies: options.strategies, clients: options.clients, onProgress: progressReporter() });
+    const results = await runDemo({
+      lb: options.lb,
+      strategies: options.strategies,
+      clients: options.clients,
+      onProgress: progressReporter(),
+    });
     process.stdout.write(formatReport(results) + '\n');
     if (options.keep) await keepRunning(options.lb, options.strategies[0]);
     return 0;

@@ -1,5 +1,9 @@
 import { parseArgs } from 'node:util';
-import { renderEdgeConfig, renderMainConfig, renderNaiveConfig } from '../nginx/render';
+import {
+  renderEdgeConfig,
+  renderMainConfig,
+  renderNaiveConfig,
+} from '../nginx/render';
 import type { EdgeRenderOptions } from '../nginx/render-options';
 import { parseSettings, SETTING_KEYS } from '../settings';
 import { CliError } from './cli-error';
@@ -64,13 +68,26 @@ const NAIVE_FLAGS = ['listen', 'backend', 'main', 'naive', 'help'];
 
 function naiveConfig(values: Values, given: readonly string[]): string {
   const extra = given.find((name) => !NAIVE_FLAGS.includes(name));
-  if (extra) throw new CliError(`--naive takes only --listen, --backend and --main, got --${extra}`);
-  return renderNaiveConfig({ listen: values.listen, backends: values.backend.map((address) => ({ address })) });
+  if (extra)
+    throw new CliError(
+      `--naive takes only --listen, --backend and --main, got --${extra}`,
+    );
+  return renderNaiveConfig({
+    listen: values.listen,
+    backends: values.backend.map((address) => ({ address })),
+  });
 }
 
 function edgeOptions(values: Values): EdgeRenderOptions {
   // The same validation as CDK context, so `--sticky bogus` reads exactly like `-c sticky=bogus`.
-  const settings = parseSettings((key) => ({ lb: values.lb, sticky: values.sticky, cookieTtl: values['cookie-ttl'] })[key as string]);
+  const settings = parseSettings(
+    (key) =>
+      ({
+        lb: values.lb,
+        sticky: values.sticky,
+        cookieTtl: values['cookie-ttl'],
+      })[key as string],
+  );
   return {
     lb: settings.lb,
     sticky: settings.sticky,
@@ -91,7 +108,9 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const given = tokens.flatMap((t) => (t.kind === 'option' ? [t.name] : []));
-  const http = values.naive ? naiveConfig(values, given) : renderEdgeConfig(edgeOptions(values));
+  const http = values.naive
+    ? naiveConfig(values, given)
+    : renderEdgeConfig(edgeOptions(values));
   process.stdout.write(values.main ? renderMainConfig({ http }) : http);
   return 0;
 }

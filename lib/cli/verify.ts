@@ -1,5 +1,11 @@
 import { parseArgs } from 'node:util';
-import { formatReport, LIMITS, verifyEndpoint, VerifyInputError, VerifyReport } from '../verify';
+import {
+  formatReport,
+  LIMITS,
+  verifyEndpoint,
+  VerifyInputError,
+  VerifyReport,
+} from '../verify';
 import { STICKY_STRATEGIES, StickyStrategy } from '../settings';
 import { CliError } from './cli-error';
 
@@ -55,7 +61,9 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) {
-    throw new CliError(`verify takes exactly one URL, got ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`);
+    throw new CliError(
+      `verify takes exactly one URL, got ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`,
+    );
   }
   const progress = progressLine();
   let report: VerifyReport;
@@ -64,7 +72,12 @@ export async function run(argv: string[]): Promise<number> {
       url: positionals[0],
       sticky: sticky(values.sticky),
       sessions: count('--sessions', values.sessions, 20, LIMITS.sessions),
-      requestsPerSession: count('--requests', values.requests, 4, LIMITS.requestsPerSession),
+      requestsPerSession: count(
+        '--requests',
+        values.requests,
+        4,
+        LIMITS.requestsPerSession,
+      ),
       backendUrls: values.backend,
       expectedClientIps: values['client-ip'],
       onProgress: progress.update,
@@ -75,26 +88,46 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     progress.end();
   }
-  process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report) + '\n');
+  process.stdout.write(
+    values.json
+      ? JSON.stringify(report, null, 2) + '\n'
+      : formatReport(report) + '\n',
+  );
   return report.ok ? 0 : 1;
 }
 
 function sticky(value: string): StickyStrategy | 'auto' {
-  if (value === 'auto' || (STICKY_STRATEGIES as readonly string[]).includes(value)) return value as StickyStrategy | 'auto';
-  throw new CliError(`--sticky must be ip_hash, hash, cookie or auto, got ${JSON.stringify(value)}`);
+  if (
+    value === 'auto' ||
+    (STICKY_STRATEGIES as readonly string[]).includes(value)
+  )
+    return value as StickyStrategy | 'auto';
+  throw new CliError(
+    `--sticky must be ip_hash, hash, cookie or auto, got ${JSON.stringify(value)}`,
+  );
 }
 
-function count(flag: string, value: string | undefined, fallback: number, range: { min: number; max: number }): number {
+function count(
+  flag: string,
+  value: string | undefined,
+  fallback: number,
+  range: { min: number; max: number },
+): number {
   if (value === undefined) return fallback;
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < range.min || n > range.max) {
-    throw new CliError(`${flag} must be a whole number from ${range.min} to ${range.max}, got ${JSON.stringify(value)}`);
+    throw new CliError(
+      `${flag} must be a whole number from ${range.min} to ${range.max}, got ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }
 
 /** On a terminal one line rewritten in place; otherwise a line at each quarter, so logs stay short. */
-function progressLine(): { update: (done: number, total: number) => void; end: () => void } {
+function progressLine(): {
+  update: (done: number, total: number) => void;
+  end: () => void;
+} {
   const tty = process.stderr.isTTY === true;
   let lastQuarter = 0;
   let drawn = false;

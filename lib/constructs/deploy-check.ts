@@ -70,10 +70,13 @@ export class DeployCheck extends Construct {
     super(scope, id);
     checkProps(props);
     const readyWithin = props.readyWithin ?? Duration.minutes(4);
-    const timeout = Duration.seconds(readyWithin.toSeconds() + VERIFY_BUDGET.toSeconds());
+    const timeout = Duration.seconds(
+      readyWithin.toSeconds() + VERIFY_BUDGET.toSeconds(),
+    );
     this.securityGroup = egressOnlyGroup(this, props);
     this.function = new NodejsFunction(this, 'Function', {
-      description: 'sticky-edge post-deploy check: stickiness and the real client address through the load balancer',
+      description:
+        'sticky-edge post-deploy check: stickiness and the real client address through the load balancer',
       entry: path.join(__dirname, '../../lambda/verify/index.ts'),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
@@ -81,14 +84,21 @@ export class DeployCheck extends Construct {
       memorySize: 256,
       timeout,
       vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets: props.vpcSubnets ?? {
+        subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS,
+      },
       securityGroups: [this.securityGroup],
-      logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      logGroup: new logs.LogGroup(this, 'Logs', {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
       environment: {
         [VERIFY_ENV.url]: props.url,
         [VERIFY_ENV.sticky]: props.sticky,
         [VERIFY_ENV.vpcId]: props.vpc.vpcId,
-        [VERIFY_ENV.backendUrls]: (props.backends ?? []).map((b) => `http://${b.address}:${b.port}`).join(','),
+        [VERIFY_ENV.backendUrls]: (props.backends ?? [])
+          .map((b) => `http://${b.address}:${b.port}`)
+          .join(','),
         [VERIFY_ENV.sessions]: String(props.sessions ?? 20),
         [VERIFY_ENV.requestsPerSession]: String(props.requestsPerSession ?? 4),
         [VERIFY_ENV.readyWithinSeconds]: String(readyWithin.toSeconds()),
@@ -102,7 +112,10 @@ export class DeployCheck extends Construct {
       },
     });
     this.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['ec2:DescribeNatGateways'], resources: ['*'] }),
+      new iam.PolicyStatement({
+        actions: ['ec2:DescribeNatGateways'],
+        resources: ['*'],
+      }),
     );
     this.trigger = new Trigger(this, 'Trigger', {
       handler: this.function,
@@ -112,7 +125,8 @@ export class DeployCheck extends Construct {
     // The trigger re-runs only when the function changes; this re-checks after any other change or at any time.
     new CfnOutput(this, 'RerunCommand', {
       value: `aws lambda invoke --function-name ${this.function.functionName} --cli-read-timeout 0 /dev/stdout`,
-      description: 'Re-run the post-deploy check: prints the result, or the diagnosis as errorMessage',
+      description:
+        'Re-run the post-deploy check: prints the result, or the diagnosis as errorMessage',
     });
     acknowledgeFindings(this.function);
   }
@@ -120,16 +134,35 @@ export class DeployCheck extends Construct {
 
 /** Synth-time checks, so a bad value fails `cdk synth` instead of the deployment's last step. */
 function checkProps(props: DeployCheckProps): void {
-  const whole = (name: string, value: number | undefined, range: { min: number; max: number }) => {
-    if (value !== undefined && (!Number.isInteger(value) || value < range.min || value > range.max)) {
-      throw new Error(`deploy check ${name} must be a whole number from ${range.min} to ${range.max}, got ${value}`);
+  const whole = (
+    name: string,
+    value: number | undefined,
+    range: { min: number; max: number },
+  ) => {
+    if (
+      value !== undefined &&
+      (!Number.isInteger(value) || value < range.min || value > range.max)
+    ) {
+      throw new Error(
+        `deploy check ${name} must be a whole number from ${range.min} to ${range.max}, got ${value}`,
+      );
     }
   };
   whole('sessions', props.sessions, LIMITS.sessions);
-  whole('requestsPerSession', props.requestsPerSession, LIMITS.requestsPerSession);
-  if (props.listenerPorts.length === 0) throw new Error('deploy check needs at least one listener port, got none');
-  if (props.readyWithin !== undefined && props.readyWithin.toSeconds() > READY_WITHIN_MAX.toSeconds()) {
-    throw new Error(`deploy check readyWithin must be at most ${READY_WITHIN_MAX.toHumanString()}, got ${props.readyWithin.toHumanString()}`);
+  whole(
+    'requestsPerSession',
+    props.requestsPerSession,
+    LIMITS.requestsPerSession,
+  );
+  if (props.listenerPorts.length === 0)
+    throw new Error('deploy check needs at least one listener port, got none');
+  if (
+    props.readyWithin !== undefined &&
+    props.readyWithin.toSeconds() > READY_WITHIN_MAX.toSeconds()
+  ) {
+    throw new Error(
+      `deploy check readyWithin must be at most ${READY_WITHIN_MAX.toHumanString()}, got ${props.readyWithin.toHumanString()}`,
+    );
   }
 }
 
@@ -138,18 +171,34 @@ function checkProps(props: DeployCheckProps): void {
  * listener ports, and each app server's port at its own address. DNS goes to the VPC resolver, which
  * security groups do not filter.
  */
-function egressOnlyGroup(scope: Construct, props: DeployCheckProps): ec2.SecurityGroup {
+function egressOnlyGroup(
+  scope: Construct,
+  props: DeployCheckProps,
+): ec2.SecurityGroup {
   const group = new ec2.SecurityGroup(scope, 'SecurityGroup', {
     vpc: props.vpc,
-    description: 'sticky-edge post-deploy check: out to the load balancer, the app servers and the EC2 API',
+    description:
+      'sticky-edge post-deploy check: out to the load balancer, the app servers and the EC2 API',
     allowAllOutbound: false,
   });
-  group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'EC2 API (DescribeNatGateways) and a TLS listener, via the NAT');
+  group.addEgressRule(
+    ec2.Peer.anyIpv4(),
+    ec2.Port.tcp(443),
+    'EC2 API (DescribeNatGateways) and a TLS listener, via the NAT',
+  );
   for (const port of props.listenerPorts.filter((p) => p !== 443)) {
-    group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), "the load balancer's public listener, via the NAT");
+    group.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(port),
+      "the load balancer's public listener, via the NAT",
+    );
   }
   for (const backend of props.backends ?? []) {
-    group.addEgressRule(ec2.Peer.ipv4(`${backend.address}/32`), ec2.Port.tcp(backend.port), 'an app server, called directly via the NAT');
+    group.addEgressRule(
+      ec2.Peer.ipv4(`${backend.address}/32`),
+      ec2.Port.tcp(backend.port),
+      'an app server, called directly via the NAT',
+    );
   }
   return group;
 }
@@ -159,14 +208,17 @@ function acknowledgeFindings(fn: NodejsFunction): void {
   const role = fn.role!;
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    reason: 'The AWS-maintained policy Lambda needs to write its own log streams; it grants nothing beyond CloudWatch Logs writes',
+    reason:
+      'The AWS-maintained policy Lambda needs to write its own log streams; it grants nothing beyond CloudWatch Logs writes',
   });
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-    reason: "The AWS-maintained policy Lambda needs to attach the function's network interfaces in the edge VPC",
+    reason:
+      "The AWS-maintained policy Lambda needs to attach the function's network interfaces in the edge VPC",
   });
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'ec2:DescribeNatGateways, the only action granted here, supports no resource-level permissions (Service Authorization Reference, Amazon EC2); it is read-only',
+    reason:
+      'ec2:DescribeNatGateways, the only action granted here, supports no resource-level permissions (Service Authorization Reference, Amazon EC2); it is read-only',
   });
 }

@@ -8,9 +8,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
  * exactly), otherwise the latest image for the architecture, read from AWS's public SSM parameter at deploy
  * time (no synth-time lookup, so the stack stays environment-agnostic).
  */
-export function amazonLinux2023(architecture: ec2.InstanceArchitecture, amiId?: string): ec2.IMachineImage {
+export function amazonLinux2023(
+  architecture: ec2.InstanceArchitecture,
+  amiId?: string,
+): ec2.IMachineImage {
   if (amiId !== undefined) return new PinnedImage(amiId);
-  const cpuType = architecture === ec2.InstanceArchitecture.ARM_64 ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64;
+  const cpuType =
+    architecture === ec2.InstanceArchitecture.ARM_64
+      ? ec2.AmazonLinuxCpuType.ARM_64
+      : ec2.AmazonLinuxCpuType.X86_64;
   return ec2.MachineImage.latestAmazonLinux2023({ cpuType });
 }
 
@@ -22,7 +28,11 @@ class PinnedImage implements ec2.IMachineImage {
   constructor(private readonly imageId: string) {}
 
   getImage(): ec2.MachineImageConfig {
-    return { imageId: this.imageId, osType: ec2.OperatingSystemType.LINUX, userData: ec2.UserData.forLinux() };
+    return {
+      imageId: this.imageId,
+      osType: ec2.OperatingSystemType.LINUX,
+      userData: ec2.UserData.forLinux(),
+    };
   }
 }
 
@@ -33,13 +43,19 @@ const ROOT_GIB = 10;
 /** The root volume of a standalone instance. */
 export const INSTANCE_ROOT_VOLUME: ec2.BlockDevice = {
   deviceName: ROOT_DEVICE,
-  volume: ec2.BlockDeviceVolume.ebs(ROOT_GIB, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
+  volume: ec2.BlockDeviceVolume.ebs(ROOT_GIB, {
+    encrypted: true,
+    volumeType: ec2.EbsDeviceVolumeType.GP3,
+  }),
 };
 
 /** The same root volume for an Auto Scaling group's launch template (autoscaling has its own volume types). */
 export const GROUP_ROOT_VOLUME: autoscaling.BlockDevice = {
   deviceName: ROOT_DEVICE,
-  volume: autoscaling.BlockDeviceVolume.ebs(ROOT_GIB, { encrypted: true, volumeType: autoscaling.EbsDeviceVolumeType.GP3 }),
+  volume: autoscaling.BlockDeviceVolume.ebs(ROOT_GIB, {
+    encrypted: true,
+    volumeType: autoscaling.EbsDeviceVolumeType.GP3,
+  }),
 };
 
 /** Why the instance roles carry an AWS managed policy (cdk-nag AwsSolutions-IAM4). */
@@ -55,5 +71,7 @@ export function logVpcTraffic(vpc: ec2.Vpc): void {
     retention: logs.RetentionDays.ONE_WEEK,
     removalPolicy: RemovalPolicy.DESTROY,
   });
-  vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(logGroup) });
+  vpc.addFlowLog('FlowLog', {
+    destination: ec2.FlowLogDestination.toCloudWatchLogs(logGroup),
+  });
 }

@@ -34,7 +34,8 @@ const HEALTH_CHECK_INTERVAL = Duration.seconds(10);
  * port 80 (it cannot redirect), an ALB redirects 80 to 443.
  */
 export class EdgeLoadBalancer extends Construct {
-  readonly loadBalancer: elbv2.NetworkLoadBalancer | elbv2.ApplicationLoadBalancer;
+  readonly loadBalancer:
+    elbv2.NetworkLoadBalancer | elbv2.ApplicationLoadBalancer;
   readonly securityGroup: ec2.SecurityGroup;
   readonly targetGroup: elbv2.NetworkTargetGroup | elbv2.ApplicationTargetGroup;
   /** The ports open to the internet. */
@@ -49,30 +50,44 @@ export class EdgeLoadBalancer extends Construct {
       description: `${props.kind.toUpperCase()}: listener ports from the internet, out to nginx only`,
       allowAllOutbound: false,
     });
-    const wired = props.kind === 'nlb' ? networkLoadBalancer(this, props) : applicationLoadBalancer(this, props);
+    const wired =
+      props.kind === 'nlb'
+        ? networkLoadBalancer(this, props)
+        : applicationLoadBalancer(this, props);
     this.loadBalancer = wired.loadBalancer;
     this.targetGroup = wired.targetGroup;
     this.listenerPorts = wired.listenerPorts;
     this.url = `${props.certificate === undefined ? 'http' : 'https'}://${this.loadBalancer.loadBalancerDnsName}`;
     for (const port of this.listenerPorts) {
-      this.securityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), 'clients from the internet');
+      this.securityGroup.addIngressRule(
+        ec2.Peer.anyIpv4(),
+        ec2.Port.tcp(port),
+        'clients from the internet',
+      );
     }
     // An NLB listener opens no security-group rule towards its targets (an ALB's opens this same one): nginx
     // admits the load balancer's group, and nothing else.
-    props.target.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(props.targetPort), 'traffic and health checks from the load balancer');
+    props.target.connections.allowFrom(
+      this.loadBalancer,
+      ec2.Port.tcp(props.targetPort),
+      'traffic and health checks from the load balancer',
+    );
     Validations.of(this.securityGroup).acknowledge({
       id: 'AwsSolutions-EC23',
-      reason: 'An internet-facing load balancer: its listener ports are open to every IPv4 client by design',
+      reason:
+        'An internet-facing load balancer: its listener ports are open to every IPv4 client by design',
     });
     Validations.of(this.loadBalancer).acknowledge({
       id: 'AwsSolutions-ELB2',
-      reason: 'Sandbox: access logs need a log bucket that outlives `cdk destroy`; nginx logs every request with the client address it derived',
+      reason:
+        'Sandbox: access logs need a log bucket that outlives `cdk destroy`; nginx logs every request with the client address it derived',
     });
   }
 }
 
 interface Wired {
-  readonly loadBalancer: elbv2.NetworkLoadBalancer | elbv2.ApplicationLoadBalancer;
+  readonly loadBalancer:
+    elbv2.NetworkLoadBalancer | elbv2.ApplicationLoadBalancer;
   readonly targetGroup: elbv2.NetworkTargetGroup | elbv2.ApplicationTargetGroup;
   readonly listenerPorts: readonly number[];
 }
@@ -82,7 +97,10 @@ interface Wired {
  * addresses, inside the NLB's subnets, and trusts only those. NLB health checks carry the PROXY header as
  * well, hence an HTTP check on the traffic port rather than a TCP one nginx would log as a broken header.
  */
-function networkLoadBalancer(scope: EdgeLoadBalancer, props: EdgeLoadBalancerProps): Wired {
+function networkLoadBalancer(
+  scope: EdgeLoadBalancer,
+  props: EdgeLoadBalancerProps,
+): Wired {
   const loadBalancer = new elbv2.NetworkLoadBalancer(scope, 'Nlb', {
     vpc: props.vpc,
     vpcSubnets: props.vpcSubnets,
@@ -122,7 +140,10 @@ function networkLoadBalancer(scope: EdgeLoadBalancer, props: EdgeLoadBalancerPro
  * The ALB appends the peer it saw to X-Forwarded-For (the default `append` mode, set explicitly because
  * nginx's realip depends on it) and drops malformed headers.
  */
-function applicationLoadBalancer(scope: EdgeLoadBalancer, props: EdgeLoadBalancerProps): Wired {
+function applicationLoadBalancer(
+  scope: EdgeLoadBalancer,
+  props: EdgeLoadBalancerProps,
+): Wired {
   const loadBalancer = new elbv2.ApplicationLoadBalancer(scope, 'Alb', {
     vpc: props.vpc,
     vpcSubnets: props.vpcSubnets,
@@ -133,7 +154,11 @@ function applicationLoadBalancer(scope: EdgeLoadBalancer, props: EdgeLoadBalance
   });
   const listener =
     props.certificate === undefined
-      ? loadBalancer.addListener('Http', { port: 80, protocol: elbv2.ApplicationProtocol.HTTP, open: false })
+      ? loadBalancer.addListener('Http', {
+          port: 80,
+          protocol: elbv2.ApplicationProtocol.HTTP,
+          open: false,
+        })
       : loadBalancer.addListener('Https', {
           port: 443,
           protocol: elbv2.ApplicationProtocol.HTTPS,
@@ -141,7 +166,8 @@ function applicationLoadBalancer(scope: EdgeLoadBalancer, props: EdgeLoadBalance
           sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
           open: false,
         });
-  if (props.certificate !== undefined) loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443, open: false });
+  if (props.certificate !== undefined)
+    loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443, open: false });
   const targetGroup = listener.addTargets('Nginx', {
     port: props.targetPort,
     protocol: elbv2.ApplicationProtocol.HTTP,
@@ -154,5 +180,9 @@ function applicationLoadBalancer(scope: EdgeLoadBalancer, props: EdgeLoadBalance
       unhealthyThresholdCount: HEALTHY_THRESHOLD,
     },
   });
-  return { loadBalancer, targetGroup, listenerPorts: props.certificate === undefined ? [80] : [80, 443] };
+  return {
+    loadBalancer,
+    targetGroup,
+    listenerPorts: props.certificate === undefined ? [80] : [80, 443],
+  };
 }

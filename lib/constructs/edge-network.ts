@@ -14,23 +14,41 @@ export class EdgeNetwork extends Construct {
   /** The NAT gateways' public addresses (tokens until deploy). */
   readonly natAddresses: readonly string[];
   /** Where the load balancer and the NAT gateways sit. */
-  readonly loadBalancerSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PUBLIC };
+  readonly loadBalancerSubnets: ec2.SubnetSelection = {
+    subnetType: ec2.SubnetType.PUBLIC,
+  };
   /** Where nginx runs: no public addresses, out through NAT. */
-  readonly nginxSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+  readonly nginxSubnets: ec2.SubnetSelection = {
+    subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS,
+  };
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    this.natEips = [new ec2.CfnEIP(this, 'NatEipA', { domain: 'vpc' }), new ec2.CfnEIP(this, 'NatEipB', { domain: 'vpc' })];
+    this.natEips = [
+      new ec2.CfnEIP(this, 'NatEipA', { domain: 'vpc' }),
+      new ec2.CfnEIP(this, 'NatEipB', { domain: 'vpc' }),
+    ];
     this.natAddresses = this.natEips.map((eip) => eip.attrPublicIp);
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr('10.40.0.0/16'),
       maxAzs: 2,
       natGateways: this.natEips.length,
-      natGatewayProvider: ec2.NatProvider.gateway({ eipAllocationIds: this.natEips.map((eip) => eip.attrAllocationId) }),
+      natGatewayProvider: ec2.NatProvider.gateway({
+        eipAllocationIds: this.natEips.map((eip) => eip.attrAllocationId),
+      }),
       subnetConfiguration: [
         // Nothing launched here needs a public address: the NAT gateways and the load balancer bring their own.
-        { name: 'LoadBalancer', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
-        { name: 'Nginx', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 },
+        {
+          name: 'LoadBalancer',
+          subnetType: ec2.SubnetType.PUBLIC,
+          cidrMask: 24,
+          mapPublicIpOnLaunch: false,
+        },
+        {
+          name: 'Nginx',
+          subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS,
+          cidrMask: 24,
+        },
       ],
     });
     logVpcTraffic(this.vpc);

@@ -2,7 +2,11 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct, DependencyGroup, IDependable } from 'constructs';
 import { backendInstallCommands } from '../backend/install';
-import { INSTANCE_ROOT_VOLUME, logVpcTraffic, SSM_MANAGED_POLICY_REASON } from './ec2-baseline';
+import {
+  INSTANCE_ROOT_VOLUME,
+  logVpcTraffic,
+  SSM_MANAGED_POLICY_REASON,
+} from './ec2-baseline';
 
 export interface ExternalAppsProps {
   readonly instanceType: ec2.InstanceType;
@@ -33,33 +37,62 @@ export class ExternalApps extends Construct {
       ipAddresses: ec2.IpAddresses.cidr('10.50.0.0/16'),
       maxAzs: 2,
       natGateways: 0,
-      subnetConfiguration: [{ name: 'App', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
+      subnetConfiguration: [
+        { name: 'App', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+      ],
     });
     logVpcTraffic(this.vpc);
     this.securityGroup = appSecurityGroup(this, this.vpc, props);
     const [subnetA, subnetB] = this.vpc.publicSubnets;
-    const serverProps = { ...props, vpc: this.vpc, securityGroup: this.securityGroup };
+    const serverProps = {
+      ...props,
+      vpc: this.vpc,
+      securityGroup: this.securityGroup,
+    };
     this.servers = [
-      new AppServer(this, 'AppA', { ...serverProps, name: 'app-a', subnet: subnetA }),
-      new AppServer(this, 'AppB', { ...serverProps, name: 'app-b', subnet: subnetB }),
+      new AppServer(this, 'AppA', {
+        ...serverProps,
+        name: 'app-a',
+        subnet: subnetA,
+      }),
+      new AppServer(this, 'AppB', {
+        ...serverProps,
+        name: 'app-b',
+        subnet: subnetB,
+      }),
     ];
-    this.ready = new DependencyGroup(...this.servers.map((server) => server.ready));
+    this.ready = new DependencyGroup(
+      ...this.servers.map((server) => server.ready),
+    );
   }
 }
 
-function appSecurityGroup(scope: Construct, vpc: ec2.IVpc, props: ExternalAppsProps): ec2.SecurityGroup {
+function appSecurityGroup(
+  scope: Construct,
+  vpc: ec2.IVpc,
+  props: ExternalAppsProps,
+): ec2.SecurityGroup {
   const group = new ec2.SecurityGroup(scope, 'SecurityGroup', {
     vpc,
     description: 'App servers: the app port from the edge NAT addresses only',
     allowAllOutbound: false,
   });
   for (const address of props.proxyAddresses) {
-    group.addIngressRule(ec2.Peer.ipv4(`${address}/32`), ec2.Port.tcp(props.port), 'nginx through an edge NAT gateway');
+    group.addIngressRule(
+      ec2.Peer.ipv4(`${address}/32`),
+      ec2.Port.tcp(props.port),
+      'nginx through an edge NAT gateway',
+    );
   }
-  group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'dnf repositories, CloudFormation signals and Session Manager over HTTPS');
+  group.addEgressRule(
+    ec2.Peer.anyIpv4(),
+    ec2.Port.tcp(443),
+    'dnf repositories, CloudFormation signals and Session Manager over HTTPS',
+  );
   Validations.of(group).acknowledge({
     id: 'AwsSolutions-EC23',
-    reason: 'The rule cannot evaluate ingress built from the NAT Elastic IPs (Fn::Join of each address and /32); every ingress is one NAT address /32, asserted in test/cdk',
+    reason:
+      'The rule cannot evaluate ingress built from the NAT Elastic IPs (Fn::Join of each address and /32); every ingress is one NAT address /32, asserted in test/cdk',
   });
   return group;
 }
@@ -103,11 +136,17 @@ export class AppServer extends Construct {
     userData.addCommands(
       'set -euo pipefail',
       'dnf install -y aws-cfn-bootstrap',
-      ...backendInstallCommands({ name: props.name, port: props.port, trustedProxies: props.proxyAddresses }),
+      ...backendInstallCommands({
+        name: props.name,
+        port: props.port,
+        trustedProxies: props.proxyAddresses,
+      }),
     );
     userData.addSignalOnExitCommand(this.instance);
     // The stack waits for the backend to be installed and running, not just for the instance to boot.
-    this.instance.instance.cfnOptions.creationPolicy = { resourceSignal: { count: 1, timeout: Duration.minutes(15).toIsoString() } };
+    this.instance.instance.cfnOptions.creationPolicy = {
+      resourceSignal: { count: 1, timeout: Duration.minutes(15).toIsoString() },
+    };
     this.eip = new ec2.CfnEIP(this, 'Eip', { domain: 'vpc' });
     const association = new ec2.CfnEIPAssociation(this, 'EipAssociation', {
       allocationId: this.eip.attrAllocationId,
@@ -122,11 +161,13 @@ export class AppServer extends Construct {
     });
     Validations.of(this.instance).acknowledge({
       id: 'AwsSolutions-EC28',
-      reason: 'Sandbox demo server: 5-minute basic monitoring is enough and detailed monitoring is billed per instance',
+      reason:
+        'Sandbox demo server: 5-minute basic monitoring is enough and detailed monitoring is billed per instance',
     });
     Validations.of(this.instance).acknowledge({
       id: 'AwsSolutions-EC29',
-      reason: 'Sandbox demo server with no state: `cdk destroy` must be able to terminate it',
+      reason:
+        'Sandbox demo server with no state: `cdk destroy` must be able to terminate it',
     });
   }
 }

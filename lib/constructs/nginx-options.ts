@@ -26,7 +26,10 @@ export interface EdgeAddresses {
 
 /** The renderer's options for one nginx edge node. TLS is on exactly when a certificate is configured. */
 export function nginxRenderOptions(
-  settings: Pick<EdgeSettings, 'lb' | 'sticky' | 'certificateArn' | 'cookieTtlSeconds'>,
+  settings: Pick<
+    EdgeSettings,
+    'lb' | 'sticky' | 'certificateArn' | 'cookieTtlSeconds'
+  >,
   edge: EdgeAddresses,
 ): EdgeRenderOptions {
   return {
@@ -43,5 +46,8 @@ export function nginxRenderOptions(
 
 /** The whole /etc/nginx/nginx.conf of an Amazon Linux 2023 edge node (package paths, `nginx` workers). */
 export function amazonLinuxNginxConf(options: EdgeRenderOptions): string {
-  return renderMainConfig({ http: renderEdgeConfig(options), user: NGINX_USER });
+  return renderMainConfig({
+    http: renderEdgeConfig(options),
+    user: NGINX_USER,
+  });
 }

@@ -57,14 +57,21 @@ export class NginxTier extends Construct {
         additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
         gracePeriod: Duration.minutes(5),
       }),
-      signals: autoscaling.Signals.waitForMinCapacity({ timeout: Duration.minutes(15) }),
+      signals: autoscaling.Signals.waitForMinCapacity({
+        timeout: Duration.minutes(15),
+      }),
       // One node at a time, never below the serving minimum (it must stay under the maximum to launch the new one).
       updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({
         maxBatchSize: 1,
-        minInstancesInService: Math.min(props.minCapacity, props.maxCapacity - 1),
+        minInstancesInService: Math.min(
+          props.minCapacity,
+          props.maxCapacity - 1,
+        ),
       }),
     });
-    userData.addCommands(...nginxInstallCommands(amazonLinuxNginxConf(props.renderOptions)));
+    userData.addCommands(
+      ...nginxInstallCommands(amazonLinuxNginxConf(props.renderOptions)),
+    );
     userData.addSignalOnExitCommand(this.autoScalingGroup);
     Validations.of(this.autoScalingGroup.role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
@@ -72,24 +79,37 @@ export class NginxTier extends Construct {
     });
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
-      reason: 'Sandbox: scaling events are in the group activity history; an SNS topic nobody subscribes to adds nothing',
+      reason:
+        'Sandbox: scaling events are in the group activity history; an SNS topic nobody subscribes to adds nothing',
     });
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-EC28',
-      reason: 'Sandbox: 5-minute basic monitoring is enough and detailed monitoring is billed per instance',
+      reason:
+        'Sandbox: 5-minute basic monitoring is enough and detailed monitoring is billed per instance',
     });
   }
 }
 
-function nginxSecurityGroup(scope: Construct, props: NginxTierProps): ec2.SecurityGroup {
+function nginxSecurityGroup(
+  scope: Construct,
+  props: NginxTierProps,
+): ec2.SecurityGroup {
   const group = new ec2.SecurityGroup(scope, 'SecurityGroup', {
     vpc: props.vpc,
     description: 'nginx edge nodes: traffic from the load balancer only',
     allowAllOutbound: false,
   });
-  group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'dnf repositories, CloudFormation signals and Session Manager over HTTPS');
+  group.addEgressRule(
+    ec2.Peer.anyIpv4(),
+    ec2.Port.tcp(443),
+    'dnf repositories, CloudFormation signals and Session Manager over HTTPS',
+  );
   for (const peer of props.upstreamPeers) {
-    group.addEgressRule(peer, ec2.Port.tcp(props.upstreamPort), 'an app server through the NAT gateway');
+    group.addEgressRule(
+      peer,
+      ec2.Port.tcp(props.upstreamPort),
+      'an app server through the NAT gateway',
+    );
   }
   return group;
 }
@@ -99,7 +119,10 @@ function nginxSecurityGroup(scope: Construct, props: NginxTierProps): ec2.Securi
  * with a non-zero status, which the exit trap sends to CloudFormation as a failed signal.
  */
 function nginxInstallCommands(nginxConf: string): string[] {
-  if (nginxConf.split('\n').includes(NGINX_CONF_END)) throw new Error(`nginx.conf contains the heredoc delimiter ${NGINX_CONF_END}`);
+  if (nginxConf.split('\n').includes(NGINX_CONF_END))
+    throw new Error(
+      `nginx.conf contains the heredoc delimiter ${NGINX_CONF_END}`,
+    );
   return [
     'set -euo pipefail',
     'dnf install -y nginx aws-cfn-bootstrap',

@@ -17,7 +17,8 @@ const takenInThisProcess = new Set<number>();
 
 /** A /16 under 127/8 that no other topology in this process uses. 127.0 is skipped: it holds 127.0.0.1. */
 export function allocateBlock(): AddressBlock {
-  if (takenInThisProcess.size >= 250) throw new Error('every local /16 is taken by a running topology');
+  if (takenInThisProcess.size >= 250)
+    throw new Error('every local /16 is taken by a running topology');
   let second: number;
   do second = 2 + Math.floor(Math.random() * 253);
   while (takenInThisProcess.has(second));
@@ -35,7 +36,14 @@ function blockOf(second: number): AddressBlock {
   return {
     prefix,
     address(network, host) {
-      if (!Number.isInteger(network) || network < 0 || network > 255 || !Number.isInteger(host) || host < 1 || host > 254) {
+      if (
+        !Number.isInteger(network) ||
+        network < 0 ||
+        network > 255 ||
+        !Number.isInteger(host) ||
+        host < 1 ||
+        host > 254
+      ) {
         throw new Error(`no address ${prefix}.${network}.${host}`);
       }
       return `${prefix}.${network}.${host}`;
@@ -49,10 +57,17 @@ export async function freePort(host: string): Promise<number> {
 }
 
 /** `count` different ports free on `host`: all are held open until each is known, so none repeats. */
-export async function freePorts(host: string, count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => listenOnAnyPort(host)));
+export async function freePorts(
+  host: string,
+  count: number,
+): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => listenOnAnyPort(host)),
+  );
   const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(
+    servers.map((server) => new Promise((resolve) => server.close(resolve))),
+  );
   return ports;
 }
 

@@ -23,9 +23,27 @@ export async function writeBackendBundle(dir: string): Promise<string> {
   return file;
 }
 
-export async function startBackendProcess(bundle: string, name: string, host: string, port: number, trustProxy: string): Promise<BackendProcess> {
-  const args = [bundle, '--name', name, '--listen', `${host}:${port}`, '--trust-proxy', trustProxy];
-  const managed: ManagedProcess = spawnManaged(`backend ${name}`, process.execPath, args);
+export async function startBackendProcess(
+  bundle: string,
+  name: string,
+  host: string,
+  port: number,
+  trustProxy: string,
+): Promise<BackendProcess> {
+  const args = [
+    bundle,
+    '--name',
+    name,
+    '--listen',
+    `${host}:${port}`,
+    '--trust-proxy',
+    trustProxy,
+  ];
+  const managed: ManagedProcess = spawnManaged(
+    `backend ${name}`,
+    process.execPath,
+    args,
+  );
   try {
     await managed.waitForLine(/^listening on /, 15_000);
   } catch (err) {

@@ -34,7 +34,9 @@ export class Client {
   }
 
   cookieHeader(): string | undefined {
-    return this.cookies.size === 0 ? undefined : [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    return this.cookies.size === 0
+      ? undefined
+      : [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
   }
 
   /** Keeps what `Set-Cookie` headers set; an empty value or `Max-Age=0` removes the cookie. */
@@ -45,7 +47,9 @@ export class Client {
       if (eq <= 0) continue;
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
-      const expired = attributes.some((a) => /^\s*max-age\s*=\s*0\s*$/i.test(a));
+      const expired = attributes.some((a) =>
+        /^\s*max-age\s*=\s*0\s*$/i.test(a),
+      );
       if (value === '' || expired) this.cookies.delete(name);
       else this.cookies.set(name, value);
     }
@@ -60,19 +64,40 @@ export class Client {
  * `count` clients: nine in ten with a /24 of their own (up to 250 networks, then another host in each), one
  * in ten sharing the carrier-NAT /24.
  */
-export function makeClients(topology: Pick<Topology, 'clientAddress'>, count: number): Client[] {
+export function makeClients(
+  topology: Pick<Topology, 'clientAddress'>,
+  count: number,
+): Client[] {
   const natCount = Math.min(254, Math.floor(count / 10));
   const ownCount = count - natCount;
-  if (ownCount > OWN_NETWORKS * 254) throw new Error(`at most ${OWN_NETWORKS * 254 + 254} clients, got ${count}`);
+  if (ownCount > OWN_NETWORKS * 254)
+    throw new Error(
+      `at most ${OWN_NETWORKS * 254 + 254} clients, got ${count}`,
+    );
   // A random host in each network, like real client addresses: keys that differ in one octet only would
   // land on the hash ring in a pattern (nginx hashes them with CRC32, which is linear).
-  const firstHost = Array.from({ length: OWN_NETWORKS }, () => Math.floor(Math.random() * 254));
+  const firstHost = Array.from({ length: OWN_NETWORKS }, () =>
+    Math.floor(Math.random() * 254),
+  );
   const own = Array.from({ length: ownCount }, (_, i) => {
     const network = i % OWN_NETWORKS;
-    const host = 1 + ((firstHost[network] + Math.floor(i / OWN_NETWORKS)) % 254);
-    return new Client(i, topology.clientAddress(1 + network, host), 'own-network');
+    const host =
+      1 + ((firstHost[network] + Math.floor(i / OWN_NETWORKS)) % 254);
+    return new Client(
+      i,
+      topology.clientAddress(1 + network, host),
+      'own-network',
+    );
   });
-  const nat = Array.from({ length: natCount }, (_, i) => new Client(ownCount + i, topology.clientAddress(CARRIER_NAT_NETWORK, 1 + i), 'carrier-nat'));
+  const nat = Array.from(
+    { length: natCount },
+    (_, i) =>
+      new Client(
+        ownCount + i,
+        topology.clientAddress(CARRIER_NAT_NETWORK, 1 + i),
+        'carrier-nat',
+      ),
+  );
   return [...own, ...nat];
 }
 
@@ -87,28 +112,56 @@ export interface Answer {
  * One GET from the client's address on a fresh connection (no keep-alive: every request is a new TCP
  * connection, so the load balancer picks an nginx node again). Cookies are sent and stored.
  */
-export function fetchAs(client: Client, url: string, extraHeaders: Record<string, string> = {}, timeoutMs = 10_000): Promise<Answer> {
+export function fetchAs(
+  client: Client,
+  url: string,
+  extraHeaders: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<Answer> {
   const cookie = client.cookieHeader();
-  const headers: Record<string, string> = { accept: 'application/json', connection: 'close', ...extraHeaders, ...(cookie ? { cookie } : {}) };
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    connection: 'close',
+    ...extraHeaders,
+    ...(cookie ? { cookie } : {}),
+  };
   return new Promise((resolve, reject) => {
-    const req = request(url, { localAddress: client.address, headers, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('error', reject);
-      res.on('end', () => {
-        const setCookie = res.headers['set-cookie'] ?? [];
-        client.storeCookies(setCookie);
-        resolve({ status: res.statusCode ?? 0, facts: parseFacts(res.headers['content-type'], body), setCookie });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} in ${timeoutMs} ms`)));
+    const req = request(
+      url,
+      {
+        localAddress: client.address,
+        headers,
+        agent: false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const setCookie = res.headers['set-cookie'] ?? [];
+          client.storeCookies(setCookie);
+          resolve({
+            status: res.statusCode ?? 0,
+            facts: parseFacts(res.headers['content-type'], body),
+            setCookie,
+          });
+        });
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(new Error(`no answer from ${url} in ${timeoutMs} ms`)),
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
-function parseFacts(contentType: string | undefined, body: string): RequestFacts | undefined {
+function parseFacts(
+  contentType: string | undefined,
+  body: string,
+): RequestFacts | undefined {
   if (!contentType?.startsWith('application/json')) return undefined;
   try {
     return JSON.parse(body) as RequestFacts;

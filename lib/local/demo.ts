@@ -31,15 +31,27 @@ export interface ScenarioResult {
 
 /** Documentation ranges (RFC 5737): headers only, never a destination. */
 const FORGED_FOR = (client: Client) => `203.0.113.${1 + (client.id % 250)}`;
-const FORGED_REAL_IP = (client: Client) => `198.51.100.${1 + (client.id % 250)}`;
+const FORGED_REAL_IP = (client: Client) =>
+  `198.51.100.${1 + (client.id % 250)}`;
 
 /** One client in ten forges X-Forwarded-For and X-Real-IP on every request, as anyone can. */
 export function forgedHeaders(client: Client): Record<string, string> {
-  return client.id % 10 === 5 ? { 'x-forwarded-for': FORGED_FOR(client), 'x-real-ip': FORGED_REAL_IP(client) } : {};
+  return client.id % 10 === 5
+    ? {
+        'x-forwarded-for': FORGED_FOR(client),
+        'x-real-ip': FORGED_REAL_IP(client),
+      }
+    : {};
 }
 
-export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
-  const topology = await startTopology({ lb: options.lb, sticky: options.sticky, naive: options.naive });
+export async function runScenario(
+  options: ScenarioOptions,
+): Promise<ScenarioResult> {
+  const topology = await startTopology({
+    lb: options.lb,
+    sticky: options.sticky,
+    naive: options.naive,
+  });
   try {
     const clients = makeClients(topology, options.clients);
     const exchanges = await driveTraffic(topology.url, clients, {
@@ -54,7 +66,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       sticky: options.naive ? 'ip_hash' : options.sticky,
       naive: options.naive,
       backendNames: topology.backendNames,
-      summary: summarize(exchanges, topology.backendNames, topology.lbAddress, nodes),
+      summary: summarize(
+        exchanges,
+        topology.backendNames,
+        topology.lbAddress,
+        nodes,
+      ),
     };
   } finally {
     await topology.stop();
@@ -78,7 +95,9 @@ export async function runDemo(options: DemoOptions): Promise<ScenarioResult[]> {
   ];
   const results: ScenarioResult[] = [];
   for (const scenario of scenarios) {
-    const name = scenario.naive ? `seed ${options.lb}` : `${options.lb} ${scenario.sticky}`;
+    const name = scenario.naive
+      ? `seed ${options.lb}`
+      : `${options.lb} ${scenario.sticky}`;
     results.push(
       await runScenario({
         ...scenario,

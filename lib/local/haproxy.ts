@@ -29,7 +29,8 @@ export interface LoadBalancerConfig {
 
 export function renderLoadBalancerConfig(config: LoadBalancerConfig): string {
   const http = config.lb === 'alb';
-  const sendProxy = !http && config.proxyProtocol !== false ? ' send-proxy-v2' : '';
+  const sendProxy =
+    !http && config.proxyProtocol !== false ? ' send-proxy-v2' : '';
   return [
     'global',
     '  maxconn 4096',
@@ -53,11 +54,13 @@ export function renderLoadBalancerConfig(config: LoadBalancerConfig): string {
   ].join('\n');
 }
 
-export async function startLoadBalancer(dir: string, config: LoadBalancerConfig): Promise<ManagedProcess> {
+export async function startLoadBalancer(
+  dir: string,
+  config: LoadBalancerConfig,
+): Promise<ManagedProcess> {
   const haproxy = findHaproxy();
   const file = path.join(dir, 'haproxy.cfg');
   await writeFile(file, renderLoadBalancerConfig(config));
   // -db: stay in the foreground, so stopping this process stops HAProxy.
   return spawnManaged('haproxy', haproxy, ['-db', '-f', file]);
 }
-

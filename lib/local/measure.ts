@@ -20,7 +20,9 @@ export interface RunSummary {
 }
 
 /** The backends each client was answered by, in first-seen order. */
-export function backendsByClient(exchanges: readonly Exchange[]): Map<number, string[]> {
+export function backendsByClient(
+  exchanges: readonly Exchange[],
+): Map<number, string[]> {
   const byClient = new Map<number, string[]>();
   for (const e of exchanges) {
     if (!e.facts) continue;
@@ -32,12 +34,20 @@ export function backendsByClient(exchanges: readonly Exchange[]): Map<number, st
 }
 
 /** Which of the four the backend's `clientIp` is for this exchange. */
-export function addressSeen(e: Exchange, lbAddress: string): AddressSeen | undefined {
+export function addressSeen(
+  e: Exchange,
+  lbAddress: string,
+): AddressSeen | undefined {
   if (!e.facts) return undefined;
   const ip = e.facts.clientIp;
   if (ip === e.source) return 'client';
   if (ip === lbAddress) return 'load-balancer';
-  if (Object.values(e.sentHeaders).some((value) => value.split(',').some((entry) => entry.trim() === ip))) return 'forged';
+  if (
+    Object.values(e.sentHeaders).some((value) =>
+      value.split(',').some((entry) => entry.trim() === ip),
+    )
+  )
+    return 'forged';
   return 'other';
 }
 
@@ -50,25 +60,51 @@ export function summarize(
   const byClient = backendsByClient(exchanges);
   const clients = new Set(exchanges.map((e) => e.client.id)).size;
   const firsts = [...byClient.values()].map((backends) => backends[0]);
-  const share = new Map(backendNames.map((name) => [name, ratio(firsts.filter((b) => b === name).length, firsts.length)]));
+  const share = new Map(
+    backendNames.map((name) => [
+      name,
+      ratio(firsts.filter((b) => b === name).length, firsts.length),
+    ]),
+  );
   const answered = exchanges.filter((e) => e.facts);
   const kinds: AddressSeen[] = ['client', 'load-balancer', 'forged', 'other'];
   const seenKinds = answered.map((e) => addressSeen(e, lbAddress));
-  const seen = new Map(kinds.map((kind) => [kind, ratio(seenKinds.filter((k) => k === kind).length, answered.length)]));
+  const seen = new Map(
+    kinds.map((kind) => [
+      kind,
+      ratio(seenKinds.filter((k) => k === kind).length, answered.length),
+    ]),
+  );
   const forging = answered.filter((e) => Object.keys(e.sentHeaders).length > 0);
   return {
     clients,
     requests: exchanges.length,
     failed: exchanges.filter((e) => !e.ok).length,
     share,
-    stayed: ratio([...byClient.values()].filter((b) => b.length === 1).length, byClient.size),
+    stayed: ratio(
+      [...byClient.values()].filter((b) => b.length === 1).length,
+      byClient.size,
+    ),
     seen,
-    forgedBelieved: forging.length === 0 ? undefined : ratio(forging.filter((e) => addressSeen(e, lbAddress) === 'forged').length, forging.length),
-    onSeveralNodes: nodeOfTag === undefined ? undefined : ratio(clientsOnSeveralNodes(exchanges, nodeOfTag), clients),
+    forgedBelieved:
+      forging.length === 0
+        ? undefined
+        : ratio(
+            forging.filter((e) => addressSeen(e, lbAddress) === 'forged')
+              .length,
+            forging.length,
+          ),
+    onSeveralNodes:
+      nodeOfTag === undefined
+        ? undefined
+        : ratio(clientsOnSeveralNodes(exchanges, nodeOfTag), clients),
   };
 }
 
-function clientsOnSeveralNodes(exchanges: readonly Exchange[], nodeOfTag: ReadonlyMap<string, number>): number {
+function clientsOnSeveralNodes(
+  exchanges: readonly Exchange[],
+  nodeOfTag: ReadonlyMap<string, number>,
+): number {
   const nodes = new Map<number, Set<number>>();
   for (const e of exchanges) {
     const node = nodeOfTag.get(e.tag);

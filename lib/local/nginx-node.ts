@@ -31,7 +31,13 @@ export interface NodeProcessOptions {
   readonly bufferAccessLog: boolean;
 }
 
-export async function startNginxNode(dir: string, host: string, port: number, http: string, processOptions: NodeProcessOptions): Promise<NginxNode> {
+export async function startNginxNode(
+  dir: string,
+  host: string,
+  port: number,
+  http: string,
+  processOptions: NodeProcessOptions,
+): Promise<NginxNode> {
   const nginx = findNginx();
   await mkdir(path.join(dir, 'tmp'), { recursive: true });
   // nginx started as root runs its workers as nobody, who must be able to enter the node's directory.
@@ -76,10 +82,21 @@ export async function startNginxNode(dir: string, host: string, port: number, ht
 
 /** `nginx -t`: a config nginx would refuse is reported with nginx's own message, before anything runs it. */
 async function checkConfig(dir: string, confFile: string): Promise<void> {
-  const { code, stderr } = await runNginx(['-t', '-q', '-p', dir, '-c', confFile, '-e', 'stderr']);
+  const { code, stderr } = await runNginx([
+    '-t',
+    '-q',
+    '-p',
+    dir,
+    '-c',
+    confFile,
+    '-e',
+    'stderr',
+  ]);
   if (code === 0) return;
   const lines = stderr.split('\n');
-  throw new Error(`nginx -t rejected ${confFile}: ${lines.find((l) => l.includes('[emerg]')) ?? lines[0]}`);
+  throw new Error(
+    `nginx -t rejected ${confFile}: ${lines.find((l) => l.includes('[emerg]')) ?? lines[0]}`,
+  );
 }
 
 /** SIGHUP starts new workers with the new config and retires the old ones; done when no old one is left. */
@@ -91,7 +108,8 @@ async function reloadWorkers(master: ManagedProcess): Promise<void> {
   for (;;) {
     const now = await workerPids(pid);
     if (now.length > 0 && !now.some((p) => before.includes(p))) return;
-    if (Date.now() > deadline) throw new Error(`${master.name} did not finish reloading in 10 s`);
+    if (Date.now() > deadline)
+      throw new Error(`${master.name} did not finish reloading in 10 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

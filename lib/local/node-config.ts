@@ -9,15 +9,32 @@ import { DEFAULT_SETTINGS } from '../settings';
 import type { TopologyOptions } from './topology-contract';
 
 /** The settings a deployment would use for this lb and strategy; everything else at its default (no TLS). */
-export function nodeRenderOptions(options: Pick<TopologyOptions, 'lb' | 'sticky'>, addresses: EdgeAddresses): EdgeRenderOptions {
-  const settings = { lb: options.lb, sticky: options.sticky, certificateArn: undefined, cookieTtlSeconds: DEFAULT_SETTINGS.cookieTtlSeconds };
+export function nodeRenderOptions(
+  options: Pick<TopologyOptions, 'lb' | 'sticky'>,
+  addresses: EdgeAddresses,
+): EdgeRenderOptions {
+  const settings = {
+    lb: options.lb,
+    sticky: options.sticky,
+    certificateArn: undefined,
+    cookieTtlSeconds: DEFAULT_SETTINGS.cookieTtlSeconds,
+  };
   return nginxRenderOptions(settings, addresses);
 }
 
 /** The http-context config of node `index`: the project's, the seed's (`naive`), or the fault-injection hook's. */
-export function nodeHttpConfig(options: TopologyOptions, index: number, renderOptions: EdgeRenderOptions): string {
+export function nodeHttpConfig(
+  options: TopologyOptions,
+  index: number,
+  renderOptions: EdgeRenderOptions,
+): string {
   const rendered = options.naive
-    ? renderNaiveConfig({ listen: renderOptions.listen, backends: renderOptions.backends })
+    ? renderNaiveConfig({
+        listen: renderOptions.listen,
+        backends: renderOptions.backends,
+      })
     : renderEdgeConfig(renderOptions);
-  return options.nodeConfig ? options.nodeConfig(index, rendered, renderOptions) : rendered;
+  return options.nodeConfig
+    ? options.nodeConfig(index, rendered, renderOptions)
+    : rendered;
 }

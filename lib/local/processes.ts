@@ -23,7 +23,11 @@ export interface ManagedProcess {
 const live = new Set<ManagedProcess>();
 const OUTPUT_KEPT = 4096;
 
-export function spawnManaged(name: string, command: string, args: readonly string[]): ManagedProcess {
+export function spawnManaged(
+  name: string,
+  command: string,
+  args: readonly string[],
+): ManagedProcess {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const lineWaiters = new Set<(line: string) => void>();
@@ -75,9 +79,21 @@ export function spawnManaged(name: string, command: string, args: readonly strin
         const onLine = (line: string) => {
           if (pattern.test(line)) finish(undefined, line);
         };
-        const timer = setTimeout(() => finish(new Error(`${name} did not get ready in ${timeoutMs} ms: ${problemLine(output)}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            finish(
+              new Error(
+                `${name} did not get ready in ${timeoutMs} ms: ${problemLine(output)}`,
+              ),
+            ),
+          timeoutMs,
+        );
         lineWaiters.add(onLine);
-        exited.then(() => finish(new Error(`${name} exited while starting: ${problemLine(output)}`)));
+        exited.then(() =>
+          finish(
+            new Error(`${name} exited while starting: ${problemLine(output)}`),
+          ),
+        );
       });
     },
     stop: (graceMs = 5000) => signal('SIGTERM', graceMs),
@@ -90,7 +106,10 @@ export function spawnManaged(name: string, command: string, args: readonly strin
 /** The line that says what went wrong: the first alert or error if there is one, else the last line. */
 function problemLine(text: string): string {
   const lines = text.trim().split('\n');
-  return lines.find((l) => /alert|emerg|error/i.test(l)) ?? (lines[lines.length - 1] || '(no output)');
+  return (
+    lines.find((l) => /alert|emerg|error/i.test(l)) ??
+    (lines[lines.length - 1] || '(no output)')
+  );
 }
 
 /** Stops every process still running (Ctrl-C in the CLI). */
@@ -107,13 +126,24 @@ process.on('exit', () => {
 });
 
 /** Resolves once `host:port` accepts connections; rejects if `process` exits first or time runs out. */
-export async function waitUntilListening(managed: ManagedProcess, host: string, port: number, timeoutMs: number): Promise<void> {
+export async function waitUntilListening(
+  managed: ManagedProcess,
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   managed.exited.then(() => (exited = true));
   while (!(await accepts(host, port))) {
-    if (exited) throw new Error(`${managed.name} exited while starting: ${problemLine(managed.recentOutput())}`);
-    if (Date.now() > deadline) throw new Error(`${managed.name} did not listen on ${host}:${port} in ${timeoutMs} ms`);
+    if (exited)
+      throw new Error(
+        `${managed.name} exited while starting: ${problemLine(managed.recentOutput())}`,
+      );
+    if (Date.now() > deadline)
+      throw new Error(
+        `${managed.name} did not listen on ${host}:${port} in ${timeoutMs} ms`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

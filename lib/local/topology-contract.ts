@@ -29,7 +29,11 @@ export interface TopologyOptions {
    * (e.g. a config that trusts every address, or nodes that disagree on the mapping).
    * @default - every node runs exactly what the renderer produces for `options`
    */
-  readonly nodeConfig?: (index: number, rendered: string, options: EdgeRenderOptions) => string;
+  readonly nodeConfig?: (
+    index: number,
+    rendered: string,
+    options: EdgeRenderOptions,
+  ) => string;
   /**
    * The directory the topology's own temporary directory is created in (every config, log and pid file is
    * under it, and so is every path on its processes' command lines).

@@ -13,8 +13,18 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { findNginx } from '../nginx/nginx-binary';
 import type { EdgeRenderOptions } from '../nginx/render-options';
-import { AddressBlock, allocateBlock, freePort, freePorts, releaseBlock } from './addresses';
-import { BackendProcess, startBackendProcess, writeBackendBundle } from './backend-process';
+import {
+  AddressBlock,
+  allocateBlock,
+  freePort,
+  freePorts,
+  releaseBlock,
+} from './addresses';
+import {
+  BackendProcess,
+  startBackendProcess,
+  writeBackendBundle,
+} from './backend-process';
 import { findHaproxy } from './binaries';
 import { startLoadBalancer } from './haproxy';
 import { NginxNode, startNginxNode } from './nginx-node';
@@ -44,17 +54,26 @@ export async function stopAllTopologies(): Promise<void> {
   await Promise.all([...running].map((stop) => stop()));
 }
 
-export async function startTopology(options: TopologyOptions): Promise<Topology> {
+export async function startTopology(
+  options: TopologyOptions,
+): Promise<Topology> {
   const nodeCount = options.nginxNodes ?? 2;
   const backendCount = options.backends ?? 2;
-  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > MAX_NODES) throw new Error(`nginxNodes must be 1-${MAX_NODES}, got ${nodeCount}`);
-  if (!Number.isInteger(backendCount) || backendCount < 1 || backendCount > MAX_BACKENDS) {
+  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > MAX_NODES)
+    throw new Error(`nginxNodes must be 1-${MAX_NODES}, got ${nodeCount}`);
+  if (
+    !Number.isInteger(backendCount) ||
+    backendCount < 1 ||
+    backendCount > MAX_BACKENDS
+  ) {
     throw new Error(`backends must be 1-${MAX_BACKENDS}, got ${backendCount}`);
   }
   // A missing nginx or HAProxy is reported (with how to install it) before anything starts.
   findNginx();
   findHaproxy();
-  const dir = await mkdtemp(path.join(options.tempParent ?? tmpdir(), 'sticky-edge-local-'));
+  const dir = await mkdtemp(
+    path.join(options.tempParent ?? tmpdir(), 'sticky-edge-local-'),
+  );
   const block = allocateBlock();
   const started: Stoppable[] = [];
   let cleaning: Promise<void> | undefined;
@@ -69,7 +88,15 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
   };
   running.add(cleanUp);
   try {
-    return await build(options, block, dir, nodeCount, backendCount, started, cleanUp);
+    return await build(
+      options,
+      block,
+      dir,
+      nodeCount,
+      backendCount,
+      started,
+      cleanUp,
+    );
   } catch (err) {
     await cleanUp();
     throw err;
@@ -93,7 +120,13 @@ async function build(
       Array.from({ length: count - backends.length }, async (_, i) => {
         const index = backends.length + i;
         const host = block.address(0, FIRST_BACKEND_HOST + index);
-        const backend = await startBackendProcess(bundle, backendName(index), host, await freePort(host), NAT_ADDRESS);
+        const backend = await startBackendProcess(
+          bundle,
+          backendName(index),
+          host,
+          await freePort(host),
+          NAT_ADDRESS,
+        );
         started.push(backend);
         return backend;
       }),
@@ -102,12 +135,18 @@ async function build(
   };
   await addBackends(backendCount);
 
-  const nodeHosts = Array.from({ length: nodeCount }, (_, i) => block.address(0, FIRST_NODE_HOST + i));
-  const [nodePorts, statusPorts] = await Promise.all(nodeHosts.map((host) => freePorts(host, 2))).then((pairs) => [
+  const nodeHosts = Array.from({ length: nodeCount }, (_, i) =>
+    block.address(0, FIRST_NODE_HOST + i),
+  );
+  const [nodePorts, statusPorts] = await Promise.all(
+    nodeHosts.map((host) => freePorts(host, 2)),
+  ).then((pairs) => [
     pairs.map(([traffic]) => traffic),
     pairs.map(([, status]) => status),
   ]);
-  const renderFor = (index: number): { options: EdgeRenderOptions; http: string } => {
+  const renderFor = (
+    index: number,
+  ): { options: EdgeRenderOptions; http: string } => {
     const renderOptions = nodeRenderOptions(options, {
       listen: `${nodeHosts[index]}:${nodePorts[index]}`,
       statusListen: `${nodeHosts[index]}:${statusPorts[index]}`,
@@ -115,17 +154,26 @@ async function build(
       // Route ids are the backends' names, as the CDK app names its app servers.
       backends: backends.map((b) => ({ address: b.address, id: b.name })),
     });
-    return { options: renderOptions, http: nodeHttpConfig(options, index, renderOptions) };
+    return {
+      options: renderOptions,
+      http: nodeHttpConfig(options, index, renderOptions),
+    };
   };
 
   const nodes: NginxNode[] = await allStarted(
     nodeHosts.map(async (host, i) => {
       const nodeDir = path.join(dir, `nginx-${i}`);
       await mkdir(nodeDir);
-      const node = await startNginxNode(nodeDir, host, nodePorts[i], renderFor(i).http, {
-        workerProcesses: options.nginxWorkers ?? 1,
-        bufferAccessLog: options.bufferAccessLog ?? false,
-      });
+      const node = await startNginxNode(
+        nodeDir,
+        host,
+        nodePorts[i],
+        renderFor(i).http,
+        {
+          workerProcesses: options.nginxWorkers ?? 1,
+          bufferAccessLog: options.bufferAccessLog ?? false,
+        },
+      );
       started.push(node);
       return node;
     }),
@@ -164,14 +212,23 @@ async function build(
     accessLogs: nodes.map((n) => n.accessLog),
     nginxConfigFiles: nodes.map((n) => n.configFile),
     // The seed's config has no status listener.
-    statusUrls: options.naive ? [] : nodes.map((n, i) => `http://${n.host}:${statusPorts[i]}`),
+    statusUrls: options.naive
+      ? []
+      : nodes.map((n, i) => `http://${n.host}:${statusPorts[i]}`),
     clientAddress: (network, host) => {
-      if (network < 1) throw new Error(`client network must be 1-255, got ${network}`);
+      if (network < 1)
+        throw new Error(`client network must be 1-255, got ${network}`);
       return block.address(network, host);
     },
     async scaleBackends(count) {
-      if (!Number.isInteger(count) || count < backends.length || count > MAX_BACKENDS) {
-        throw new Error(`scaleBackends needs ${backends.length}-${MAX_BACKENDS} backends, got ${count}`);
+      if (
+        !Number.isInteger(count) ||
+        count < backends.length ||
+        count > MAX_BACKENDS
+      ) {
+        throw new Error(
+          `scaleBackends needs ${backends.length}-${MAX_BACKENDS} backends, got ${count}`,
+        );
       }
       await addBackends(count);
       await Promise.all(nodes.map((node, i) => node.reload(renderFor(i).http)));
@@ -179,7 +236,8 @@ async function build(
     },
     async killBackend(index) {
       const backend = backends[index];
-      if (backend === undefined) throw new Error(`no backend ${index}: there are ${backends.length}`);
+      if (backend === undefined)
+        throw new Error(`no backend ${index}: there are ${backends.length}`);
       await backend.kill();
     },
     stop: cleanUp,
@@ -192,7 +250,9 @@ async function build(
  */
 async function allStarted<T>(starts: Promise<T>[]): Promise<T[]> {
   const results = await Promise.allSettled(starts);
-  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const failure = results.find(
+    (r): r is PromiseRejectedResult => r.status === 'rejected',
+  );
   if (failure) throw failure.reason;
   return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

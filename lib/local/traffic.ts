@@ -36,28 +36,57 @@ export interface TrafficOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-export async function driveTraffic(url: string, clients: readonly Client[], options: TrafficOptions = {}): Promise<Exchange[]> {
+export async function driveTraffic(
+  url: string,
+  clients: readonly Client[],
+  options: TrafficOptions = {},
+): Promise<Exchange[]> {
   const rounds = options.rounds ?? 4;
   const total = rounds * clients.length;
   const run = randomBytes(4).toString('hex');
   const exchanges: Exchange[] = [];
   for (let round = 0; round < rounds; round++) {
     // A new order each round, so a client's place in the load balancer's rotation (and its nginx node) changes.
-    await inPool(shuffled(clients), options.concurrency ?? 32, async (client) => {
-      exchanges.push(await exchange(url, client, round, `${run}.${client.id}.${round}`, options.headers?.(client, round) ?? {}));
-      options.onProgress?.(exchanges.length, total);
-    });
+    await inPool(
+      shuffled(clients),
+      options.concurrency ?? 32,
+      async (client) => {
+        exchanges.push(
+          await exchange(
+            url,
+            client,
+            round,
+            `${run}.${client.id}.${round}`,
+            options.headers?.(client, round) ?? {},
+          ),
+        );
+        options.onProgress?.(exchanges.length, total);
+      },
+    );
   }
   return exchanges;
 }
 
-async function exchange(url: string, client: Client, round: number, tag: string, sentHeaders: Record<string, string>): Promise<Exchange> {
+async function exchange(
+  url: string,
+  client: Client,
+  round: number,
+  tag: string,
+  sentHeaders: Record<string, string>,
+): Promise<Exchange> {
   const source = client.address;
   const base = { client, source, round, tag, sentHeaders };
   try {
     const answer = await fetchAs(client, `${url}/?t=${tag}`, sentHeaders);
-    const ok = answer.status >= 200 && answer.status < 300 && answer.facts !== undefined;
-    return { ...base, ok, status: answer.status, facts: answer.facts, error: ok ? undefined : `HTTP ${answer.status}` };
+    const ok =
+      answer.status >= 200 && answer.status < 300 && answer.facts !== undefined;
+    return {
+      ...base,
+      ok,
+      status: answer.status,
+      facts: answer.facts,
+      error: ok ? undefined : `HTTP ${answer.status}`,
+    };
   } catch (err) {
     return { ...base, ok: false, error: (err as Error).message };
   }
@@ -73,19 +102,28 @@ function shuffled<T>(items: readonly T[]): T[] {
 }
 
 /** Runs `work` for every item with at most `limit` at a time. */
-export async function inPool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function inPool<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await work(items[next++]);
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, worker),
+  );
 }
 
 /**
  * Which nginx node served each tagged request, from the nodes' access logs. nginx writes the log line once
  * the response is sent, so a line may lag the answer a little: missing tags are looked for again briefly.
  */
-export async function nodesServing(topology: Pick<Topology, 'accessLogs'>, exchanges: readonly Exchange[]): Promise<Map<string, number>> {
+export async function nodesServing(
+  topology: Pick<Topology, 'accessLogs'>,
+  exchanges: readonly Exchange[],
+): Promise<Map<string, number>> {
   const wanted = new Set(exchanges.map((e) => e.tag));
   let found = new Map<string, number>();
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -96,12 +134,17 @@ export async function nodesServing(topology: Pick<Topology, 'accessLogs'>, excha
   return found;
 }
 
-async function readTags(accessLogs: readonly string[]): Promise<Map<string, number>> {
+async function readTags(
+  accessLogs: readonly string[],
+): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   await Promise.all(
     accessLogs.map(async (file, node) => {
       const text = await readFile(file, 'utf8').catch(() => '');
-      for (const match of text.matchAll(/"GET \/\?t=([0-9a-f]+\.\d+\.\d+) HTTP/g)) found.set(match[1], node);
+      for (const match of text.matchAll(
+        /"GET \/\?t=([0-9a-f]+\.\d+\.\d+) HTTP/g,
+      ))
+        found.set(match[1], node);
     }),
   );
   return found;

@@ -3,14 +3,20 @@ import type { MainConfigOptions } from './render-options';
 
 /** A path nginx reads unquoted: no spaces, quotes, `;`, braces, `$` (variables) or backslashes. */
 function path(name: string, value: string): string {
-  if (!/^[^\s;"'{}$\\]+$/.test(value)) throw new SettingsError(`${name} must be a path without spaces, quotes, ;, {}, $ or \\, got ${JSON.stringify(value)}`);
+  if (!/^[^\s;"'{}$\\]+$/.test(value))
+    throw new SettingsError(
+      `${name} must be a path without spaces, quotes, ;, {}, $ or \\, got ${JSON.stringify(value)}`,
+    );
   return value;
 }
 
 function workers(value: MainConfigOptions['workerProcesses']): string {
   if (value === undefined || value === 'auto') return 'auto';
-  if (Number.isInteger(value) && value >= 1 && value <= 256) return String(value);
-  throw new SettingsError(`workerProcesses must be auto or a whole number from 1 to 256, got ${JSON.stringify(value)}`);
+  if (Number.isInteger(value) && value >= 1 && value <= 256)
+    return String(value);
+  throw new SettingsError(
+    `workerProcesses must be auto or a whole number from 1 to 256, got ${JSON.stringify(value)}`,
+  );
 }
 
 /**
@@ -18,8 +24,8 @@ function workers(value: MainConfigOptions['workerProcesses']): string {
  * upstream that answered: what stickiness problems are diagnosed from.
  */
 const LOG_FORMAT = [
-  "log_format sticky_edge '$remote_addr via=$realip_remote_addr [$time_local] \"$request\" $status $body_bytes_sent '",
-  "                       'upstream=$upstream_addr upstream_status=$upstream_status rt=$request_time xff=\"$http_x_forwarded_for\"';",
+  'log_format sticky_edge \'$remote_addr via=$realip_remote_addr [$time_local] "$request" $status $body_bytes_sent \'',
+  '                       \'upstream=$upstream_addr upstream_status=$upstream_status rt=$request_time xff="$http_x_forwarded_for"\';',
 ];
 
 /** One write per 64 KB of log lines instead of one per request; a line is on disk within a second. */
@@ -39,11 +45,16 @@ const TEMP_PATHS = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'];
  */
 export function renderMainConfig(options: MainConfigOptions): string {
   const tempDir = path('tempDir', options.tempDir ?? '/var/lib/nginx/tmp');
-  const accessLog = path('accessLog', options.accessLog ?? '/var/log/nginx/access.log');
+  const accessLog = path(
+    'accessLog',
+    options.accessLog ?? '/var/log/nginx/access.log',
+  );
   const http = options.http.trimEnd().split('\n');
   const lines = [
     '# sticky-edge nginx.conf. Rendered by sticky-edge; edit the options, not this file.',
-    ...(options.user === undefined ? [] : [`user ${path('user', options.user)};`]),
+    ...(options.user === undefined
+      ? []
+      : [`user ${path('user', options.user)};`]),
     `worker_processes ${workers(options.workerProcesses)};`,
     // Each proxied request holds two connections; raising the file limit here keeps nginx from warning
     // that worker_connections exceeds a systemd unit's default soft limit of 1024.

@@ -7,13 +7,18 @@ import { validateNaiveOptions } from './validate';
  * passes on whatever X-Forwarded-For the client sent, benches a failed server for 300 s and defeats
  * upstream keepalive with an unconditional `Connection "upgrade"`. Never ship it.
  */
-export function renderNaiveConfig(options: { listen: string; backends: readonly BackendSpec[] }): string {
+export function renderNaiveConfig(options: {
+  listen: string;
+  backends: readonly BackendSpec[];
+}): string {
   const o = validateNaiveOptions(options);
   const lines = [
-    '# The seed article\'s configuration as written (sticky-edge render --naive). Do not deploy it.',
+    "# The seed article's configuration as written (sticky-edge render --naive). Do not deploy it.",
     'upstream my_app {',
     '    ip_hash;',
-    ...o.backends.map((b) => `    server ${b.address} weight=100 max_fails=5 fail_timeout=300;`),
+    ...o.backends.map(
+      (b) => `    server ${b.address} weight=100 max_fails=5 fail_timeout=300;`,
+    ),
     '    keepalive 8;',
     '}',
     '',

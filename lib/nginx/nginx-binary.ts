@@ -20,13 +20,21 @@ function executable(file: string): boolean {
 /** The nginx binary: `nginx` on PATH, else /usr/sbin/nginx. Throws a one-line `CliError` when neither exists. */
 export function findNginx(): string {
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  const found = [...dirs.map((dir) => join(dir, 'nginx')), SBIN_NGINX].find(executable);
-  if (!found) throw new CliError('nginx is not installed: run `npm run setup` or `sudo apt-get install nginx`', 1);
+  const found = [...dirs.map((dir) => join(dir, 'nginx')), SBIN_NGINX].find(
+    executable,
+  );
+  if (!found)
+    throw new CliError(
+      'nginx is not installed: run `npm run setup` or `sudo apt-get install nginx`',
+      1,
+    );
   return found;
 }
 
 /** Runs nginx with `args`; resolves with its exit code and stderr (where nginx writes everything). */
-export function runNginx(args: readonly string[]): Promise<{ code: number; stderr: string }> {
+export function runNginx(
+  args: readonly string[],
+): Promise<{ code: number; stderr: string }> {
   const nginx = findNginx();
   return new Promise((resolve) => {
     execFile(nginx, args, { timeout: 30_000 }, (err, _stdout, stderr) => {
@@ -47,12 +55,22 @@ export interface NginxTestResult {
  * Checks a whole nginx.conf with `nginx -t` in a fresh temp prefix (relative paths in the config resolve
  * there) and removes the prefix afterwards. `-e stderr` keeps nginx from opening its compiled-in error log.
  */
-export async function testNginxConfig(mainConf: string): Promise<NginxTestResult> {
+export async function testNginxConfig(
+  mainConf: string,
+): Promise<NginxTestResult> {
   const prefix = await mkdtemp(join(tmpdir(), 'sticky-edge-nginx-t-'));
   try {
     const conf = join(prefix, 'nginx.conf');
     await writeFile(conf, mainConf);
-    const { code, stderr } = await runNginx(['-t', '-e', 'stderr', '-p', prefix + '/', '-c', conf]);
+    const { code, stderr } = await runNginx([
+      '-t',
+      '-e',
+      'stderr',
+      '-p',
+      prefix + '/',
+      '-c',
+      conf,
+    ]);
     return { ok: code === 0, output: stderr };
   } finally {
     await rm(prefix, { recursive: true, force: true });

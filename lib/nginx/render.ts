@@ -32,19 +32,45 @@ const KEEPALIVE_REQUESTS = 'keepalive_requests 10000;';
  * idle timeouts (Node's default is 5 s), so nginx does not reuse a connection the backend is closing: a POST
  * sent on one would fail with a 502, as non-idempotent requests are not retried.
  */
-const KEEPALIVE = ['keepalive 16;', 'keepalive_timeout 4s;', KEEPALIVE_REQUESTS];
+const KEEPALIVE = [
+  'keepalive 16;',
+  'keepalive_timeout 4s;',
+  KEEPALIVE_REQUESTS,
+];
 
-const indent = (lines: readonly string[]) => lines.map((l) => (l === '' ? l : `    ${l}`));
-const block = (head: string, body: readonly string[]) => [`${head} {`, ...indent(body), '}'];
+const indent = (lines: readonly string[]) =>
+  lines.map((l) => (l === '' ? l : `    ${l}`));
+const block = (head: string, body: readonly string[]) => [
+  `${head} {`,
+  ...indent(body),
+  '}',
+];
 const quote = (text: string) => `"${text}"`;
 
-function upstream(name: string, balancing: string[], servers: string[]): string[] {
-  return block(`upstream ${name}`, [...balancing, `zone ${name} 64k;`, ...servers, ...KEEPALIVE]);
+function upstream(
+  name: string,
+  balancing: string[],
+  servers: string[],
+): string[] {
+  return block(`upstream ${name}`, [
+    ...balancing,
+    `zone ${name} 64k;`,
+    ...servers,
+    ...KEEPALIVE,
+  ]);
 }
 
 function balancedUpstream(o: ValidEdgeOptions): string[] {
-  const balancing = { ip_hash: ['ip_hash;'], hash: ['hash $remote_addr consistent;'], cookie: [] }[o.sticky];
-  return upstream(BALANCED, balancing, o.backends.map((b) => `server ${b.address} ${SERVER_PARAMS};`));
+  const balancing = {
+    ip_hash: ['ip_hash;'],
+    hash: ['hash $remote_addr consistent;'],
+    cookie: [],
+  }[o.sticky];
+  return upstream(
+    BALANCED,
+    balancing,
+    o.backends.map((b) => `server ${b.address} ${SERVER_PARAMS};`),
+  );
 }
 
 /** The cookie's backend first, every other backend as a backup that answers while it is down. */
@@ -54,7 +80,10 @@ function routeUpstreams(backends: readonly Backend[]): string[] {
     ...upstream(
       routeUpstream(pinned.id),
       [],
-      backends.map((b) => `server ${b.address} ${SERVER_PARAMS}${b === pinned ? '' : ' backup'};`),
+      backends.map(
+        (b) =>
+          `server ${b.address} ${SERVER_PARAMS}${b === pinned ? '' : ' backup'};`,
+      ),
     ),
   ]);
 }
@@ -64,9 +93,15 @@ function routeUpstreams(backends: readonly Backend[]): string[] {
  * upstream, and the response names the backend that actually answered, read from `$upstream_addr`.
  */
 function cookieMaps(o: ValidEdgeOptions): string[] {
-  const attributes = ['Path=/', `Max-Age=${o.cookieTtlSeconds}`, 'HttpOnly', 'SameSite=Lax', ...(o.tls ? ['Secure'] : [])];
+  const attributes = [
+    'Path=/',
+    `Max-Age=${o.cookieTtlSeconds}`,
+    'HttpOnly',
+    'SameSite=Lax',
+    ...(o.tls ? ['Secure'] : []),
+  ];
   return [
-    '# The cookie picks its backend\'s upstream; an unknown or forged value is balanced like a first request.',
+    "# The cookie picks its backend's upstream; an unknown or forged value is balanced like a first request.",
     ...block(`map $cookie_${ROUTE_COOKIE} $sticky_edge_upstream`, [
       `default ${BALANCED};`,
       ...o.backends.map((b) => `${quote(b.id)} ${routeUpstream(b.id)};`),
@@ -74,27 +109,45 @@ function cookieMaps(o: ValidEdgeOptions): string[] {
     '',
     '# $upstream_addr lists every server tried ("a:1, b:2"; " : " between groups) and $upstream_status their',
     '# statuses: the last one answered, unless nginx itself gave up on it (502/504: no backend answered).',
-    ...block('map "$upstream_addr|$upstream_status" $sticky_edge_answered_addr', [
-      'default "";',
-      '"~(?:^| )(?<sticky_edge_last>[^ ,|]+)\\|(?:[^|]* )?(?!50[24]$)[0-9]{3}$" $sticky_edge_last;',
-    ]),
+    ...block(
+      'map "$upstream_addr|$upstream_status" $sticky_edge_answered_addr',
+      [
+        'default "";',
+        '"~(?:^| )(?<sticky_edge_last>[^ ,|]+)\\|(?:[^|]* )?(?!50[24]$)[0-9]{3}$" $sticky_edge_last;',
+      ],
+    ),
     '',
-    ...block('map $sticky_edge_answered_addr $sticky_edge_answered', ['default "";', ...o.backends.map((b) => `${quote(b.address)} ${quote(b.id)};`)]),
+    ...block('map $sticky_edge_answered_addr $sticky_edge_answered', [
+      'default "";',
+      ...o.backends.map((b) => `${quote(b.address)} ${quote(b.id)};`),
+    ]),
     '',
     '# Issue the cookie when the answering backend differs from the one the request named (or none was named).',
-    ...block(`map "$cookie_${ROUTE_COOKIE}:$sticky_edge_answered" $sticky_edge_set_cookie`, [
-      `"~:$" "";`,
-      `"~^([^:]*):\\1$" "";`,
-      `default "${ROUTE_COOKIE}=$sticky_edge_answered; ${attributes.join('; ')}";`,
-    ]),
+    ...block(
+      `map "$cookie_${ROUTE_COOKIE}:$sticky_edge_answered" $sticky_edge_set_cookie`,
+      [
+        `"~:$" "";`,
+        `"~^([^:]*):\\1$" "";`,
+        `default "${ROUTE_COOKIE}=$sticky_edge_answered; ${attributes.join('; ')}";`,
+      ],
+    ),
   ];
 }
 
 function realIp(o: ValidEdgeOptions): string[] {
   const trusted = o.trust.map((cidr) => `set_real_ip_from ${cidr};`);
   return o.lb === 'nlb'
-    ? ['# The client address comes from the PROXY v2 header, believed only from the load balancer.', ...trusted, 'real_ip_header proxy_protocol;']
-    : ['# The client address is the right-most X-Forwarded-For entry the load balancer did not add itself.', ...trusted, 'real_ip_header X-Forwarded-For;', 'real_ip_recursive on;'];
+    ? [
+        '# The client address comes from the PROXY v2 header, believed only from the load balancer.',
+        ...trusted,
+        'real_ip_header proxy_protocol;',
+      ]
+    : [
+        '# The client address is the right-most X-Forwarded-For entry the load balancer did not add itself.',
+        ...trusted,
+        'real_ip_header X-Forwarded-For;',
+        'real_ip_recursive on;',
+      ];
 }
 
 /** Where requests go: the cookie's upstream for `cookie`, else the one balanced upstream. */
@@ -121,11 +174,17 @@ function proxySettings(o: ValidEdgeOptions): string[] {
     '# Connection errors, timeouts, 502 and 503 go to the next server. A POST, PATCH or LOCK is never resent',
     "# once it reached a backend (nginx's default since 1.9.13, kept on purpose).",
     'proxy_next_upstream error timeout http_502 http_503;',
-    ...(o.sticky === 'cookie' ? ['add_header Set-Cookie $sticky_edge_set_cookie always;'] : []),
+    ...(o.sticky === 'cookie'
+      ? ['add_header Set-Cookie $sticky_edge_set_cookie always;']
+      : []),
   ];
 }
 
-const HEALTH_LOCATION = block(`location = ${HEALTH_PATH}`, ['access_log off;', 'default_type text/plain;', 'return 200 "ok\\n";']);
+const HEALTH_LOCATION = block(`location = ${HEALTH_PATH}`, [
+  'access_log off;',
+  'default_type text/plain;',
+  'return 200 "ok\\n";',
+]);
 
 function edgeServer(o: ValidEdgeOptions): string[] {
   const listen = `listen ${o.listen}${o.lb === 'nlb' ? ' proxy_protocol' : ''} default_server;`;
@@ -141,9 +200,19 @@ function edgeServer(o: ValidEdgeOptions): string[] {
     // proxy_read_timeout takes no variables, so upgrade requests are sent to a location of their own. A
     // `return` is one of the two directives that are safe inside `if` in a location.
     '# WebSocket (any Upgrade) requests get a long read timeout; everything else keeps the 60 s default.',
-    ...block('location /', ['error_page 418 = @upgrade;', 'if ($http_upgrade) {', '    return 418;', '}', proxyPass(o)]),
+    ...block('location /', [
+      'error_page 418 = @upgrade;',
+      'if ($http_upgrade) {',
+      '    return 418;',
+      '}',
+      proxyPass(o),
+    ]),
     '',
-    ...block('location @upgrade', [proxyPass(o), 'proxy_read_timeout 1h;', 'proxy_send_timeout 1h;']),
+    ...block('location @upgrade', [
+      proxyPass(o),
+      'proxy_read_timeout 1h;',
+      'proxy_send_timeout 1h;',
+    ]),
   ]);
 }
 
@@ -168,14 +237,19 @@ export function renderEdgeConfig(options: EdgeRenderOptions): string {
   const lines = [
     `# sticky-edge: lb=${o.lb} sticky=${o.sticky}${o.tls ? ' tls' : ''}. Rendered by sticky-edge; edit the options, not this file.`,
     '',
-    ...block('map $http_upgrade $sticky_edge_connection_upgrade', ['default upgrade;', "'' '';"]),
+    ...block('map $http_upgrade $sticky_edge_connection_upgrade', [
+      'default upgrade;',
+      "'' '';",
+    ]),
     '',
     ...(o.sticky === 'cookie' ? [...cookieMaps(o), ''] : []),
     ...balancedUpstream(o),
     ...(o.sticky === 'cookie' ? routeUpstreams(o.backends) : []),
     '',
     ...edgeServer(o),
-    ...(o.statusListen === undefined ? [] : ['', ...statusServer(o.statusListen)]),
+    ...(o.statusListen === undefined
+      ? []
+      : ['', ...statusServer(o.statusListen)]),
   ];
   return lines.join('\n') + '\n';
 }

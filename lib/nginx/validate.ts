@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { LB_KINDS, SETTING_KEYS, SettingsError, STICKY_STRATEGIES } from '../settings';
+import {
+  LB_KINDS,
+  SETTING_KEYS,
+  SettingsError,
+  STICKY_STRATEGIES,
+} from '../settings';
 import type { BackendSpec, EdgeRenderOptions } from './render-options';
 
 /**
@@ -12,16 +17,22 @@ import type { BackendSpec, EdgeRenderOptions } from './render-options';
 /** True for the text of an unresolved CDK token (`${Token[…]}` strings, `#{Token[…]}` list elements). */
 export function isToken(value: unknown): boolean {
   if (typeof value === 'number') return value <= -1e289;
-  return typeof value === 'string' && (value.includes('${Token[') || value.includes('#{Token['));
+  return (
+    typeof value === 'string' &&
+    (value.includes('${Token[') || value.includes('#{Token['))
+  );
 }
 
 function fail(name: string, expected: string, value: unknown): never {
-  throw new SettingsError(`${name} must be ${expected}, got ${JSON.stringify(value)}`);
+  throw new SettingsError(
+    `${name} must be ${expected}, got ${JSON.stringify(value)}`,
+  );
 }
 
 const LISTEN_FORMS = 'PORT, IPV4:PORT or [IPV6]:PORT';
 const BACKEND_FORMS = 'IPV4:PORT or [IPV6]:PORT';
-const TRUST_FORMS = 'an IPv4 or IPv6 CIDR such as 10.0.0.0/24 (the load balancer\'s addresses)';
+const TRUST_FORMS =
+  "an IPv4 or IPv6 CIDR such as 10.0.0.0/24 (the load balancer's addresses)";
 const ROUTE_ID_FORMS = '1-32 lowercase letters, digits, dashes or underscores';
 
 function port(text: string): number | undefined {
@@ -34,7 +45,8 @@ function hostPort(text: string): string | undefined {
   const v4 = /^([0-9.]+):(\d+)$/.exec(text);
   if (v4 && isIPv4(v4[1]) && port(v4[2])) return `${v4[1]}:${port(v4[2])}`;
   const v6 = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(text);
-  if (v6 && isIPv6(v6[1]) && port(v6[2])) return `${new URL(`http://[${v6[1]}]`).hostname}:${port(v6[2])}`;
+  if (v6 && isIPv6(v6[1]) && port(v6[2]))
+    return `${new URL(`http://[${v6[1]}]`).hostname}:${port(v6[2])}`;
   return undefined;
 }
 
@@ -42,7 +54,8 @@ function hostPort(text: string): string | undefined {
 export function listenAddress(name: string, value: unknown): string {
   if (isToken(value)) return value as string;
   if (typeof value !== 'string') fail(name, LISTEN_FORMS, value);
-  const normalised = port(value) !== undefined ? String(port(value)) : hostPort(value);
+  const normalised =
+    port(value) !== undefined ? String(port(value)) : hostPort(value);
   return normalised ?? fail(name, LISTEN_FORMS, value);
 }
 
@@ -59,11 +72,20 @@ function prefixBits(address: string): number {
 
 /** The address as a big integer, for checking that a CIDR has no host bits. */
 function addressValue(address: string): bigint {
-  if (isIPv4(address)) return address.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(octet), 0n);
+  if (isIPv4(address))
+    return address
+      .split('.')
+      .reduce((acc, octet) => (acc << 8n) | BigInt(octet), 0n);
   const groups = new URL(`http://[${address}]`).hostname.slice(1, -1);
   const [head, tail = ''] = groups.split('::');
   const split = (s: string) => (s === '' ? [] : s.split(':'));
-  const parts = groups.includes('::') ? [...split(head), ...Array(8 - split(head).length - split(tail).length).fill('0'), ...split(tail)] : split(groups);
+  const parts = groups.includes('::')
+    ? [
+        ...split(head),
+        ...Array(8 - split(head).length - split(tail).length).fill('0'),
+        ...split(tail),
+      ]
+    : split(groups);
   return parts.reduce((acc, group) => (acc << 16n) | BigInt(`0x${group}`), 0n);
 }
 
@@ -75,16 +97,22 @@ export function trustCidr(value: unknown): string {
   if (isToken(value)) return value as string;
   if (typeof value !== 'string') fail('trust', TRUST_FORMS, value);
   const [address, bits, extra] = value.split('/');
-  if (extra !== undefined || !(isIPv4(address) || isIPv6(address))) fail('trust', TRUST_FORMS, value);
+  if (extra !== undefined || !(isIPv4(address) || isIPv6(address)))
+    fail('trust', TRUST_FORMS, value);
   const max = prefixBits(address);
-  const prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
+  const prefix =
+    bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
   if (!(prefix >= 0 && prefix <= max)) fail('trust', TRUST_FORMS, value);
   if (prefix === 0) {
-    throw new SettingsError(`trust must not be ${JSON.stringify(value)}: it lets any client choose its own address; name the load balancer's CIDRs`);
+    throw new SettingsError(
+      `trust must not be ${JSON.stringify(value)}: it lets any client choose its own address; name the load balancer's CIDRs`,
+    );
   }
   const hostBits = BigInt(max - prefix);
   if (addressValue(address) & ((1n << hostBits) - 1n)) {
-    throw new SettingsError(`trust ${JSON.stringify(value)} has host bits set: write the network address of the CIDR`);
+    throw new SettingsError(
+      `trust ${JSON.stringify(value)} has host bits set: write the network address of the CIDR`,
+    );
   }
   return value;
 }
@@ -94,9 +122,12 @@ export function trustCidr(value: unknown): string {
  * so a backend's id does not depend on which other backends exist.
  */
 export function routeId(backend: BackendSpec, address: string): string {
-  if (backend.id === undefined) return createHash('sha256').update(address).digest('hex').slice(0, 12);
+  if (backend.id === undefined)
+    return createHash('sha256').update(address).digest('hex').slice(0, 12);
   if (isToken(backend.id)) return backend.id;
-  return /^[a-z0-9][a-z0-9_-]{0,31}$/.test(backend.id) ? backend.id : fail('backend id', ROUTE_ID_FORMS, backend.id);
+  return /^[a-z0-9][a-z0-9_-]{0,31}$/.test(backend.id)
+    ? backend.id
+    : fail('backend id', ROUTE_ID_FORMS, backend.id);
 }
 
 /** One backend after validation. */
@@ -107,12 +138,16 @@ export interface Backend {
 
 function validBackends(specs: unknown, needsIds: boolean): Backend[] {
   if (!Array.isArray(specs) || specs.length === 0) {
-    throw new SettingsError('backends must name at least one backend, got none');
+    throw new SettingsError(
+      'backends must name at least one backend, got none',
+    );
   }
   const backends = (specs as BackendSpec[]).map((spec) => {
     const address = backendAddress(spec?.address);
     if (needsIds && spec.id === undefined && isToken(address)) {
-      throw new SettingsError(`backend ${JSON.stringify(address)} is an unresolved token and needs an id for the cookie strategy`);
+      throw new SettingsError(
+        `backend ${JSON.stringify(address)} is an unresolved token and needs an id for the cookie strategy`,
+      );
     }
     return { address, id: routeId(spec, address) };
   });
@@ -120,7 +155,9 @@ function validBackends(specs: unknown, needsIds: boolean): Backend[] {
     const seen = new Set<string>();
     for (const backend of backends) {
       if (seen.has(backend[key])) {
-        throw new SettingsError(`backend ${key === 'id' ? 'id ' : ''}${JSON.stringify(backend[key])} is listed twice`);
+        throw new SettingsError(
+          `backend ${key === 'id' ? 'id ' : ''}${JSON.stringify(backend[key])} is listed twice`,
+        );
       }
       seen.add(backend[key]);
     }
@@ -128,14 +165,24 @@ function validBackends(specs: unknown, needsIds: boolean): Backend[] {
   return backends;
 }
 
-function oneOf<T extends string>(name: 'lb' | 'sticky', value: unknown, allowed: readonly T[]): T {
-  return (allowed as readonly unknown[]).includes(value) ? (value as T) : fail(name, SETTING_KEYS[name], value);
+function oneOf<T extends string>(
+  name: 'lb' | 'sticky',
+  value: unknown,
+  allowed: readonly T[],
+): T {
+  return (allowed as readonly unknown[]).includes(value)
+    ? (value as T)
+    : fail(name, SETTING_KEYS[name], value);
 }
 
 function cookieTtl(value: unknown): number {
   if (value === undefined) return 3600;
   if (isToken(value)) return value as number;
-  return Number.isInteger(value) && (value as number) >= 60 && (value as number) <= 31536000 ? (value as number) : fail('cookieTtl', SETTING_KEYS.cookieTtl, value);
+  return Number.isInteger(value) &&
+    (value as number) >= 60 &&
+    (value as number) <= 31536000
+    ? (value as number)
+    : fail('cookieTtl', SETTING_KEYS.cookieTtl, value);
 }
 
 /** The same TCP port on two listeners that may share an address. */
@@ -158,23 +205,47 @@ export interface ValidEdgeOptions {
   readonly cookieTtlSeconds: number;
 }
 
-export function validateEdgeOptions(options: EdgeRenderOptions): ValidEdgeOptions {
+export function validateEdgeOptions(
+  options: EdgeRenderOptions,
+): ValidEdgeOptions {
   const lb = oneOf('lb', options.lb, LB_KINDS);
   const sticky = oneOf('sticky', options.sticky, STICKY_STRATEGIES);
   const listen = listenAddress('listen', options.listen);
   if (!Array.isArray(options.trust) || options.trust.length === 0) {
-    throw new SettingsError("trust must name at least one CIDR (the load balancer's addresses), got none");
+    throw new SettingsError(
+      "trust must name at least one CIDR (the load balancer's addresses), got none",
+    );
   }
   const trust = options.trust.map(trustCidr);
   const backends = validBackends(options.backends, sticky === 'cookie');
-  const statusListen = options.statusListen === undefined ? undefined : listenAddress('statusListen', options.statusListen);
+  const statusListen =
+    options.statusListen === undefined
+      ? undefined
+      : listenAddress('statusListen', options.statusListen);
   if (statusListen !== undefined && clash(listen, statusListen)) {
-    throw new SettingsError(`statusListen must not share a port with listen ${JSON.stringify(listen)}, got ${JSON.stringify(statusListen)}`);
+    throw new SettingsError(
+      `statusListen must not share a port with listen ${JSON.stringify(listen)}, got ${JSON.stringify(statusListen)}`,
+    );
   }
-  return { lb, sticky, listen, trust, backends, statusListen, tls: options.tls === true, cookieTtlSeconds: cookieTtl(options.cookieTtlSeconds) };
+  return {
+    lb,
+    sticky,
+    listen,
+    trust,
+    backends,
+    statusListen,
+    tls: options.tls === true,
+    cookieTtlSeconds: cookieTtl(options.cookieTtlSeconds),
+  };
 }
 
 /** The naive config's inputs, validated the same way. */
-export function validateNaiveOptions(options: { listen: string; backends: readonly BackendSpec[] }): { listen: string; backends: readonly Backend[] } {
-  return { listen: listenAddress('listen', options.listen), backends: validBackends(options.backends, false) };
+export function validateNaiveOptions(options: {
+  listen: string;
+  backends: readonly BackendSpec[];
+}): { listen: string; backends: readonly Backend[] } {
+  return {
+    listen: listenAddress('listen', options.listen),
+    backends: validBackends(options.backends, false),
+  };
 }

@@ -8,7 +8,10 @@ import { StickyEdgeStack } from './sticky-edge-stack';
  * (and so its name) carries the stage: names CDK derives from construct paths, such as the app instances'
  * launch templates, must differ between stages living side by side in one account.
  */
-export function addStickyEdge(app: App, settings: EdgeSettings): StickyEdgeStack {
+export function addStickyEdge(
+  app: App,
+  settings: EdgeSettings,
+): StickyEdgeStack {
   const stack = new StickyEdgeStack(app, `${settings.stage}-StickyEdge`, {
     description: `sticky-edge (${settings.stage}): nginx sticky sessions behind an ${settings.lb.toUpperCase()} and NAT`,
     settings,

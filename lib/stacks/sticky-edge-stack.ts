@@ -1,4 +1,11 @@
-import { CfnOutput, Fn, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  Fn,
+  Stack,
+  StackProps,
+  Tags,
+  Validations,
+} from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
@@ -9,7 +16,10 @@ import { amazonLinux2023 } from '../constructs/ec2-baseline';
 import { EdgeLoadBalancer } from '../constructs/edge-load-balancer';
 import { EdgeNetwork } from '../constructs/edge-network';
 import { AppServer, ExternalApps } from '../constructs/external-apps';
-import { nginxRenderOptions, NGINX_TRAFFIC_PORT } from '../constructs/nginx-options';
+import {
+  nginxRenderOptions,
+  NGINX_TRAFFIC_PORT,
+} from '../constructs/nginx-options';
 import { NginxTier } from '../constructs/nginx-tier';
 
 export interface StickyEdgeStackProps extends StackProps {
@@ -45,7 +55,9 @@ export class StickyEdgeStack extends Stack {
       port: settings.appPort,
       proxyAddresses: this.network.natAddresses,
     });
-    const lbSubnets = this.network.vpc.selectSubnets(this.network.loadBalancerSubnets);
+    const lbSubnets = this.network.vpc.selectSubnets(
+      this.network.loadBalancerSubnets,
+    );
     this.nginx = new NginxTier(this, 'Nginx', {
       vpc: this.network.vpc,
       vpcSubnets: this.network.nginxSubnets,
@@ -55,9 +67,14 @@ export class StickyEdgeStack extends Stack {
       maxCapacity: settings.nginxMaxCapacity,
       renderOptions: nginxRenderOptions(settings, {
         trust: lbSubnets.subnets.map((subnet) => subnet.ipv4CidrBlock),
-        backends: this.apps.servers.map((server) => ({ address: server.endpoint, id: server.name })),
+        backends: this.apps.servers.map((server) => ({
+          address: server.endpoint,
+          id: server.name,
+        })),
       }),
-      upstreamPeers: this.apps.servers.map((server) => ec2.Peer.ipv4(`${server.address}/32`)),
+      upstreamPeers: this.apps.servers.map((server) =>
+        ec2.Peer.ipv4(`${server.address}/32`),
+      ),
       upstreamPort: settings.appPort,
     });
     // nginx nodes come up (and signal) only once the app servers answer at their Elastic IPs.
@@ -69,7 +86,10 @@ export class StickyEdgeStack extends Stack {
       target: this.nginx.autoScalingGroup,
       targetPort: NGINX_TRAFFIC_PORT,
       healthPath: HEALTH_PATH,
-      certificate: settings.certificateArn === undefined ? undefined : elbv2.ListenerCertificate.fromArn(settings.certificateArn),
+      certificate:
+        settings.certificateArn === undefined
+          ? undefined
+          : elbv2.ListenerCertificate.fromArn(settings.certificateArn),
     });
     // Runs during deploy once nginx has signalled, the app servers are up and the listener exists; fails the deploy on a failed check.
     new DeployCheck(this, 'DeployCheck', {
@@ -78,7 +98,10 @@ export class StickyEdgeStack extends Stack {
       url: this.edge.url,
       listenerPorts: this.edge.listenerPorts,
       sticky: settings.sticky,
-      backends: this.apps.servers.map((server) => ({ address: server.address, port: settings.appPort })),
+      backends: this.apps.servers.map((server) => ({
+        address: server.address,
+        port: settings.appPort,
+      })),
       executeAfter: [this.nginx, this.apps, this.edge],
     });
     this.autoScalingGroup = this.nginx.autoScalingGroup;
@@ -89,7 +112,8 @@ export class StickyEdgeStack extends Stack {
     if (settings.amiId !== undefined) {
       Validations.of(this).acknowledge({
         id: 'CloudFormation-Validate::W9010',
-        reason: 'amiId pins the image on purpose, so an environment can be rebuilt exactly; without it the stack reads the latest AL2023 from SSM',
+        reason:
+          'amiId pins the image on purpose, so an environment can be rebuilt exactly; without it the stack reads the latest AL2023 from SSM',
       });
     }
     Tags.of(this).add('project', 'sticky-edge');
@@ -98,18 +122,29 @@ export class StickyEdgeStack extends Stack {
   }
 
   private addOutputs(): void {
-    new CfnOutput(this, 'LoadBalancerUrl', { value: this.url, description: 'Open it in a browser and reload' });
+    new CfnOutput(this, 'LoadBalancerUrl', {
+      value: this.url,
+      description: 'Open it in a browser and reload',
+    });
     new CfnOutput(this, 'CurlCommand', {
       value: `curl -s -c sticky-edge.jar -b sticky-edge.jar ${this.url}/`,
-      description: 'Repeat it: the same backend answers, the hit count grows and clientIp is your address',
+      description:
+        'Repeat it: the same backend answers, the hit count grows and clientIp is your address',
     });
     new CfnOutput(this, 'NatElasticIps', {
-      value: Fn.join(',', this.natEips.map((eip) => eip.attrPublicIp)),
+      value: Fn.join(
+        ',',
+        this.natEips.map((eip) => eip.attrPublicIp),
+      ),
       description: 'The addresses the app servers see nginx connect from',
     });
     new CfnOutput(this, 'AppElasticIps', {
-      value: Fn.join(',', this.appServers.map((server) => server.address)),
-      description: 'The app servers nginx proxies to (port appPort, reachable from the NAT addresses only)',
+      value: Fn.join(
+        ',',
+        this.appServers.map((server) => server.address),
+      ),
+      description:
+        'The app servers nginx proxies to (port appPort, reachable from the NAT addresses only)',
     });
   }
 }
@@ -117,7 +152,10 @@ export class StickyEdgeStack extends Stack {
 /**
  * Each tier's image. One pinned AMI runs on both tiers, so both instance types must run its architecture.
  */
-function machineImages(settings: EdgeSettings): { nginx: ec2.IMachineImage; app: ec2.IMachineImage } {
+function machineImages(settings: EdgeSettings): {
+  nginx: ec2.IMachineImage;
+  app: ec2.IMachineImage;
+} {
   const nginx = architectureOf('nginxInstanceType', settings);
   const app = architectureOf('appInstanceType', settings);
   if (settings.amiId !== undefined && nginx !== app) {
@@ -125,14 +163,22 @@ function machineImages(settings: EdgeSettings): { nginx: ec2.IMachineImage; app:
       `appInstanceType must have the architecture of nginxInstanceType (${nginx}) when amiId pins one image for both, got ${JSON.stringify(settings.appInstanceType)} (${app})`,
     );
   }
-  return { nginx: amazonLinux2023(nginx, settings.amiId), app: amazonLinux2023(app, settings.amiId) };
+  return {
+    nginx: amazonLinux2023(nginx, settings.amiId),
+    app: amazonLinux2023(app, settings.amiId),
+  };
 }
 
 /** An instance type CDK cannot read an architecture from is a bad setting, reported as one, not a crash. */
-function architectureOf(key: 'nginxInstanceType' | 'appInstanceType', settings: EdgeSettings): ec2.InstanceArchitecture {
+function architectureOf(
+  key: 'nginxInstanceType' | 'appInstanceType',
+  settings: EdgeSettings,
+): ec2.InstanceArchitecture {
   try {
     return new ec2.InstanceType(settings[key]).architecture;
   } catch {
-    throw new SettingsError(`${key} must be ${SETTING_KEYS[key]}, got ${JSON.stringify(settings[key])}`);
+    throw new SettingsError(
+      `${key} must be ${SETTING_KEYS[key]}, got ${JSON.stringify(settings[key])}`,
+    );
   }
 }

@@ -20,7 +20,9 @@ export class CookieJar {
   /** The `Cookie` request header, or undefined when the jar is empty. */
   header(): string | undefined {
     if (this.cookies.size === 0) return undefined;
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    return [...this.cookies]
+      .map(([name, value]) => `${name}=${value}`)
+      .join('; ');
   }
 
   private storeOne(line: string): void {
@@ -28,7 +30,8 @@ export class CookieJar {
     const eq = pair.indexOf('=');
     if (eq <= 0) return;
     const name = pair.slice(0, eq);
-    const attribute = (wanted: string) => attributes.find((a) => a.toLowerCase().split('=')[0] === wanted);
+    const attribute = (wanted: string) =>
+      attributes.find((a) => a.toLowerCase().split('=')[0] === wanted);
     if (attribute('secure') !== undefined && !this.overHttps) return;
     if (isExpired(attribute('max-age'), attribute('expires'))) {
       this.cookies.delete(name);
@@ -38,7 +41,10 @@ export class CookieJar {
   }
 }
 
-function isExpired(maxAge: string | undefined, expires: string | undefined): boolean {
+function isExpired(
+  maxAge: string | undefined,
+  expires: string | undefined,
+): boolean {
   if (maxAge !== undefined) return Number(maxAge.split('=')[1]) <= 0;
   if (expires === undefined) return false;
   const at = Date.parse(expires.slice(expires.indexOf('=') + 1));

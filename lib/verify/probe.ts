@@ -53,28 +53,57 @@ export function probe(url: URL, options: ProbeOptions): Promise<ProbeResult> {
       {
         agent: false,
         localAddress: options.localAddress,
-        headers: { accept: 'application/json', connection: 'close', ...options.headers },
+        headers: {
+          accept: 'application/json',
+          connection: 'close',
+          ...options.headers,
+        },
         signal: AbortSignal.timeout(options.timeoutMs),
-        ...(options.tlsNameCheck === false ? { checkServerIdentity: () => undefined } : {}),
+        ...(options.tlsNameCheck === false
+          ? { checkServerIdentity: () => undefined }
+          : {}),
       },
       (response) => {
         const localAddress = plainAddress(response.socket.localAddress ?? '');
         readBody(response)
           .then((body) => resolve(interpret(response, body, localAddress)))
-          .catch((err: Error) => resolve({ ok: false, error: describe(err, options.timeoutMs) }));
+          .catch((err: Error) =>
+            resolve({ ok: false, error: describe(err, options.timeoutMs) }),
+          );
       },
     );
-    request.on('error', (err) => resolve({ ok: false, error: describe(err, options.timeoutMs) }));
+    request.on('error', (err) =>
+      resolve({ ok: false, error: describe(err, options.timeoutMs) }),
+    );
     request.end();
   });
 }
 
-function interpret(response: http.IncomingMessage, body: string, localAddress: string): ProbeResult {
+function interpret(
+  response: http.IncomingMessage,
+  body: string,
+  localAddress: string,
+): ProbeResult {
   const status = response.statusCode ?? 0;
-  if (status < 200 || status > 299) return { ok: false, status, error: `HTTP ${status} ${response.statusMessage ?? ''}`.trim() };
+  if (status < 200 || status > 299)
+    return {
+      ok: false,
+      status,
+      error: `HTTP ${status} ${response.statusMessage ?? ''}`.trim(),
+    };
   const answer = parseAnswer(body);
-  if (answer === undefined) return { ok: false, status, error: `HTTP ${status} but not the demo backend's JSON: ${JSON.stringify(body.slice(0, 80))}` };
-  return { ok: true, answer, localAddress, setCookies: response.headers['set-cookie'] ?? [] };
+  if (answer === undefined)
+    return {
+      ok: false,
+      status,
+      error: `HTTP ${status} but not the demo backend's JSON: ${JSON.stringify(body.slice(0, 80))}`,
+    };
+  return {
+    ok: true,
+    answer,
+    localAddress,
+    setCookies: response.headers['set-cookie'] ?? [],
+  };
 }
 
 function parseAnswer(body: string): BackendAnswer | undefined {
@@ -84,8 +113,19 @@ function parseAnswer(body: string): BackendAnswer | undefined {
   } catch {
     return undefined;
   }
-  const facts = raw as { backend?: unknown; peer?: unknown; clientIp?: unknown; headers?: Record<string, unknown>; session?: Record<string, unknown> };
-  if (typeof facts?.backend !== 'string' || typeof facts.peer !== 'string' || typeof facts.clientIp !== 'string') return undefined;
+  const facts = raw as {
+    backend?: unknown;
+    peer?: unknown;
+    clientIp?: unknown;
+    headers?: Record<string, unknown>;
+    session?: Record<string, unknown>;
+  };
+  if (
+    typeof facts?.backend !== 'string' ||
+    typeof facts.peer !== 'string' ||
+    typeof facts.clientIp !== 'string'
+  )
+    return undefined;
   const text = (value: unknown) => (typeof value === 'string' ? value : null);
   return {
     backend: facts.backend,
@@ -104,7 +144,10 @@ function readBody(response: http.IncomingMessage): Promise<string> {
     let size = 0;
     response.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) response.destroy(new Error(`reply larger than ${MAX_BODY_BYTES} bytes`));
+      if (size > MAX_BODY_BYTES)
+        response.destroy(
+          new Error(`reply larger than ${MAX_BODY_BYTES} bytes`),
+        );
       else chunks.push(chunk);
     });
     response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
@@ -113,7 +156,8 @@ function readBody(response: http.IncomingMessage): Promise<string> {
 }
 
 function describe(err: Error, timeoutMs: number): string {
-  if (err.name === 'AbortError' || err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  if (err.name === 'AbortError' || err.name === 'TimeoutError')
+    return `no answer within ${timeoutMs} ms`;
   const code = (err as { code?: string }).code;
   return code ? `${code}: ${err.message}` : err.message;
 }

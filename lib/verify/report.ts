@@ -3,7 +3,13 @@ import type { StickyStrategy } from '../settings';
 
 export type CheckStatus = 'pass' | 'fail' | 'not-applicable';
 
-export type CheckId = 'reachable' | 'sticky' | 'spread' | 'backends' | 'client-address' | 'forged-headers';
+export type CheckId =
+  | 'reachable'
+  | 'sticky'
+  | 'spread'
+  | 'backends'
+  | 'client-address'
+  | 'forged-headers';
 
 export interface CheckResult {
   readonly id: CheckId;

@@ -49,7 +49,9 @@ export interface DriveResult {
   readonly skipped: number;
 }
 
-export async function driveSessions(options: DriveOptions): Promise<DriveResult> {
+export async function driveSessions(
+  options: DriveOptions,
+): Promise<DriveResult> {
   const perSession = options.requestsPerSession + options.forgedPerSession;
   const total = options.sessions * perSession;
   const records: SessionRecord[] = [];
@@ -59,22 +61,37 @@ export async function driveSessions(options: DriveOptions): Promise<DriveResult>
   const worker = async () => {
     while (next < options.sessions) {
       const index = next++;
-      const record = await runSession(index, options, () => options.onProgress?.(++done, total));
+      const record = await runSession(index, options, () =>
+        options.onProgress?.(++done, total),
+      );
       skipped += perSession - record.exchanges.length;
       records.push(record);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency, options.sessions) }, worker));
+  await Promise.all(
+    Array.from(
+      { length: Math.min(options.concurrency, options.sessions) },
+      worker,
+    ),
+  );
   records.sort((a, b) => a.index - b.index);
   return { sessions: records, skipped };
 }
 
-async function runSession(index: number, options: DriveOptions, tick: () => void): Promise<SessionRecord> {
-  const source = options.sources?.length ? options.sources[index % options.sources.length] : undefined;
+async function runSession(
+  index: number,
+  options: DriveOptions,
+  tick: () => void,
+): Promise<SessionRecord> {
+  const source = options.sources?.length
+    ? options.sources[index % options.sources.length]
+    : undefined;
   const jar = new CookieJar(options.url.protocol === 'https:');
   const plan: (Forgery | undefined)[] = [
     ...Array.from({ length: options.requestsPerSession }, () => undefined),
-    ...Array.from({ length: options.forgedPerSession }, (_, n) => forgery(index, n)),
+    ...Array.from({ length: options.forgedPerSession }, (_, n) =>
+      forgery(index, n),
+    ),
   ];
   const exchanges: Exchange[] = [];
   for (const forged of plan) {
@@ -84,10 +101,22 @@ async function runSession(index: number, options: DriveOptions, tick: () => void
       localAddress: source,
       timeoutMs: options.timeoutMs,
       tlsNameCheck: options.tlsNameCheck,
-      headers: { ...(cookie ? { cookie } : {}), ...(forged ? { 'x-forwarded-for': forged.forwardedFor, 'x-real-ip': forged.realIp } : {}) },
+      headers: {
+        ...(cookie ? { cookie } : {}),
+        ...(forged
+          ? {
+              'x-forwarded-for': forged.forwardedFor,
+              'x-real-ip': forged.realIp,
+            }
+          : {}),
+      },
     });
     if (result.ok) jar.store(result.setCookies);
-    exchanges.push({ forged, routeCookie: jar.get(options.routeCookieName), result });
+    exchanges.push({
+      forged,
+      routeCookie: jar.get(options.routeCookieName),
+      result,
+    });
     tick();
   }
   return { index, source, exchanges };

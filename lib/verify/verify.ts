@@ -6,7 +6,12 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { isReachedWithoutNat, plainAddress } from './addresses';
-import { countSessionsPerBackend, DirectBackend, evaluate, Observations } from './checks';
+import {
+  countSessionsPerBackend,
+  DirectBackend,
+  evaluate,
+  Observations,
+} from './checks';
 import { probe } from './probe';
 import type { Routing, VerifyReport } from './report';
 import { driveSessions, SessionRecord } from './sessions';
@@ -75,25 +80,53 @@ export const LIMITS = {
 
 const FORGED_PER_SESSION = 2;
 
-export async function verifyEndpoint(options: VerifyOptions): Promise<VerifyReport> {
+export async function verifyEndpoint(
+  options: VerifyOptions,
+): Promise<VerifyReport> {
   const started = Date.now();
   const url = parseEndpoint(options.url);
   const sticky = options.sticky ?? 'auto';
-  if (sticky !== 'auto' && !STICKY_STRATEGIES.includes(sticky)) throw new VerifyInputError(`sticky must be ip_hash, hash, cookie or auto, got ${JSON.stringify(sticky)}`);
+  if (sticky !== 'auto' && !STICKY_STRATEGIES.includes(sticky))
+    throw new VerifyInputError(
+      `sticky must be ip_hash, hash, cookie or auto, got ${JSON.stringify(sticky)}`,
+    );
   const sessions = whole('sessions', options.sessions ?? 20, LIMITS.sessions);
-  const requestsPerSession = whole('requestsPerSession', options.requestsPerSession ?? 4, LIMITS.requestsPerSession);
+  const requestsPerSession = whole(
+    'requestsPerSession',
+    options.requestsPerSession ?? 4,
+    LIMITS.requestsPerSession,
+  );
   const sources = addresses('source address', options.sourceAddresses ?? []);
-  const expected = options.expectedClientIps === undefined ? undefined : addresses('expected client address', options.expectedClientIps);
-  const backendUrls = (options.backendUrls ?? []).map((u) => parseEndpoint(u, 'backend URL'));
-  const timeoutMs = whole('requestTimeoutMs', options.requestTimeoutMs ?? 5_000, LIMITS.requestTimeoutMs);
-  const deadline = started + whole('deadlineMs', options.deadlineMs ?? 90_000, LIMITS.deadlineMs);
-  const concurrency = whole('concurrency', options.concurrency ?? 8, LIMITS.concurrency);
+  const expected =
+    options.expectedClientIps === undefined
+      ? undefined
+      : addresses('expected client address', options.expectedClientIps);
+  const backendUrls = (options.backendUrls ?? []).map((u) =>
+    parseEndpoint(u, 'backend URL'),
+  );
+  const timeoutMs = whole(
+    'requestTimeoutMs',
+    options.requestTimeoutMs ?? 5_000,
+    LIMITS.requestTimeoutMs,
+  );
+  const deadline =
+    started +
+    whole('deadlineMs', options.deadlineMs ?? 90_000, LIMITS.deadlineMs);
+  const concurrency = whole(
+    'concurrency',
+    options.concurrency ?? 8,
+    LIMITS.concurrency,
+  );
   const tlsNameCheck = options.tlsNameCheck ?? true;
 
   const endpointAddresses = await resolve(url);
-  const direct = endpointAddresses.length > 0 && endpointAddresses.every(isReachedWithoutNat);
+  const direct =
+    endpointAddresses.length > 0 &&
+    endpointAddresses.every(isReachedWithoutNat);
   const [directBackends, driven] = await Promise.all([
-    Promise.all(backendUrls.map((u) => probeBackend(u, timeoutMs, tlsNameCheck))),
+    Promise.all(
+      backendUrls.map((u) => probeBackend(u, timeoutMs, tlsNameCheck)),
+    ),
     driveSessions({
       url,
       sessions,
@@ -116,7 +149,8 @@ export async function verifyEndpoint(options: VerifyOptions): Promise<VerifyRepo
     skipped: driven.skipped,
     endpointAddresses,
     directBackends,
-    expectedClientIps: (localAddress) => expected ?? (direct ? [localAddress] : undefined),
+    expectedClientIps: (localAddress) =>
+      expected ?? (direct ? [localAddress] : undefined),
   };
   const checks = evaluate(observations);
   return {
@@ -138,17 +172,27 @@ export function parseEndpoint(text: string, what = 'url'): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new VerifyInputError(`${what} must be an http:// or https:// URL, got ${JSON.stringify(text)}`);
+    throw new VerifyInputError(
+      `${what} must be an http:// or https:// URL, got ${JSON.stringify(text)}`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new VerifyInputError(`${what} must be an http:// or https:// URL, got ${JSON.stringify(text)}`);
+    throw new VerifyInputError(
+      `${what} must be an http:// or https:// URL, got ${JSON.stringify(text)}`,
+    );
   }
   return url;
 }
 
-function whole(name: string, value: number, range: { min: number; max: number }): number {
+function whole(
+  name: string,
+  value: number,
+  range: { min: number; max: number },
+): number {
   if (!Number.isInteger(value) || value < range.min || value > range.max) {
-    throw new VerifyInputError(`${name} must be a whole number from ${range.min} to ${range.max}, got ${JSON.stringify(value)}`);
+    throw new VerifyInputError(
+      `${name} must be a whole number from ${range.min} to ${range.max}, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -156,7 +200,10 @@ function whole(name: string, value: number, range: { min: number; max: number })
 function addresses(what: string, values: readonly string[]): string[] {
   return values.map((value) => {
     const plain = plainAddress(value);
-    if (isIP(plain) === 0) throw new VerifyInputError(`${what} must be an IP address, got ${JSON.stringify(value)}`);
+    if (isIP(plain) === 0)
+      throw new VerifyInputError(
+        `${what} must be an IP address, got ${JSON.stringify(value)}`,
+      );
     return plain;
   });
 }
@@ -165,18 +212,33 @@ function addresses(what: string, values: readonly string[]): string[] {
 async function resolve(url: URL): Promise<string[]> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   try {
-    return (await lookup(host, { all: true })).map((a) => plainAddress(a.address));
+    return (await lookup(host, { all: true })).map((a) =>
+      plainAddress(a.address),
+    );
   } catch {
     return [];
   }
 }
 
-function routing(sticky: StickyStrategy | 'auto', sessions: readonly SessionRecord[]): Routing {
+function routing(
+  sticky: StickyStrategy | 'auto',
+  sessions: readonly SessionRecord[],
+): Routing {
   if (sticky !== 'auto') return sticky === 'cookie' ? 'cookie' : 'address';
-  return sessions.some((s) => s.exchanges.some((e) => e.routeCookie !== undefined)) ? 'cookie' : 'address';
+  return sessions.some((s) =>
+    s.exchanges.some((e) => e.routeCookie !== undefined),
+  )
+    ? 'cookie'
+    : 'address';
 }
 
-async function probeBackend(url: URL, timeoutMs: number, tlsNameCheck: boolean): Promise<DirectBackend> {
+async function probeBackend(
+  url: URL,
+  timeoutMs: number,
+  tlsNameCheck: boolean,
+): Promise<DirectBackend> {
   const result = await probe(url, { timeoutMs, tlsNameCheck });
-  return result.ok ? { url: url.href, name: result.answer.backend } : { url: url.href, error: result.error };
+  return result.ok
+    ? { url: url.href, name: result.answer.backend }
+    : { url: url.href, error: result.error };
 }

@@ -27,16 +27,31 @@ export interface RequestOptions {
   readonly agent?: http.Agent;
 }
 
-export function request(url: string, options: RequestOptions = {}): Promise<Reply> {
+export function request(
+  url: string,
+  options: RequestOptions = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       new URL(options.path ?? '/', url),
-      { method: options.method ?? 'GET', headers: options.headers, localAddress: options.from, agent: options.agent ?? false },
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        localAddress: options.from,
+        agent: options.agent ?? false,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, reusedSocket: req.reusedSocket }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            reusedSocket: req.reusedSocket,
+          }),
+        );
       },
     );
     req.on('error', reject);
@@ -47,6 +62,9 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
 /** The `name=value` part of a Set-Cookie header, ready to send back as a Cookie header. */
 export function cookieOf(reply: Reply): string {
   const setCookie = reply.headers['set-cookie'];
-  if (!setCookie || setCookie.length !== 1) throw new Error(`expected one Set-Cookie, got ${JSON.stringify(setCookie)}`);
+  if (!setCookie || setCookie.length !== 1)
+    throw new Error(
+      `expected one Set-Cookie, got ${JSON.stringify(setCookie)}`,
+    );
   return setCookie[0].split(';')[0];
 }

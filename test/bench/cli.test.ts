@@ -16,7 +16,12 @@ describe('parseBenchArgs', () => {
   });
 
   test('takes --full, --only (run in a fixed order), --out and --json', () => {
-    expect(parseBenchArgs(['--full', '--only', 'remap,overhead', '--out', 'results', '--json'], cwd)).toEqual({
+    expect(
+      parseBenchArgs(
+        ['--full', '--only', 'remap,overhead', '--out', 'results', '--json'],
+        cwd,
+      ),
+    ).toEqual({
       mode: 'full',
       scenarios: ['overhead', 'remap'],
       command: 'npm run bench -- --full --only remap,overhead',
@@ -30,27 +35,46 @@ describe('parseBenchArgs', () => {
   });
 
   test.each([
-    [['--only', 'balance,speed'], '--only must be a comma-separated list of overhead, balance, remap, failover, build, got "balance,speed"'],
-    [['--only', ''], '--only must be a comma-separated list of overhead, balance, remap, failover, build, got ""'],
+    [
+      ['--only', 'balance,speed'],
+      '--only must be a comma-separated list of overhead, balance, remap, failover, build, got "balance,speed"',
+    ],
+    [
+      ['--only', ''],
+      '--only must be a comma-separated list of overhead, balance, remap, failover, build, got ""',
+    ],
     [['--quick', '--full'], '--quick and --full cannot be used together'],
     [['--out', ''], '--out must be a directory, got ""'],
   ])('fails when given %j', (argv, message) => {
     expect(() => parseBenchArgs(argv, cwd)).toThrow(message);
   });
 
-  test.each([[['--fast']], [['extra']], [['--out']]])('fails when given %j', (argv) => {
-    expect(() => parseBenchArgs(argv, cwd)).toThrow();
-  });
+  test.each([[['--fast']], [['extra']], [['--out']]])(
+    'fails when given %j',
+    (argv) => {
+      expect(() => parseBenchArgs(argv, cwd)).toThrow();
+    },
+  );
 });
 
 test('the CLI rejects a bad flag with one line and exit code 2, before starting anything', async () => {
   const root = path.resolve(__dirname, '..', '..');
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [path.join(root, 'bin', 'sticky-edge.cjs'), 'bench', '--only', 'speed'], { cwd: root }, (err, stdout, stderr) =>
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
+  const { code, stdout, stderr } = await new Promise<{
+    code: number | null;
+    stdout: string;
+    stderr: string;
+  }>((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(root, 'bin', 'sticky-edge.cjs'), 'bench', '--only', 'speed'],
+      { cwd: root },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
     );
   });
   expect(code).toBe(2);
   expect(stdout).toBe('');
-  expect(stderr).toBe('sticky-edge: --only must be a comma-separated list of overhead, balance, remap, failover, build, got "speed"\n');
+  expect(stderr).toBe(
+    'sticky-edge: --only must be a comma-separated list of overhead, balance, remap, failover, build, got "speed"\n',
+  );
 }, 30_000);

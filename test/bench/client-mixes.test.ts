@@ -1,7 +1,10 @@
 import type { AddressBlock } from '../../lib/local/addresses';
 import { blocksNeeded, clientAddresses } from '../../lib/bench/client-mixes';
 
-const block = (second: number): AddressBlock => ({ prefix: `127.${second}`, address: (network, host) => `127.${second}.${network}.${host}` });
+const block = (second: number): AddressBlock => ({
+  prefix: `127.${second}`,
+  address: (network, host) => `127.${second}.${network}.${host}`,
+});
 const blocks = Array.from({ length: 8 }, (_, i) => block(201 + i));
 const slash24 = (address: string) => address.split('.').slice(0, 3).join('.');
 
@@ -22,15 +25,20 @@ describe('clientAddresses', () => {
 
   test('the /24s are picked at random, not consecutively', () => {
     let seed = 1;
-    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
-    const networks = clientAddresses('carrier-nat', 64, blocks, random).map((a) => Number(a.split('.')[2]));
+    const random = () =>
+      ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const networks = clientAddresses('carrier-nat', 64, blocks, random).map(
+      (a) => Number(a.split('.')[2]),
+    );
     const distinct = [...new Set(networks)].sort((a, b) => a - b);
     expect(distinct).toHaveLength(4);
     expect(distinct[3] - distinct[0]).toBeGreaterThan(3);
   });
 
   test('distinct /24s are a random draw, not every network of a block', () => {
-    const networks = clientAddresses('distinct-24', 250, blocks).map((a) => a.split('.').slice(1, 3).join('.'));
+    const networks = clientAddresses('distinct-24', 250, blocks).map((a) =>
+      a.split('.').slice(1, 3).join('.'),
+    );
     const perBlock = new Set(networks.map((n) => n.split('.')[0]));
     expect(perBlock.size).toBeGreaterThan(2);
   });
@@ -40,6 +48,8 @@ describe('clientAddresses', () => {
     expect(blocksNeeded('distinct-24', 1001)).toBe(9);
     expect(blocksNeeded('distinct-24', 30)).toBe(1);
     expect(blocksNeeded('carrier-nat', 1000)).toBe(1);
-    expect(() => clientAddresses('distinct-24', 1000, blocks.slice(0, 3))).toThrow('need 8 address blocks, got 3');
+    expect(() =>
+      clientAddresses('distinct-24', 1000, blocks.slice(0, 3)),
+    ).toThrow('need 8 address blocks, got 3');
   });
 });

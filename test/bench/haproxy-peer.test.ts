@@ -25,10 +25,19 @@ test('HAProxy accepts the peer config (haproxy -c)', async () => {
   try {
     const file = path.join(dir, 'haproxy.cfg');
     await writeFile(file, config);
-    const result = await new Promise<{ code: number; output: string }>((resolve) =>
-      execFile(findHaproxy(), ['-c', '-f', file], (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, output: stdout + stderr })),
+    const result = await new Promise<{ code: number; output: string }>(
+      (resolve) =>
+        execFile(findHaproxy(), ['-c', '-f', file], (err, stdout, stderr) =>
+          resolve({
+            code: err ? Number(err.code) : 0,
+            output: stdout + stderr,
+          }),
+        ),
     );
-    expect(result).toEqual({ code: 0, output: expect.stringContaining('Configuration file is valid') });
+    expect(result).toEqual({
+      code: 0,
+      output: expect.stringContaining('Configuration file is valid'),
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

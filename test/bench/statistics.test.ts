@@ -1,4 +1,13 @@
-import { countPerBackend, countRemap, idealRemap, percentile, ratio, repinnedAtMs, shares, worstDeviationFromIdeal } from '../../lib/bench/statistics';
+import {
+  countPerBackend,
+  countRemap,
+  idealRemap,
+  percentile,
+  ratio,
+  repinnedAtMs,
+  shares,
+  worstDeviationFromIdeal,
+} from '../../lib/bench/statistics';
 
 describe('percentile', () => {
   test('uses the nearest rank on unsorted values', () => {
@@ -10,7 +19,12 @@ describe('percentile', () => {
   });
 
   test('p99 of 1..1000 is 990 and keeps fractions', () => {
-    expect(percentile(Array.from({ length: 1000 }, (_, i) => i + 1), 99)).toBe(990);
+    expect(
+      percentile(
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+        99,
+      ),
+    ).toBe(990);
     expect(percentile([0.25, 0.75], 50)).toBe(0.25);
   });
 
@@ -21,7 +35,9 @@ describe('percentile', () => {
 
 describe('shares', () => {
   test('counts every backend, including one nobody reached', () => {
-    expect(countPerBackend(['a', 'b', 'a', 'a'], ['a', 'b', 'c'])).toEqual([3, 1, 0]);
+    expect(countPerBackend(['a', 'b', 'a', 'a'], ['a', 'b', 'c'])).toEqual([
+      3, 1, 0,
+    ]);
   });
 
   test('are fractions of the total', () => {
@@ -40,17 +56,27 @@ describe('remap', () => {
   test('scaling in: leaving the removed backend is needed, moving between the others is not', () => {
     const before = ['a', 'b', 'c', 'c', 'a'];
     const after = ['a', 'a', 'a', 'b', 'b'];
-    expect(countRemap(before, after, ['a', 'b', 'c'], ['a', 'b'])).toEqual({ clients: 5, moved: 4, movedNeedlessly: 2 });
+    expect(countRemap(before, after, ['a', 'b', 'c'], ['a', 'b'])).toEqual({
+      clients: 5,
+      moved: 4,
+      movedNeedlessly: 2,
+    });
   });
 
   test('scaling out: moving onto the new backend is rebalancing, moving between the old ones is not', () => {
     const before = ['a', 'b', 'a', 'b'];
     const after = ['c', 'a', 'a', 'c'];
-    expect(countRemap(before, after, ['a', 'b'], ['a', 'b', 'c'])).toEqual({ clients: 4, moved: 3, movedNeedlessly: 1 });
+    expect(countRemap(before, after, ['a', 'b'], ['a', 'b', 'c'])).toEqual({
+      clients: 4,
+      moved: 3,
+      movedNeedlessly: 1,
+    });
   });
 
   test('rejects answers that do not pair up', () => {
-    expect(() => countRemap(['a'], [], ['a'], ['a'])).toThrow('one answer per client');
+    expect(() => countRemap(['a'], [], ['a'], ['a'])).toThrow(
+      'one answer per client',
+    );
   });
 
   test('the ideal is 1/(n+1) both ways', () => {
@@ -78,7 +104,15 @@ describe('repinnedAtMs', () => {
   });
 
   test('is undefined while the session still fails or still lands on the dead backend', () => {
-    expect(repinnedAtMs([{ atMs: 5, backend: 'b' }, { atMs: 9, backend: undefined }], 'a')).toBeUndefined();
+    expect(
+      repinnedAtMs(
+        [
+          { atMs: 5, backend: 'b' },
+          { atMs: 9, backend: undefined },
+        ],
+        'a',
+      ),
+    ).toBeUndefined();
     expect(repinnedAtMs([{ atMs: 5, backend: 'a' }], 'a')).toBeUndefined();
     expect(repinnedAtMs([], 'a')).toBeUndefined();
   });

@@ -21,44 +21,81 @@ interface Run {
 /** Runs bin/app.ts as the CDK CLI does: context in CDK_CONTEXT_JSON, the assembly into CDK_OUTDIR. */
 async function runApp(context: Record<string, unknown>): Promise<Run> {
   const outdir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-app-'));
-  const env = { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext(), ...context }), CDK_OUTDIR: outdir };
+  const env = {
+    ...process.env,
+    CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext(), ...context }),
+    CDK_OUTDIR: outdir,
+  };
   return new Promise((resolve) => {
-    execFile(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['bin/app.ts'], { cwd: REPO_ROOT, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr, outdir });
-    });
+    execFile(
+      path.join(REPO_ROOT, 'node_modules/.bin/tsx'),
+      ['bin/app.ts'],
+      { cwd: REPO_ROOT, env },
+      (error, stdout, stderr) => {
+        resolve({
+          code: error ? Number(error.code) : 0,
+          stdout,
+          stderr,
+          outdir,
+        });
+      },
+    );
   });
 }
 
 const outdirs: string[] = [];
-afterAll(() => Promise.all(outdirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+afterAll(() =>
+  Promise.all(outdirs.map((dir) => rm(dir, { recursive: true, force: true }))),
+);
 
 describe('bin/app.ts', () => {
   test.concurrent.each([
-    [{ sticky: 'bogus' }, 'sticky-edge: sticky must be ip_hash, hash or cookie, got "bogus"'],
     [
-      { amiId: 'ami-0123456789abcdef0', nginxInstanceType: 't4g.micro', appInstanceType: 't3.micro' },
+      { sticky: 'bogus' },
+      'sticky-edge: sticky must be ip_hash, hash or cookie, got "bogus"',
+    ],
+    [
+      {
+        amiId: 'ami-0123456789abcdef0',
+        nginxInstanceType: 't4g.micro',
+        appInstanceType: 't3.micro',
+      },
       'sticky-edge: appInstanceType must have the architecture of nginxInstanceType (arm64) when amiId pins one image for both, got "t3.micro" (x86_64)',
     ],
-  ])('fails when %j: one line naming the setting, no stack trace, exit status 1', async (context, line) => {
-    const run = await runApp(context);
-    outdirs.push(run.outdir);
-    expect(run).toMatchObject({ code: 1, stdout: '', stderr: `${line}\n` });
-  });
+  ])(
+    'fails when %j: one line naming the setting, no stack trace, exit status 1',
+    async (context, line) => {
+      const run = await runApp(context);
+      outdirs.push(run.outdir);
+      expect(run).toMatchObject({ code: 1, stdout: '', stderr: `${line}\n` });
+    },
+  );
 
-  test.concurrent('synthesizes the stage named in context into its own stack', async () => {
-    const run = await runApp({ stage: 'pr-check', lb: 'alb' });
-    outdirs.push(run.outdir);
-    expect(run.code).toBe(0);
-    expect(await readdir(run.outdir)).toContain('pr-check-StickyEdge.template.json');
-  });
+  test.concurrent(
+    'synthesizes the stage named in context into its own stack',
+    async () => {
+      const run = await runApp({ stage: 'pr-check', lb: 'alb' });
+      outdirs.push(run.outdir);
+      expect(run.code).toBe(0);
+      expect(await readdir(run.outdir)).toContain(
+        'pr-check-StickyEdge.template.json',
+      );
+    },
+  );
 });
 
 describe('settings only the stack can check (the pinned-AMI architecture check runs through bin/app.ts above)', () => {
-  const build = (context: Record<string, string>) => () => addStickyEdge(new App({ context }), parseSettings((key) => context[key]));
+  const build = (context: Record<string, string>) => () =>
+    addStickyEdge(
+      new App({ context }),
+      parseSettings((key) => context[key]),
+    );
 
   test('fails when an instance type has no architecture CDK knows', () => {
     expect(build({ nginxInstanceType: 'foo.bar' })).toThrow(
-      new SettingsError('nginxInstanceType must be an EC2 instance type such as t3.micro, got "foo.bar"'),
+      new SettingsError(
+        'nginxInstanceType must be an EC2 instance type such as t3.micro, got "foo.bar"',
+      ),
     );
   });
 });
@@ -66,8 +103,15 @@ describe('settings only the stack can check (the pinned-AMI architecture check r
 describe('cdk-nag', () => {
   test('an unacknowledged AwsSolutions finding fails synthesis', () => {
     const app = new App({ context: cdkJsonContext() });
-    const stack = addStickyEdge(app, parseSettings(() => undefined));
-    new ec2.SecurityGroup(stack, 'OpenToTheWorld', { vpc: stack.network.vpc }).addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(8080));
-    expect(() => Template.fromStack(stack)).toThrow(/0\.0\.0\.0\/0[\s\S]*sandbox-StickyEdge\/OpenToTheWorld[\s\S]*AwsSolutions-EC23/);
+    const stack = addStickyEdge(
+      app,
+      parseSettings(() => undefined),
+    );
+    new ec2.SecurityGroup(stack, 'OpenToTheWorld', {
+      vpc: stack.network.vpc,
+    }).addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(8080));
+    expect(() => Template.fromStack(stack)).toThrow(
+      /0\.0\.0\.0\/0[\s\S]*sandbox-StickyEdge\/OpenToTheWorld[\s\S]*AwsSolutions-EC23/,
+    );
   });
 });

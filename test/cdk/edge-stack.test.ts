@@ -3,12 +3,23 @@ import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { renderEdgeConfig, renderMainConfig } from '../../lib/nginx/render';
 import type { EdgeRenderOptions } from '../../lib/nginx/render-options';
-import { ContextSettings, flatten, getAttText, ingressRules, logicalIdOf, propertiesOf, Synthesized, synthesize, targetOf } from './synth';
+import {
+  ContextSettings,
+  flatten,
+  getAttText,
+  ingressRules,
+  logicalIdOf,
+  propertiesOf,
+  Synthesized,
+  synthesize,
+  targetOf,
+} from './synth';
 
 // Each mode is synthesized once, on first use; synthesis (with cdk-nag) takes seconds on a shared machine.
 jest.setTimeout(120_000);
 
-const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b';
+const CERT =
+  'arn:aws:acm:eu-west-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b';
 const PINNED_AMI = 'ami-0123456789abcdef0';
 
 const MODES = {
@@ -18,7 +29,12 @@ const MODES = {
   'alb ip_hash': { lb: 'alb', sticky: 'ip_hash' },
   'alb hash': { lb: 'alb', sticky: 'hash' },
   'alb cookie': { lb: 'alb', sticky: 'cookie' },
-  'nlb cookie tls': { lb: 'nlb', sticky: 'cookie', certificateArn: CERT, cookieTtl: '600' },
+  'nlb cookie tls': {
+    lb: 'nlb',
+    sticky: 'cookie',
+    certificateArn: CERT,
+    cookieTtl: '600',
+  },
   'alb hash tls, staging on Graviton with a pinned AMI': {
     lb: 'alb',
     sticky: 'hash',
@@ -69,7 +85,10 @@ function ids(s: Synthesized) {
 
 function nginxLaunchTemplate(s: Synthesized): Record<string, any> {
   const group = propertiesOf(s.template, ids(s).nginxGroup);
-  return propertiesOf(s.template, targetOf(group.LaunchTemplate.LaunchTemplateId)).LaunchTemplateData;
+  return propertiesOf(
+    s.template,
+    targetOf(group.LaunchTemplate.LaunchTemplateId),
+  ).LaunchTemplateData;
 }
 
 function nginxUserData(s: Synthesized): string {
@@ -79,7 +98,9 @@ function nginxUserData(s: Synthesized): string {
 /** The CIDRs of the subnets the load balancer really sits in, read from the template. */
 function loadBalancerSubnetCidrs(s: Synthesized): string[] {
   const subnets: unknown[] = propertiesOf(s.template, ids(s).lb).Subnets;
-  return subnets.map((subnet) => propertiesOf(s.template, targetOf(subnet)).CidrBlock);
+  return subnets.map(
+    (subnet) => propertiesOf(s.template, targetOf(subnet)).CidrBlock,
+  );
 }
 
 /** The listener ports the mode must open to the internet, and nothing else. */
@@ -90,298 +111,549 @@ function expectedListenerPorts(mode: Mode): number[] {
 }
 
 describe('pinned logical IDs', () => {
-  test.each(ALL)('%s: the VPCs and Elastic IPs keep their logical IDs', (mode) => {
-    const { template } = synth(mode);
-    expect(Object.keys(template.findResources('AWS::EC2::VPC')).sort()).toEqual(PINNED.vpcs);
-    expect(Object.keys(template.findResources('AWS::EC2::EIP')).sort()).toEqual([...PINNED.natEips, ...PINNED.appEips]);
-  });
+  test.each(ALL)(
+    '%s: the VPCs and Elastic IPs keep their logical IDs',
+    (mode) => {
+      const { template } = synth(mode);
+      expect(
+        Object.keys(template.findResources('AWS::EC2::VPC')).sort(),
+      ).toEqual(PINNED.vpcs);
+      expect(
+        Object.keys(template.findResources('AWS::EC2::EIP')).sort(),
+      ).toEqual([...PINNED.natEips, ...PINNED.appEips]);
+    },
+  );
 });
 
 describe('edge network', () => {
-  test.each(ALL)('%s: one NAT gateway per AZ, each on an Elastic IP the stack owns', (mode) => {
-    const { template } = synth(mode);
-    const gateways = Object.values(template.findResources('AWS::EC2::NatGateway'));
-    expect(gateways.map((g) => targetOf(g.Properties.AllocationId)).sort()).toEqual(PINNED.natEips);
-    expect(gateways.map((g) => g.Properties.AllocationId['Fn::GetAtt'][1])).toEqual(['AllocationId', 'AllocationId']);
-  });
+  test.each(ALL)(
+    '%s: one NAT gateway per AZ, each on an Elastic IP the stack owns',
+    (mode) => {
+      const { template } = synth(mode);
+      const gateways = Object.values(
+        template.findResources('AWS::EC2::NatGateway'),
+      );
+      expect(
+        gateways.map((g) => targetOf(g.Properties.AllocationId)).sort(),
+      ).toEqual(PINNED.natEips);
+      expect(
+        gateways.map((g) => g.Properties.AllocationId['Fn::GetAtt'][1]),
+      ).toEqual(['AllocationId', 'AllocationId']);
+    },
+  );
 
-  test.each(ALL)('%s: both VPCs span two AZs chosen at deploy time and log their traffic', (mode) => {
-    const { template } = synth(mode);
-    const zones = Object.values(template.findResources('AWS::EC2::Subnet')).map((subnet) => JSON.stringify(subnet.Properties.AvailabilityZone));
-    expect(new Set(zones)).toEqual(new Set([0, 1].map((i) => JSON.stringify({ 'Fn::Select': [i, { 'Fn::GetAZs': '' }] }))));
-    const flowLogs = Object.values(template.findResources('AWS::EC2::FlowLog'));
-    expect(flowLogs.map((log) => targetOf(log.Properties.ResourceId)).sort()).toEqual(PINNED.vpcs);
-  });
+  test.each(ALL)(
+    '%s: both VPCs span two AZs chosen at deploy time and log their traffic',
+    (mode) => {
+      const { template } = synth(mode);
+      const zones = Object.values(
+        template.findResources('AWS::EC2::Subnet'),
+      ).map((subnet) => JSON.stringify(subnet.Properties.AvailabilityZone));
+      expect(new Set(zones)).toEqual(
+        new Set(
+          [0, 1].map((i) =>
+            JSON.stringify({ 'Fn::Select': [i, { 'Fn::GetAZs': '' }] }),
+          ),
+        ),
+      );
+      const flowLogs = Object.values(
+        template.findResources('AWS::EC2::FlowLog'),
+      );
+      expect(
+        flowLogs.map((log) => targetOf(log.Properties.ResourceId)).sort(),
+      ).toEqual(PINNED.vpcs);
+    },
+  );
 });
 
 describe('security groups', () => {
-  test.each(ALL)('%s: only the load balancer listener ports are open to the internet', (mode) => {
-    const s = synth(mode);
-    const open = ingressRules(s.template).filter(({ rule }) => rule.CidrIp === '0.0.0.0/0' || rule.CidrIpv6 === '::/0');
-    expect(open.map(({ group, rule }) => [group, rule.FromPort, rule.ToPort])).toEqual(
-      expectedListenerPorts(mode).map((port) => [ids(s).lbSg, port, port]),
-    );
-  });
+  test.each(ALL)(
+    '%s: only the load balancer listener ports are open to the internet',
+    (mode) => {
+      const s = synth(mode);
+      const open = ingressRules(s.template).filter(
+        ({ rule }) => rule.CidrIp === '0.0.0.0/0' || rule.CidrIpv6 === '::/0',
+      );
+      expect(
+        open.map(({ group, rule }) => [group, rule.FromPort, rule.ToPort]),
+      ).toEqual(
+        expectedListenerPorts(mode).map((port) => [ids(s).lbSg, port, port]),
+      );
+    },
+  );
 
-  test.each(ALL)('%s: nginx admits only the load balancer security group, on its traffic port', (mode) => {
-    const s = synth(mode);
-    const { nginxSg, lbSg } = ids(s);
-    const rules = ingressRules(s.template).filter(({ group }) => group === nginxSg);
-    expect(rules.map(({ rule }) => rule)).toEqual([
-      expect.objectContaining({ SourceSecurityGroupId: { 'Fn::GetAtt': [lbSg, 'GroupId'] }, IpProtocol: 'tcp', FromPort: 80, ToPort: 80 }),
-    ]);
-  });
+  test.each(ALL)(
+    '%s: nginx admits only the load balancer security group, on its traffic port',
+    (mode) => {
+      const s = synth(mode);
+      const { nginxSg, lbSg } = ids(s);
+      const rules = ingressRules(s.template).filter(
+        ({ group }) => group === nginxSg,
+      );
+      expect(rules.map(({ rule }) => rule)).toEqual([
+        expect.objectContaining({
+          SourceSecurityGroupId: { 'Fn::GetAtt': [lbSg, 'GroupId'] },
+          IpProtocol: 'tcp',
+          FromPort: 80,
+          ToPort: 80,
+        }),
+      ]);
+    },
+  );
 
-  test.each(ALL)('%s: the load balancer sends only to nginx, and nginx only to the app servers and HTTPS', (mode) => {
-    const s = synth(mode);
-    const { nginxSg, lbSg } = ids(s);
-    const egress = Object.values(s.template.findResources('AWS::EC2::SecurityGroupEgress')).map((r) => r.Properties);
-    expect(egress).toEqual([
-      expect.objectContaining({ GroupId: { 'Fn::GetAtt': [lbSg, 'GroupId'] }, DestinationSecurityGroupId: { 'Fn::GetAtt': [nginxSg, 'GroupId'] }, FromPort: 80, ToPort: 80 }),
-    ]);
-    // No inline egress: CloudFormation drops a group's default allow-all egress once a standalone egress rule
-    // names it (aws-cloudformation/cfn-language-discussion#157), so the rule above is all the group may send.
-    expect(propertiesOf(s.template, lbSg).SecurityGroupEgress).toBeUndefined();
-    const port = s.settings.appPort;
-    expect(propertiesOf(s.template, nginxSg).SecurityGroupEgress).toEqual([
-      expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
-      ...PINNED.appEips.map((eip) =>
-        expect.objectContaining({ CidrIp: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [eip, 'PublicIp'] }, '/32']] }, FromPort: port, ToPort: port }),
-      ),
-    ]);
-  });
+  test.each(ALL)(
+    '%s: the load balancer sends only to nginx, and nginx only to the app servers and HTTPS',
+    (mode) => {
+      const s = synth(mode);
+      const { nginxSg, lbSg } = ids(s);
+      const egress = Object.values(
+        s.template.findResources('AWS::EC2::SecurityGroupEgress'),
+      ).map((r) => r.Properties);
+      expect(egress).toEqual([
+        expect.objectContaining({
+          GroupId: { 'Fn::GetAtt': [lbSg, 'GroupId'] },
+          DestinationSecurityGroupId: { 'Fn::GetAtt': [nginxSg, 'GroupId'] },
+          FromPort: 80,
+          ToPort: 80,
+        }),
+      ]);
+      // No inline egress: CloudFormation drops a group's default allow-all egress once a standalone egress rule
+      // names it (aws-cloudformation/cfn-language-discussion#157), so the rule above is all the group may send.
+      expect(
+        propertiesOf(s.template, lbSg).SecurityGroupEgress,
+      ).toBeUndefined();
+      const port = s.settings.appPort;
+      expect(propertiesOf(s.template, nginxSg).SecurityGroupEgress).toEqual([
+        expect.objectContaining({
+          CidrIp: '0.0.0.0/0',
+          IpProtocol: 'tcp',
+          FromPort: 443,
+          ToPort: 443,
+        }),
+        ...PINNED.appEips.map((eip) =>
+          expect.objectContaining({
+            CidrIp: {
+              'Fn::Join': ['', [{ 'Fn::GetAtt': [eip, 'PublicIp'] }, '/32']],
+            },
+            FromPort: port,
+            ToPort: port,
+          }),
+        ),
+      ]);
+    },
+  );
 
-  test.each(ALL)('%s: the app port admits each NAT Elastic IP /32 and nothing else', (mode) => {
-    const s = synth(mode);
-    const port = s.settings.appPort;
-    const rules = ingressRules(s.template).filter(({ group }) => group === ids(s).appSg);
-    expect(rules.map(({ rule }) => rule)).toEqual(
-      PINNED.natEips.map((eip) => ({
-        CidrIp: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [eip, 'PublicIp'] }, '/32']] },
-        Description: expect.any(String),
-        IpProtocol: 'tcp',
-        FromPort: port,
-        ToPort: port,
-      })),
-    );
-  });
+  test.each(ALL)(
+    '%s: the app port admits each NAT Elastic IP /32 and nothing else',
+    (mode) => {
+      const s = synth(mode);
+      const port = s.settings.appPort;
+      const rules = ingressRules(s.template).filter(
+        ({ group }) => group === ids(s).appSg,
+      );
+      expect(rules.map(({ rule }) => rule)).toEqual(
+        PINNED.natEips.map((eip) => ({
+          CidrIp: {
+            'Fn::Join': ['', [{ 'Fn::GetAtt': [eip, 'PublicIp'] }, '/32']],
+          },
+          Description: expect.any(String),
+          IpProtocol: 'tcp',
+          FromPort: port,
+          ToPort: port,
+        })),
+      );
+    },
+  );
 });
 
 describe('nginx tier', () => {
-  test.each(ALL)('%s: an Auto Scaling group on a launch template across both private subnets', (mode) => {
-    const s = synth(mode);
-    s.template.resourceCountIs('AWS::AutoScaling::LaunchConfiguration', 0);
-    const group = propertiesOf(s.template, ids(s).nginxGroup);
-    expect(group).toMatchObject({
-      MinSize: String(s.settings.nginxMinCapacity),
-      MaxSize: String(s.settings.nginxMaxCapacity),
-      HealthCheckType: 'ELB',
-      TargetGroupARNs: [{ Ref: ids(s).targetGroup }],
-    });
-    const privateSubnets = s.stack.network.vpc.privateSubnets.map((subnet) => ({ Ref: logicalIdOf(s.stack, subnet) }));
-    expect(group.VPCZoneIdentifier).toEqual(privateSubnets);
-  });
+  test.each(ALL)(
+    '%s: an Auto Scaling group on a launch template across both private subnets',
+    (mode) => {
+      const s = synth(mode);
+      s.template.resourceCountIs('AWS::AutoScaling::LaunchConfiguration', 0);
+      const group = propertiesOf(s.template, ids(s).nginxGroup);
+      expect(group).toMatchObject({
+        MinSize: String(s.settings.nginxMinCapacity),
+        MaxSize: String(s.settings.nginxMaxCapacity),
+        HealthCheckType: 'ELB',
+        TargetGroupARNs: [{ Ref: ids(s).targetGroup }],
+      });
+      const privateSubnets = s.stack.network.vpc.privateSubnets.map(
+        (subnet) => ({ Ref: logicalIdOf(s.stack, subnet) }),
+      );
+      expect(group.VPCZoneIdentifier).toEqual(privateSubnets);
+    },
+  );
 
-  test.each(ALL)('%s: IMDSv2 only, encrypted gp3 root, no key pair, Session Manager role', (mode) => {
-    const s = synth(mode);
-    const data = nginxLaunchTemplate(s);
-    expect(data.MetadataOptions).toEqual({ HttpTokens: 'required' });
-    expect(data.BlockDeviceMappings).toEqual([{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 10, VolumeType: 'gp3' } }]);
-    expect(data.KeyName).toBeUndefined();
-    const profile = propertiesOf(s.template, targetOf(data.IamInstanceProfile.Arn));
-    const role = propertiesOf(s.template, targetOf(profile.Roles[0]));
-    expect(flatten(role.ManagedPolicyArns[0])).toMatch(/:iam::aws:policy\/AmazonSSMManagedInstanceCore$/);
-  });
+  test.each(ALL)(
+    '%s: IMDSv2 only, encrypted gp3 root, no key pair, Session Manager role',
+    (mode) => {
+      const s = synth(mode);
+      const data = nginxLaunchTemplate(s);
+      expect(data.MetadataOptions).toEqual({ HttpTokens: 'required' });
+      expect(data.BlockDeviceMappings).toEqual([
+        {
+          DeviceName: '/dev/xvda',
+          Ebs: { Encrypted: true, VolumeSize: 10, VolumeType: 'gp3' },
+        },
+      ]);
+      expect(data.KeyName).toBeUndefined();
+      const profile = propertiesOf(
+        s.template,
+        targetOf(data.IamInstanceProfile.Arn),
+      );
+      const role = propertiesOf(s.template, targetOf(profile.Roles[0]));
+      expect(flatten(role.ManagedPolicyArns[0])).toMatch(
+        /:iam::aws:policy\/AmazonSSMManagedInstanceCore$/,
+      );
+    },
+  );
 
-  test.each(ALL)('%s: a deploy waits for every node to signal, and updates one node at a time', (mode) => {
-    const s = synth(mode);
-    const resource = s.template.toJSON().Resources[ids(s).nginxGroup];
-    expect(resource.CreationPolicy.ResourceSignal).toEqual({ Count: s.settings.nginxMinCapacity, Timeout: 'PT15M' });
-    expect(resource.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({
-      MaxBatchSize: 1,
-      MinInstancesInService: Math.min(s.settings.nginxMinCapacity, s.settings.nginxMaxCapacity - 1),
-      WaitOnResourceSignals: true,
-    });
-    expect(resource.DependsOn).toEqual(expect.arrayContaining(Object.keys(s.template.findResources('AWS::EC2::EIPAssociation'))));
-  });
+  test.each(ALL)(
+    '%s: a deploy waits for every node to signal, and updates one node at a time',
+    (mode) => {
+      const s = synth(mode);
+      const resource = s.template.toJSON().Resources[ids(s).nginxGroup];
+      expect(resource.CreationPolicy.ResourceSignal).toEqual({
+        Count: s.settings.nginxMinCapacity,
+        Timeout: 'PT15M',
+      });
+      expect(resource.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({
+        MaxBatchSize: 1,
+        MinInstancesInService: Math.min(
+          s.settings.nginxMinCapacity,
+          s.settings.nginxMaxCapacity - 1,
+        ),
+        WaitOnResourceSignals: true,
+      });
+      expect(resource.DependsOn).toEqual(
+        expect.arrayContaining(
+          Object.keys(s.template.findResources('AWS::EC2::EIPAssociation')),
+        ),
+      );
+    },
+  );
 
-  test.each(ALL)('%s: user data writes exactly the rendered nginx.conf', (mode) => {
-    const s = synth(mode);
-    let userData = nginxUserData(s);
-    PINNED.appEips.forEach((eip, i) => (userData = userData.replaceAll(getAttText(eip, 'PublicIp'), APP_ADDRESSES[i])));
-    const written = /^cat > \/etc\/nginx\/nginx\.conf <<'STICKY_EDGE_NGINX_CONF'\n([\s\S]*?\n)STICKY_EDGE_NGINX_CONF$/m.exec(userData);
-    const options: EdgeRenderOptions = {
-      lb: s.settings.lb,
-      sticky: s.settings.sticky,
-      listen: '80',
-      trust: loadBalancerSubnetCidrs(s),
-      backends: APP_ADDRESSES.map((address, i) => ({ address: `${address}:${s.settings.appPort}`, id: ['app-a', 'app-b'][i] })),
-      statusListen: '127.0.0.1:8081',
-      tls: TLS.includes(mode),
-      cookieTtlSeconds: s.settings.cookieTtlSeconds,
-    };
-    expect(written?.[1]).toBe(renderMainConfig({ http: renderEdgeConfig(options), user: 'nginx' }));
-  });
+  test.each(ALL)(
+    '%s: user data writes exactly the rendered nginx.conf',
+    (mode) => {
+      const s = synth(mode);
+      let userData = nginxUserData(s);
+      PINNED.appEips.forEach(
+        (eip, i) =>
+          (userData = userData.replaceAll(
+            getAttText(eip, 'PublicIp'),
+            APP_ADDRESSES[i],
+          )),
+      );
+      const written =
+        /^cat > \/etc\/nginx\/nginx\.conf <<'STICKY_EDGE_NGINX_CONF'\n([\s\S]*?\n)STICKY_EDGE_NGINX_CONF$/m.exec(
+          userData,
+        );
+      const options: EdgeRenderOptions = {
+        lb: s.settings.lb,
+        sticky: s.settings.sticky,
+        listen: '80',
+        trust: loadBalancerSubnetCidrs(s),
+        backends: APP_ADDRESSES.map((address, i) => ({
+          address: `${address}:${s.settings.appPort}`,
+          id: ['app-a', 'app-b'][i],
+        })),
+        statusListen: '127.0.0.1:8081',
+        tls: TLS.includes(mode),
+        cookieTtlSeconds: s.settings.cookieTtlSeconds,
+      };
+      expect(written?.[1]).toBe(
+        renderMainConfig({ http: renderEdgeConfig(options), user: 'nginx' }),
+      );
+    },
+  );
 
-  test.each(ALL)('%s: user data checks the config with nginx -t before starting nginx, then signals', (mode) => {
-    const s = synth(mode);
-    const lines = nginxUserData(s).split('\n');
-    const at = (line: string) => lines.indexOf(line);
-    expect(lines[0]).toBe('#!/bin/bash');
-    expect(at('set -euo pipefail')).toBeGreaterThan(0);
-    expect(at('dnf install -y nginx aws-cfn-bootstrap')).toBeGreaterThan(at('set -euo pipefail'));
-    expect(at("cat > /etc/nginx/nginx.conf <<'STICKY_EDGE_NGINX_CONF'")).toBeGreaterThan(at('dnf install -y nginx aws-cfn-bootstrap'));
-    expect(at('nginx -t')).toBeGreaterThan(at('STICKY_EDGE_NGINX_CONF'));
-    expect(at('systemctl enable --now nginx')).toBeGreaterThan(at('nginx -t'));
-    expect(lines.at(-1)).toBe('curl -fsS --retry 10 --retry-connrefused --retry-delay 1 http://127.0.0.1:8081/healthz');
-    expect(lines).toContain(
-      `/opt/aws/bin/cfn-signal --stack ${s.stack.stackName} --resource ${ids(s).nginxGroup} --region «{"Ref":"AWS::Region"}» -e $exitCode || echo 'Failed to send Cloudformation Signal'`,
-    );
-    expect(lines).toContain('trap exitTrap EXIT');
-  });
+  test.each(ALL)(
+    '%s: user data checks the config with nginx -t before starting nginx, then signals',
+    (mode) => {
+      const s = synth(mode);
+      const lines = nginxUserData(s).split('\n');
+      const at = (line: string) => lines.indexOf(line);
+      expect(lines[0]).toBe('#!/bin/bash');
+      expect(at('set -euo pipefail')).toBeGreaterThan(0);
+      expect(at('dnf install -y nginx aws-cfn-bootstrap')).toBeGreaterThan(
+        at('set -euo pipefail'),
+      );
+      expect(
+        at("cat > /etc/nginx/nginx.conf <<'STICKY_EDGE_NGINX_CONF'"),
+      ).toBeGreaterThan(at('dnf install -y nginx aws-cfn-bootstrap'));
+      expect(at('nginx -t')).toBeGreaterThan(at('STICKY_EDGE_NGINX_CONF'));
+      expect(at('systemctl enable --now nginx')).toBeGreaterThan(
+        at('nginx -t'),
+      );
+      expect(lines.at(-1)).toBe(
+        'curl -fsS --retry 10 --retry-connrefused --retry-delay 1 http://127.0.0.1:8081/healthz',
+      );
+      expect(lines).toContain(
+        `/opt/aws/bin/cfn-signal --stack ${s.stack.stackName} --resource ${ids(s).nginxGroup} --region «{"Ref":"AWS::Region"}» -e $exitCode || echo 'Failed to send Cloudformation Signal'`,
+      );
+      expect(lines).toContain('trap exitTrap EXIT');
+    },
+  );
 });
 
 describe('load balancer', () => {
-  test.each(ALL)('%s: internet-facing in the public subnets, with its own security group from creation', (mode) => {
-    const s = synth(mode);
-    expect(propertiesOf(s.template, ids(s).lb)).toMatchObject({
-      Type: MODES[mode].lb === 'nlb' ? 'network' : 'application',
-      Scheme: 'internet-facing',
-      SecurityGroups: [{ 'Fn::GetAtt': [ids(s).lbSg, 'GroupId'] }],
-    });
-    const publicSubnets = s.stack.network.vpc.publicSubnets.map((subnet) => ({ Ref: logicalIdOf(s.stack, subnet) }));
-    expect(propertiesOf(s.template, ids(s).lb).Subnets).toEqual(publicSubnets);
-  });
+  test.each(ALL)(
+    '%s: internet-facing in the public subnets, with its own security group from creation',
+    (mode) => {
+      const s = synth(mode);
+      expect(propertiesOf(s.template, ids(s).lb)).toMatchObject({
+        Type: MODES[mode].lb === 'nlb' ? 'network' : 'application',
+        Scheme: 'internet-facing',
+        SecurityGroups: [{ 'Fn::GetAtt': [ids(s).lbSg, 'GroupId'] }],
+      });
+      const publicSubnets = s.stack.network.vpc.publicSubnets.map((subnet) => ({
+        Ref: logicalIdOf(s.stack, subnet),
+      }));
+      expect(propertiesOf(s.template, ids(s).lb).Subnets).toEqual(
+        publicSubnets,
+      );
+    },
+  );
 
-  test.each(NLB)('%s: PROXY v2 on, client IP preservation off, HTTP health check on the proxy-protocol port', (mode) => {
-    const s = synth(mode);
-    const targetGroup = propertiesOf(s.template, ids(s).targetGroup);
-    expect(targetGroup).toMatchObject({
-      Protocol: 'TCP',
-      Port: 80,
-      TargetType: 'instance',
-      HealthCheckProtocol: 'HTTP',
-      HealthCheckPort: 'traffic-port',
-      HealthCheckPath: '/healthz',
-    });
-    expect(targetGroup.TargetGroupAttributes).toEqual(
-      expect.arrayContaining([
-        { Key: 'proxy_protocol_v2.enabled', Value: 'true' },
-        { Key: 'preserve_client_ip.enabled', Value: 'false' },
+  test.each(NLB)(
+    '%s: PROXY v2 on, client IP preservation off, HTTP health check on the proxy-protocol port',
+    (mode) => {
+      const s = synth(mode);
+      const targetGroup = propertiesOf(s.template, ids(s).targetGroup);
+      expect(targetGroup).toMatchObject({
+        Protocol: 'TCP',
+        Port: 80,
+        TargetType: 'instance',
+        HealthCheckProtocol: 'HTTP',
+        HealthCheckPort: 'traffic-port',
+        HealthCheckPath: '/healthz',
+      });
+      expect(targetGroup.TargetGroupAttributes).toEqual(
+        expect.arrayContaining([
+          { Key: 'proxy_protocol_v2.enabled', Value: 'true' },
+          { Key: 'preserve_client_ip.enabled', Value: 'false' },
+          { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
+        ]),
+      );
+    },
+  );
+
+  test.each(ALB)(
+    '%s: X-Forwarded-For appended, invalid headers dropped, HTTP health check',
+    (mode) => {
+      const s = synth(mode);
+      expect(
+        propertiesOf(s.template, ids(s).lb).LoadBalancerAttributes,
+      ).toEqual(
+        expect.arrayContaining([
+          { Key: 'routing.http.xff_header_processing.mode', Value: 'append' },
+          {
+            Key: 'routing.http.drop_invalid_header_fields.enabled',
+            Value: 'true',
+          },
+        ]),
+      );
+      const targetGroup = propertiesOf(s.template, ids(s).targetGroup);
+      expect(targetGroup).toMatchObject({
+        Protocol: 'HTTP',
+        Port: 80,
+        HealthCheckPath: '/healthz',
+      });
+      // The ALB pins nothing itself: stickiness to an app server is nginx's job, whichever node answers.
+      expect(targetGroup.TargetGroupAttributes).toEqual([
         { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
-      ]),
-    );
-  });
-
-  test.each(ALB)('%s: X-Forwarded-For appended, invalid headers dropped, HTTP health check', (mode) => {
-    const s = synth(mode);
-    expect(propertiesOf(s.template, ids(s).lb).LoadBalancerAttributes).toEqual(
-      expect.arrayContaining([
-        { Key: 'routing.http.xff_header_processing.mode', Value: 'append' },
-        { Key: 'routing.http.drop_invalid_header_fields.enabled', Value: 'true' },
-      ]),
-    );
-    const targetGroup = propertiesOf(s.template, ids(s).targetGroup);
-    expect(targetGroup).toMatchObject({ Protocol: 'HTTP', Port: 80, HealthCheckPath: '/healthz' });
-    // The ALB pins nothing itself: stickiness to an app server is nginx's job, whichever node answers.
-    expect(targetGroup.TargetGroupAttributes).toEqual([
-      { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
-      { Key: 'stickiness.enabled', Value: 'false' },
-    ]);
-  });
+        { Key: 'stickiness.enabled', Value: 'false' },
+      ]);
+    },
+  );
 
   test.each(PLAIN)('%s: one plain listener on port 80', (mode) => {
     const s = synth(mode);
-    const listeners = Object.values(s.template.findResources('AWS::ElasticLoadBalancingV2::Listener')).map((l) => l.Properties);
+    const listeners = Object.values(
+      s.template.findResources('AWS::ElasticLoadBalancingV2::Listener'),
+    ).map((l) => l.Properties);
     expect(listeners).toEqual([
       expect.objectContaining({
         Port: 80,
         Protocol: MODES[mode].lb === 'nlb' ? 'TCP' : 'HTTP',
-        DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: ids(s).targetGroup } }],
+        DefaultActions: [
+          { Type: 'forward', TargetGroupArn: { Ref: ids(s).targetGroup } },
+        ],
       }),
     ]);
   });
 
-  test.each(NLB.filter((mode) => TLS.includes(mode)))('%s: TLS on 443 only, port 80 closed, PROXY v2 still on', (mode) => {
-    const s = synth(mode);
-    const listeners = Object.values(s.template.findResources('AWS::ElasticLoadBalancingV2::Listener')).map((l) => l.Properties);
-    expect(listeners).toEqual([
-      expect.objectContaining({
-        Port: 443,
-        Protocol: 'TLS',
-        Certificates: [{ CertificateArn: CERT }],
-        DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: ids(s).targetGroup } }],
-      }),
-    ]);
-    expect(propertiesOf(s.template, ids(s).targetGroup).TargetGroupAttributes).toContainEqual({ Key: 'proxy_protocol_v2.enabled', Value: 'true' });
-  });
-
-  test.each(ALB.filter((mode) => TLS.includes(mode)))('%s: HTTPS on 443, port 80 redirects to it', (mode) => {
-    const s = synth(mode);
-    const listeners = Object.values(s.template.findResources('AWS::ElasticLoadBalancingV2::Listener')).map((l) => l.Properties);
-    expect(listeners).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ Port: 443, Protocol: 'HTTPS', Certificates: [{ CertificateArn: CERT }] }),
+  test.each(NLB.filter((mode) => TLS.includes(mode)))(
+    '%s: TLS on 443 only, port 80 closed, PROXY v2 still on',
+    (mode) => {
+      const s = synth(mode);
+      const listeners = Object.values(
+        s.template.findResources('AWS::ElasticLoadBalancingV2::Listener'),
+      ).map((l) => l.Properties);
+      expect(listeners).toEqual([
         expect.objectContaining({
-          Port: 80,
-          Protocol: 'HTTP',
-          DefaultActions: [{ Type: 'redirect', RedirectConfig: expect.objectContaining({ Port: '443', Protocol: 'HTTPS', StatusCode: 'HTTP_301' }) }],
+          Port: 443,
+          Protocol: 'TLS',
+          Certificates: [{ CertificateArn: CERT }],
+          DefaultActions: [
+            { Type: 'forward', TargetGroupArn: { Ref: ids(s).targetGroup } },
+          ],
         }),
-      ]),
-    );
-    expect(listeners).toHaveLength(2);
-  });
+      ]);
+      expect(
+        propertiesOf(s.template, ids(s).targetGroup).TargetGroupAttributes,
+      ).toContainEqual({ Key: 'proxy_protocol_v2.enabled', Value: 'true' });
+    },
+  );
+
+  test.each(ALB.filter((mode) => TLS.includes(mode)))(
+    '%s: HTTPS on 443, port 80 redirects to it',
+    (mode) => {
+      const s = synth(mode);
+      const listeners = Object.values(
+        s.template.findResources('AWS::ElasticLoadBalancingV2::Listener'),
+      ).map((l) => l.Properties);
+      expect(listeners).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Port: 443,
+            Protocol: 'HTTPS',
+            Certificates: [{ CertificateArn: CERT }],
+          }),
+          expect.objectContaining({
+            Port: 80,
+            Protocol: 'HTTP',
+            DefaultActions: [
+              {
+                Type: 'redirect',
+                RedirectConfig: expect.objectContaining({
+                  Port: '443',
+                  Protocol: 'HTTPS',
+                  StatusCode: 'HTTP_301',
+                }),
+              },
+            ],
+          }),
+        ]),
+      );
+      expect(listeners).toHaveLength(2);
+    },
+  );
 });
 
 describe('external app tier', () => {
-  test.each(ALL)('%s: two app servers in their own public VPC, each with its own Elastic IP', (mode) => {
-    const s = synth(mode);
-    const appVpc = { Ref: PINNED.vpcs[1] };
-    const instances = s.template.findResources('AWS::EC2::Instance');
-    expect(Object.keys(instances)).toHaveLength(2);
-    for (const instance of Object.values(instances)) {
-      expect(propertiesOf(s.template, targetOf(instance.Properties.SubnetId))).toMatchObject({ VpcId: appVpc, MapPublicIpOnLaunch: true });
-    }
-    const associations = Object.values(s.template.findResources('AWS::EC2::EIPAssociation')).map((a) => a.Properties);
-    expect(associations.map((a) => [targetOf(a.AllocationId), targetOf(a.InstanceId)])).toEqual(
-      PINNED.appEips.map((eip, i) => [eip, Object.keys(instances)[i]]),
-    );
-    s.template.resourceCountIs('AWS::EC2::NatGateway', 2);
-    expect(Object.values(s.template.findResources('AWS::EC2::Subnet')).filter((subnet) => subnet.Properties.VpcId.Ref === appVpc.Ref)).toHaveLength(2);
-  });
+  test.each(ALL)(
+    '%s: two app servers in their own public VPC, each with its own Elastic IP',
+    (mode) => {
+      const s = synth(mode);
+      const appVpc = { Ref: PINNED.vpcs[1] };
+      const instances = s.template.findResources('AWS::EC2::Instance');
+      expect(Object.keys(instances)).toHaveLength(2);
+      for (const instance of Object.values(instances)) {
+        expect(
+          propertiesOf(s.template, targetOf(instance.Properties.SubnetId)),
+        ).toMatchObject({ VpcId: appVpc, MapPublicIpOnLaunch: true });
+      }
+      const associations = Object.values(
+        s.template.findResources('AWS::EC2::EIPAssociation'),
+      ).map((a) => a.Properties);
+      expect(
+        associations.map((a) => [
+          targetOf(a.AllocationId),
+          targetOf(a.InstanceId),
+        ]),
+      ).toEqual(
+        PINNED.appEips.map((eip, i) => [eip, Object.keys(instances)[i]]),
+      );
+      s.template.resourceCountIs('AWS::EC2::NatGateway', 2);
+      expect(
+        Object.values(s.template.findResources('AWS::EC2::Subnet')).filter(
+          (subnet) => subnet.Properties.VpcId.Ref === appVpc.Ref,
+        ),
+      ).toHaveLength(2);
+    },
+  );
 
-  test.each(ALL)('%s: app instances require IMDSv2, encrypt a gp3 root, have no key pair and use Session Manager', (mode) => {
-    const s = synth(mode);
-    for (const instance of Object.values(s.template.findResources('AWS::EC2::Instance'))) {
-      const props = instance.Properties;
-      expect(props.KeyName).toBeUndefined();
-      expect(props.BlockDeviceMappings).toEqual([{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 10, VolumeType: 'gp3' } }]);
-      const template = propertiesOf(s.template, targetOf(props.LaunchTemplate.Version));
-      expect(template.LaunchTemplateData.MetadataOptions).toEqual({ HttpTokens: 'required' });
-      const role = propertiesOf(s.template, targetOf(propertiesOf(s.template, targetOf(props.IamInstanceProfile)).Roles[0]));
-      expect(flatten(role.ManagedPolicyArns[0])).toMatch(/:iam::aws:policy\/AmazonSSMManagedInstanceCore$/);
-      expect(instance.CreationPolicy.ResourceSignal).toEqual({ Count: 1, Timeout: 'PT15M' });
-    }
-  });
+  test.each(ALL)(
+    '%s: app instances require IMDSv2, encrypt a gp3 root, have no key pair and use Session Manager',
+    (mode) => {
+      const s = synth(mode);
+      for (const instance of Object.values(
+        s.template.findResources('AWS::EC2::Instance'),
+      )) {
+        const props = instance.Properties;
+        expect(props.KeyName).toBeUndefined();
+        expect(props.BlockDeviceMappings).toEqual([
+          {
+            DeviceName: '/dev/xvda',
+            Ebs: { Encrypted: true, VolumeSize: 10, VolumeType: 'gp3' },
+          },
+        ]);
+        const template = propertiesOf(
+          s.template,
+          targetOf(props.LaunchTemplate.Version),
+        );
+        expect(template.LaunchTemplateData.MetadataOptions).toEqual({
+          HttpTokens: 'required',
+        });
+        const role = propertiesOf(
+          s.template,
+          targetOf(
+            propertiesOf(s.template, targetOf(props.IamInstanceProfile))
+              .Roles[0],
+          ),
+        );
+        expect(flatten(role.ManagedPolicyArns[0])).toMatch(
+          /:iam::aws:policy\/AmazonSSMManagedInstanceCore$/,
+        );
+        expect(instance.CreationPolicy.ResourceSignal).toEqual({
+          Count: 1,
+          Timeout: 'PT15M',
+        });
+      }
+    },
+  );
 
-  test.each(ALL)('%s: each backend trusts only the NAT Elastic IPs as proxies and signals once it answers', (mode) => {
-    const s = synth(mode);
-    const natAddresses = PINNED.natEips.map((eip) => getAttText(eip, 'PublicIp')).join(',');
-    for (const [id, instance] of Object.entries(s.template.findResources('AWS::EC2::Instance'))) {
-      const lines = flatten(instance.Properties.UserData).split('\n');
-      expect(lines).toContain(`Environment=BACKEND_TRUSTED_PROXIES=${natAddresses}`);
-      expect(lines).toContain(`Environment=BACKEND_LISTEN=0.0.0.0:${s.settings.appPort}`);
-      expect(lines).toContainEqual(expect.stringContaining(`/opt/aws/bin/cfn-signal --stack ${s.stack.stackName} --resource ${id} `));
-      expect(lines.indexOf('dnf install -y aws-cfn-bootstrap')).toBeGreaterThan(lines.indexOf('set -euo pipefail'));
-    }
-  });
+  test.each(ALL)(
+    '%s: each backend trusts only the NAT Elastic IPs as proxies and signals once it answers',
+    (mode) => {
+      const s = synth(mode);
+      const natAddresses = PINNED.natEips
+        .map((eip) => getAttText(eip, 'PublicIp'))
+        .join(',');
+      for (const [id, instance] of Object.entries(
+        s.template.findResources('AWS::EC2::Instance'),
+      )) {
+        const lines = flatten(instance.Properties.UserData).split('\n');
+        expect(lines).toContain(
+          `Environment=BACKEND_TRUSTED_PROXIES=${natAddresses}`,
+        );
+        expect(lines).toContain(
+          `Environment=BACKEND_LISTEN=0.0.0.0:${s.settings.appPort}`,
+        );
+        expect(lines).toContainEqual(
+          expect.stringContaining(
+            `/opt/aws/bin/cfn-signal --stack ${s.stack.stackName} --resource ${id} `,
+          ),
+        );
+        expect(
+          lines.indexOf('dnf install -y aws-cfn-bootstrap'),
+        ).toBeGreaterThan(lines.indexOf('set -euo pipefail'));
+      }
+    },
+  );
 });
 
 describe('user data size', () => {
   // EC2 refuses user data over 16 KB before base64; each «intrinsic» counts longer than the address it becomes.
-  test.each(ALL)('%s: every instance\'s user data stays under 16 KB', (mode) => {
+  test.each(ALL)("%s: every instance's user data stays under 16 KB", (mode) => {
     const s = synth(mode);
-    const instances = Object.values(s.template.findResources('AWS::EC2::Instance')).map((instance) => instance.Properties.UserData);
+    const instances = Object.values(
+      s.template.findResources('AWS::EC2::Instance'),
+    ).map((instance) => instance.Properties.UserData);
     for (const userData of [nginxLaunchTemplate(s).UserData, ...instances]) {
       expect(Buffer.byteLength(flatten(userData))).toBeLessThan(16 * 1024);
     }
@@ -389,56 +661,99 @@ describe('user data size', () => {
 });
 
 describe('machine image', () => {
-  test.each(ALL.filter((mode) => !('amiId' in MODES[mode])))('%s: the latest Amazon Linux 2023 for x86_64, resolved at deploy time', (mode) => {
-    const { template } = synth(mode);
-    const parameters = Object.values(template.toJSON().Parameters).map((p: any) => p.Default);
-    expect(parameters).toContain('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64');
-  });
+  test.each(ALL.filter((mode) => !('amiId' in MODES[mode])))(
+    '%s: the latest Amazon Linux 2023 for x86_64, resolved at deploy time',
+    (mode) => {
+      const { template } = synth(mode);
+      const parameters = Object.values(template.toJSON().Parameters).map(
+        (p: any) => p.Default,
+      );
+      expect(parameters).toContain(
+        '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64',
+      );
+    },
+  );
 
   test('a pinned AMI is used as is, with no parameter lookup, whatever the architecture', () => {
     const s = synth('alb hash tls, staging on Graviton with a pinned AMI');
     expect(nginxLaunchTemplate(s).ImageId).toBe(PINNED_AMI);
-    for (const instance of Object.values(s.template.findResources('AWS::EC2::Instance'))) {
+    for (const instance of Object.values(
+      s.template.findResources('AWS::EC2::Instance'),
+    )) {
       expect(instance.Properties.ImageId).toBe(PINNED_AMI);
     }
-    expect(Object.values(s.template.toJSON().Parameters).map((p: any) => p.Default)).not.toContainEqual(expect.stringContaining('ami-amazon-linux'));
+    expect(
+      Object.values(s.template.toJSON().Parameters).map((p: any) => p.Default),
+    ).not.toContainEqual(expect.stringContaining('ami-amazon-linux'));
   });
 });
 
 describe('stage', () => {
-  test.each(ALL)('%s: the stack name and every taggable resource carry the stage', (mode) => {
-    const s = synth(mode);
-    expect(s.stack.stackName).toBe(`${s.settings.stage}-StickyEdge`);
-    for (const type of ['AWS::EC2::VPC', 'AWS::EC2::EIP', 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'AWS::EC2::Instance']) {
-      for (const resource of Object.values(s.template.findResources(type))) {
-        expect(resource.Properties.Tags).toEqual(
-          expect.arrayContaining([
-            { Key: 'stage', Value: s.settings.stage },
-            { Key: 'project', Value: 'sticky-edge' },
-          ]),
-        );
+  test.each(ALL)(
+    '%s: the stack name and every taggable resource carry the stage',
+    (mode) => {
+      const s = synth(mode);
+      expect(s.stack.stackName).toBe(`${s.settings.stage}-StickyEdge`);
+      for (const type of [
+        'AWS::EC2::VPC',
+        'AWS::EC2::EIP',
+        'AWS::ElasticLoadBalancingV2::LoadBalancer',
+        'AWS::EC2::Instance',
+      ]) {
+        for (const resource of Object.values(s.template.findResources(type))) {
+          expect(resource.Properties.Tags).toEqual(
+            expect.arrayContaining([
+              { Key: 'stage', Value: s.settings.stage },
+              { Key: 'project', Value: 'sticky-edge' },
+            ]),
+          );
+        }
       }
-    }
-  });
+    },
+  );
 });
 
 describe('outputs', () => {
-  test.each(ALL)('%s: the URL, a curl line with a cookie jar, the NAT and app Elastic IPs', (mode) => {
-    const s = synth(mode);
-    const outputs = s.template.toJSON().Outputs;
-    const url = `${TLS.includes(mode) ? 'https' : 'http'}://${getAttText(ids(s).lb, 'DNSName')}`;
-    expect(flatten(outputs.LoadBalancerUrl.Value)).toBe(url);
-    expect(flatten(outputs.CurlCommand.Value)).toBe(`curl -s -c sticky-edge.jar -b sticky-edge.jar ${url}/`);
-    expect(outputs.NatElasticIps.Value).toEqual({ 'Fn::Join': [',', PINNED.natEips.map((eip) => ({ 'Fn::GetAtt': [eip, 'PublicIp'] }))] });
-    expect(outputs.AppElasticIps.Value).toEqual({ 'Fn::Join': [',', PINNED.appEips.map((eip) => ({ 'Fn::GetAtt': [eip, 'PublicIp'] }))] });
-  });
+  test.each(ALL)(
+    '%s: the URL, a curl line with a cookie jar, the NAT and app Elastic IPs',
+    (mode) => {
+      const s = synth(mode);
+      const outputs = s.template.toJSON().Outputs;
+      const url = `${TLS.includes(mode) ? 'https' : 'http'}://${getAttText(ids(s).lb, 'DNSName')}`;
+      expect(flatten(outputs.LoadBalancerUrl.Value)).toBe(url);
+      expect(flatten(outputs.CurlCommand.Value)).toBe(
+        `curl -s -c sticky-edge.jar -b sticky-edge.jar ${url}/`,
+      );
+      expect(outputs.NatElasticIps.Value).toEqual({
+        'Fn::Join': [
+          ',',
+          PINNED.natEips.map((eip) => ({ 'Fn::GetAtt': [eip, 'PublicIp'] })),
+        ],
+      });
+      expect(outputs.AppElasticIps.Value).toEqual({
+        'Fn::Join': [
+          ',',
+          PINNED.appEips.map((eip) => ({ 'Fn::GetAtt': [eip, 'PublicIp'] })),
+        ],
+      });
+    },
+  );
 });
 
 describe('cdk-nag', () => {
   // Synthesis throws on an unacknowledged AwsSolutions error; the report also lists warnings.
-  test.each(ALL)('%s: no validation plugin reports anything unacknowledged', (mode) => {
-    const s = synth(mode);
-    const report = JSON.parse(readFileSync(path.join(s.app.outdir, 'validation-report.json'), 'utf8'));
-    expect(report.pluginReports.flatMap((plugin: { violations?: unknown[] }) => plugin.violations ?? [])).toEqual([]);
-  });
+  test.each(ALL)(
+    '%s: no validation plugin reports anything unacknowledged',
+    (mode) => {
+      const s = synth(mode);
+      const report = JSON.parse(
+        readFileSync(path.join(s.app.outdir, 'validation-report.json'), 'utf8'),
+      );
+      expect(
+        report.pluginReports.flatMap(
+          (plugin: { violations?: unknown[] }) => plugin.violations ?? [],
+        ),
+      ).toEqual([]);
+    },
+  );
 });

@@ -11,7 +11,8 @@ export const REPO_ROOT = path.resolve(__dirname, '../..');
 
 /** cdk.json's context (the feature flags), so a test app synthesizes as `cdk synth` does. */
 export function cdkJsonContext(): Record<string, unknown> {
-  return JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')).context;
+  return JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8'))
+    .context;
 }
 
 export interface Synthesized {
@@ -49,9 +50,13 @@ export function getAttText(logicalId: string, attribute: string): string {
 }
 
 /** One resource's properties, by logical ID. */
-export function propertiesOf(template: Template, logicalId: string): Record<string, any> {
+export function propertiesOf(
+  template: Template,
+  logicalId: string,
+): Record<string, any> {
   const resource = template.toJSON().Resources[logicalId];
-  if (resource === undefined) throw new Error(`no resource ${logicalId} in the template`);
+  if (resource === undefined)
+    throw new Error(`no resource ${logicalId} in the template`);
   return resource.Properties ?? {};
 }
 
@@ -68,10 +73,16 @@ export interface IngressRule {
 
 /** Every ingress rule of the template, inline in a security group or standalone. */
 export function ingressRules(template: Template): IngressRule[] {
-  const inline = Object.entries(template.findResources('AWS::EC2::SecurityGroup')).flatMap(([group, resource]) =>
-    ((resource.Properties.SecurityGroupIngress ?? []) as Record<string, any>[]).map((rule) => ({ group, rule })),
+  const inline = Object.entries(
+    template.findResources('AWS::EC2::SecurityGroup'),
+  ).flatMap(([group, resource]) =>
+    (
+      (resource.Properties.SecurityGroupIngress ?? []) as Record<string, any>[]
+    ).map((rule) => ({ group, rule })),
   );
-  const standalone = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((resource) => {
+  const standalone = Object.values(
+    template.findResources('AWS::EC2::SecurityGroupIngress'),
+  ).map((resource) => {
     const { GroupId, ...rule } = resource.Properties;
     return { group: targetOf(GroupId), rule };
   });
@@ -79,6 +90,11 @@ export function ingressRules(template: Template): IngressRule[] {
 }
 
 /** The logical ID of a construct's CloudFormation resource. */
-export function logicalIdOf(stack: StickyEdgeStack, construct: { node: { defaultChild?: unknown } }): string {
-  return stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId);
+export function logicalIdOf(
+  stack: StickyEdgeStack,
+  construct: { node: { defaultChild?: unknown } },
+): string {
+  return stack.resolve(
+    (construct.node.defaultChild as { logicalId: string }).logicalId,
+  );
 }

@@ -9,5 +9,7 @@ export function chromiumPath(): string {
       // not this name; try the next
     }
   }
-  throw new Error('chromium is not installed: run `npm run setup` or `sudo apt-get install chromium`');
+  throw new Error(
+    'chromium is not installed: run `npm run setup` or `sudo apt-get install chromium`',
+  );
 }

@@ -8,13 +8,20 @@ import { renderMainConfig } from '../../lib/nginx/render';
 import { nodeHttpConfig, nodeRenderOptions } from '../../lib/local/node-config';
 import { startTopology } from '../../lib/local/topology';
 import type { LbKind, StickyStrategy } from '../../lib/settings';
-import { flatten, logicalIdOf, propertiesOf, synthesize, targetOf } from '../cdk/synth';
+import {
+  flatten,
+  logicalIdOf,
+  propertiesOf,
+  synthesize,
+  targetOf,
+} from '../cdk/synth';
 
 jest.setTimeout(120_000);
 
 /** Stand-ins for the app servers' Elastic IPs, which the template holds as `Fn::GetAtt` tokens (text only). */
 const APP_STAND_INS = ['198.51.100.20', '198.51.100.21'];
-const HEREDOC = /^cat > \/etc\/nginx\/nginx\.conf <<'STICKY_EDGE_NGINX_CONF'\n([\s\S]*?\n)STICKY_EDGE_NGINX_CONF$/m;
+const HEREDOC =
+  /^cat > \/etc\/nginx\/nginx\.conf <<'STICKY_EDGE_NGINX_CONF'\n([\s\S]*?\n)STICKY_EDGE_NGINX_CONF$/m;
 
 /** Every strategy and both load balancers, without synthesizing all six (each synth takes seconds). */
 const MODES: [LbKind, StickyStrategy][] = [
@@ -26,21 +33,46 @@ const MODES: [LbKind, StickyStrategy][] = [
 describe.each(MODES)('lb=%s sticky=%s', (lb, sticky) => {
   test('the nginx.conf in the user data is what the local rendering path produces for the deployed addresses', () => {
     const s = synthesize({ lb, sticky });
-    const group = propertiesOf(s.template, logicalIdOf(s.stack, s.stack.autoScalingGroup));
-    let userData = flatten(propertiesOf(s.template, targetOf(group.LaunchTemplate.LaunchTemplateId)).LaunchTemplateData.UserData);
-    s.stack.appServers.forEach((server, i) => (userData = userData.replaceAll(flatten(s.stack.resolve(server.address)), APP_STAND_INS[i])));
+    const group = propertiesOf(
+      s.template,
+      logicalIdOf(s.stack, s.stack.autoScalingGroup),
+    );
+    let userData = flatten(
+      propertiesOf(s.template, targetOf(group.LaunchTemplate.LaunchTemplateId))
+        .LaunchTemplateData.UserData,
+    );
+    s.stack.appServers.forEach(
+      (server, i) =>
+        (userData = userData.replaceAll(
+          flatten(s.stack.resolve(server.address)),
+          APP_STAND_INS[i],
+        )),
+    );
     const written = HEREDOC.exec(userData)?.[1];
 
-    const lbSubnets: unknown[] = propertiesOf(s.template, logicalIdOf(s.stack, s.stack.loadBalancer)).Subnets;
+    const lbSubnets: unknown[] = propertiesOf(
+      s.template,
+      logicalIdOf(s.stack, s.stack.loadBalancer),
+    ).Subnets;
     const renderOptions = nodeRenderOptions(
       { lb, sticky },
       {
-        trust: lbSubnets.map((subnet) => propertiesOf(s.template, targetOf(subnet)).CidrBlock),
+        trust: lbSubnets.map(
+          (subnet) => propertiesOf(s.template, targetOf(subnet)).CidrBlock,
+        ),
         // The local topology names its backends as the CDK app names its app servers; the names are route ids.
-        backends: s.stack.appServers.map((server, i) => ({ address: `${APP_STAND_INS[i]}:${s.settings.appPort}`, id: server.name })),
+        backends: s.stack.appServers.map((server, i) => ({
+          address: `${APP_STAND_INS[i]}:${s.settings.appPort}`,
+          id: server.name,
+        })),
       },
     );
-    expect(written).toBe(renderMainConfig({ http: nodeHttpConfig({ lb, sticky }, 0, renderOptions), user: 'nginx' }));
+    expect(written).toBe(
+      renderMainConfig({
+        http: nodeHttpConfig({ lb, sticky }, 0, renderOptions),
+        user: 'nginx',
+      }),
+    );
   });
 
   test('a running topology runs that path for its own addresses, with the same backend names', async () => {
@@ -56,7 +88,10 @@ describe.each(MODES)('lb=%s sticky=%s', (lb, sticky) => {
               listen: new URL(topology.nginxUrls[i]).host,
               statusListen: new URL(topology.statusUrls[i]).host,
               trust: [`${topology.lbAddress}/32`],
-              backends: topology.backendUrls.map((url, b) => ({ address: new URL(url).host, id: topology.backendNames[b] })),
+              backends: topology.backendUrls.map((url, b) => ({
+                address: new URL(url).host,
+                id: topology.backendNames[b],
+              })),
             },
           ),
         );

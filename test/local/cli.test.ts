@@ -21,15 +21,22 @@ afterEach(async () => {
 });
 
 function startCli(args: string[]): ChildProcess {
-  return spawn(process.execPath, [CLI, 'local', ...args], { env: { ...process.env, TMPDIR: tempParent }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [CLI, 'local', ...args], {
+    env: { ...process.env, TMPDIR: tempParent },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
-function finish(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function finish(
+  child: ChildProcess,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk) => (stdout += chunk));
   child.stderr?.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return new Promise((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
 }
 
 /** Processes whose command line names the private temp directory (nginx -p, haproxy -f, node backend.js). */
@@ -43,35 +50,58 @@ async function processesUnder(dir: string): Promise<string> {
 
 /** The topologies' own directories (tsx keeps its cache in TMPDIR too). */
 async function topologyDirs(): Promise<string[]> {
-  return (await readdir(tempParent)).filter((name) => name.startsWith('sticky-edge-local-'));
+  return (await readdir(tempParent)).filter((name) =>
+    name.startsWith('sticky-edge-local-'),
+  );
 }
 
 test.each([
   [['--lb', 'elb'], '--lb must be nlb or alb, got "elb"'],
-  [['--sticky', 'bogus'], '--sticky must be ip_hash, hash, cookie or all, got "bogus"'],
-  [['--clients', '3'], '--clients must be a whole number from 10 to 5000, got "3"'],
+  [
+    ['--sticky', 'bogus'],
+    '--sticky must be ip_hash, hash, cookie or all, got "bogus"',
+  ],
+  [
+    ['--clients', '3'],
+    '--clients must be a whole number from 10 to 5000, got "3"',
+  ],
   [['--bogus'], "Unknown option '--bogus'"],
 ])('local %j fails with one line and exit 2', async (args, message) => {
   const { code, stdout, stderr } = await finish(startCli(args));
   expect(code).toBe(2);
   expect(stdout).toBe('');
-  expect(stderr).toMatch(new RegExp(`^sticky-edge: .*${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*\n$`));
+  expect(stderr).toMatch(
+    new RegExp(
+      `^sticky-edge: .*${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*\n$`,
+    ),
+  );
 });
 
 test('--help documents every flag', async () => {
   const { code, stdout } = await finish(startCli(['--help']));
   expect(code).toBe(0);
-  for (const flag of ['--lb', '--sticky', '--clients', '--keep', '--help']) expect(stdout).toContain(flag);
+  for (const flag of ['--lb', '--sticky', '--clients', '--keep', '--help'])
+    expect(stdout).toContain(flag);
 });
 
 test('a small run prints the seed beside the fix in one table and leaves nothing running', async () => {
-  const { code, stdout, stderr } = await finish(startCli(['--clients', '40', '--sticky', 'cookie']));
-  expect(stderr).toBe('seed nlb: 160 requests done\nnlb cookie: 160 requests done\n');
+  const { code, stdout, stderr } = await finish(
+    startCli(['--clients', '40', '--sticky', 'cookie']),
+  );
+  expect(stderr).toBe(
+    'seed nlb: 160 requests done\nnlb cookie: 160 requests done\n',
+  );
   expect(code).toBe(0);
   const lines = stdout.split('\n');
-  expect(lines[0]).toMatch(/^configuration +lb +sticky +app-a +app-b +stayed +both nodes +saw client +saw LB +forged won +failed +verdict$/);
-  expect(lines.find((l) => l.startsWith('seed (render --naive)'))).toMatch(/ nlb +ip_hash .* FAIL: .*backend sees the LB's address/);
-  expect(lines.find((l) => l.startsWith('sticky-edge'))).toMatch(/ nlb +cookie +\d+% +\d+% +100% +\d+% +100% +0% +0% +0\/160 +ok$/);
+  expect(lines[0]).toMatch(
+    /^configuration +lb +sticky +app-a +app-b +stayed +both nodes +saw client +saw LB +forged won +failed +verdict$/,
+  );
+  expect(lines.find((l) => l.startsWith('seed (render --naive)'))).toMatch(
+    / nlb +ip_hash .* FAIL: .*backend sees the LB's address/,
+  );
+  expect(lines.find((l) => l.startsWith('sticky-edge'))).toMatch(
+    / nlb +cookie +\d+% +\d+% +100% +\d+% +100% +0% +0% +0\/160 +ok$/,
+  );
   expect(await processesUnder(tempParent)).toBe('');
   expect(await topologyDirs()).toEqual([]);
 });
@@ -88,7 +118,11 @@ test('--keep serves until Ctrl-C, then stops everything', async () => {
     });
   });
   const status = await new Promise<number | undefined>((resolve, reject) =>
-    request(`${url}/`, { agent: false }, (res) => resolve(res.resume().statusCode)).on('error', reject).end(),
+    request(`${url}/`, { agent: false }, (res) =>
+      resolve(res.resume().statusCode),
+    )
+      .on('error', reject)
+      .end(),
   );
   expect(status).toBe(200);
   expect(await processesUnder(tempParent)).not.toBe('');
@@ -100,8 +134,15 @@ test('--keep serves until Ctrl-C, then stops everything', async () => {
 });
 
 test('a failed start stops what it had started and removes its directory', async () => {
-  const broken = startTopology({ lb: 'nlb', sticky: 'ip_hash', tempParent, nodeConfig: (i, rendered) => (i === 1 ? 'not_a_directive;' : rendered) });
-  await expect(broken).rejects.toThrow(/nginx -t rejected .*unknown directive "not_a_directive"/);
+  const broken = startTopology({
+    lb: 'nlb',
+    sticky: 'ip_hash',
+    tempParent,
+    nodeConfig: (i, rendered) => (i === 1 ? 'not_a_directive;' : rendered),
+  });
+  await expect(broken).rejects.toThrow(
+    /nginx -t rejected .*unknown directive "not_a_directive"/,
+  );
   expect(await processesUnder(tempParent)).toBe('');
   expect(await topologyDirs()).toEqual([]);
 });

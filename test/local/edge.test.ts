@@ -10,7 +10,12 @@ import { startTopology } from '../../lib/local/topology';
 import type { Topology } from '../../lib/local/topology-contract';
 import { driveTraffic, Exchange, nodesServing } from '../../lib/local/traffic';
 import { ROUTE_COOKIE } from '../../lib/nginx/render';
-import { LB_KINDS, LbKind, STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
+import {
+  LB_KINDS,
+  LbKind,
+  STICKY_STRATEGIES,
+  StickyStrategy,
+} from '../../lib/settings';
 import { chromiumPath } from './browser';
 import { proxyV2Header, rawGet } from './direct-request';
 
@@ -29,7 +34,9 @@ const forges = (client: Client) => client.id % 10 === 5;
 const forgedFor = (round: number) => `203.0.113.${10 + round}`;
 const forgedRealIp = (round: number) => `198.51.100.${10 + round}`;
 function forgedHeaders(client: Client, round: number): Record<string, string> {
-  return forges(client) && round % 2 === 1 ? { 'x-forwarded-for': forgedFor(round), 'x-real-ip': forgedRealIp(round) } : {};
+  return forges(client) && round % 2 === 1
+    ? { 'x-forwarded-for': forgedFor(round), 'x-real-ip': forgedRealIp(round) }
+    : {};
 }
 
 interface Run {
@@ -43,15 +50,26 @@ async function startAndDrive(lb: LbKind, sticky: StickyStrategy): Promise<Run> {
   const topology = await startTopology({ lb, sticky });
   try {
     const clients = makeClients(topology, CLIENTS);
-    const exchanges = await driveTraffic(topology.url, clients, { rounds: ROUNDS, concurrency: 16, headers: forgedHeaders });
-    return { topology, clients, exchanges, nodeOfTag: await nodesServing(topology, exchanges) };
+    const exchanges = await driveTraffic(topology.url, clients, {
+      rounds: ROUNDS,
+      concurrency: 16,
+      headers: forgedHeaders,
+    });
+    return {
+      topology,
+      clients,
+      exchanges,
+      nodeOfTag: await nodesServing(topology, exchanges),
+    };
   } catch (err) {
     await topology.stop();
     throw err;
   }
 }
 
-const combos = LB_KINDS.flatMap((lb) => STICKY_STRATEGIES.map((sticky) => [lb, sticky] as const));
+const combos = LB_KINDS.flatMap((lb) =>
+  STICKY_STRATEGIES.map((sticky) => [lb, sticky] as const),
+);
 const runs = new Map<string, Promise<Run>>();
 let browser: Browser;
 
@@ -64,13 +82,25 @@ beforeAll(async () => {
   }
   browser = await chromium.launch({
     executablePath: chromiumPath(),
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+    ],
   });
 });
 
 afterAll(async () => {
   await browser?.close();
-  await Promise.all([...runs.values()].map((run) => run.then((r) => r.topology.stop(), () => undefined)));
+  await Promise.all(
+    [...runs.values()].map((run) =>
+      run.then(
+        (r) => r.topology.stop(),
+        () => undefined,
+      ),
+    ),
+  );
 });
 
 describe.each(combos)('lb=%s sticky=%s', (lb, sticky) => {
@@ -85,21 +115,41 @@ describe.each(combos)('lb=%s sticky=%s', (lb, sticky) => {
   });
 
   test('every client stays on one backend across repeated requests and across both nginx nodes', () => {
-    const switched = [...backendsByClient(run.exchanges)].filter(([, backends]) => backends.length > 1);
+    const switched = [...backendsByClient(run.exchanges)].filter(
+      ([, backends]) => backends.length > 1,
+    );
     expect(switched).toEqual([]);
     // Every request was found in one node's access log, and most clients were served by both nodes.
     expect(run.exchanges.filter((e) => !run.nodeOfTag.has(e.tag))).toEqual([]);
     const nodesOf = new Map<number, Set<number>>();
-    for (const e of run.exchanges) nodesOf.set(e.client.id, (nodesOf.get(e.client.id) ?? new Set()).add(run.nodeOfTag.get(e.tag) as number));
-    const onBoth = [...nodesOf.values()].filter((nodes) => nodes.size === 2).length;
+    for (const e of run.exchanges)
+      nodesOf.set(
+        e.client.id,
+        (nodesOf.get(e.client.id) ?? new Set()).add(
+          run.nodeOfTag.get(e.tag) as number,
+        ),
+      );
+    const onBoth = [...nodesOf.values()].filter(
+      (nodes) => nodes.size === 2,
+    ).length;
     expect(onBoth / CLIENTS).toBeGreaterThan(0.5);
   });
 
   test('the backends split the clients of 250 client networks within 40-60 %', () => {
     const backendOfClient = new Map<number, string>();
-    for (const e of run.exchanges) if (e.client.group === 'own-network' && e.facts) backendOfClient.set(e.client.id, e.facts.backend);
-    expect(new Set(run.clients.filter((c) => c.group === 'own-network').map((c) => c.network)).size).toBe(250);
-    const first = [...backendOfClient.values()].filter((b) => b === run.topology.backendNames[0]).length;
+    for (const e of run.exchanges)
+      if (e.client.group === 'own-network' && e.facts)
+        backendOfClient.set(e.client.id, e.facts.backend);
+    expect(
+      new Set(
+        run.clients
+          .filter((c) => c.group === 'own-network')
+          .map((c) => c.network),
+      ).size,
+    ).toBe(250);
+    const first = [...backendOfClient.values()].filter(
+      (b) => b === run.topology.backendNames[0],
+    ).length;
     const share = first / backendOfClient.size;
     expect(share).toBeGreaterThanOrEqual(0.4);
     expect(share).toBeLessThanOrEqual(0.6);
@@ -108,31 +158,58 @@ describe.each(combos)('lb=%s sticky=%s', (lb, sticky) => {
   test("the backend's X-Real-IP and first X-Forwarded-For entry are the client's real source address", () => {
     const wrong = run.exchanges
       .filter((e) => e.facts)
-      .filter((e) => e.facts?.headers['x-real-ip'] !== e.source || e.facts?.headers['x-forwarded-for']?.split(',')[0].trim() !== e.source || e.facts?.clientIp !== e.source);
-    expect(wrong.map((e) => [e.source, e.facts?.clientIp, e.facts?.headers])).toEqual([]);
+      .filter(
+        (e) =>
+          e.facts?.headers['x-real-ip'] !== e.source ||
+          e.facts?.headers['x-forwarded-for']?.split(',')[0].trim() !==
+            e.source ||
+          e.facts?.clientIp !== e.source,
+      );
+    expect(
+      wrong.map((e) => [e.source, e.facts?.clientIp, e.facts?.headers]),
+    ).toEqual([]);
   });
 
   test('forged X-Forwarded-For / X-Real-IP change neither the address the backend sees nor the backend', () => {
-    const forging = run.exchanges.filter((e) => Object.keys(e.sentHeaders).length > 0);
+    const forging = run.exchanges.filter(
+      (e) => Object.keys(e.sentHeaders).length > 0,
+    );
     expect(forging.length).toBeGreaterThanOrEqual(50);
     expect(forging.filter((e) => e.facts?.clientIp !== e.source)).toEqual([]);
     // The same clients sent even rounds without forged headers: one backend over all rounds.
     const backends = backendsByClient(run.exchanges);
-    expect(forging.filter((e) => (backends.get(e.client.id) ?? []).length !== 1)).toEqual([]);
+    expect(
+      forging.filter((e) => (backends.get(e.client.id) ?? []).length !== 1),
+    ).toEqual([]);
   });
 
   test('a host that reaches nginx without the load balancer cannot make nginx believe an address of its choosing', async () => {
     const host = run.topology.clientAddress(253, 9);
     const node = new URL(run.topology.nginxUrls[0]);
-    const forged = { 'x-forwarded-for': '203.0.113.99', 'x-real-ip': '203.0.113.99' };
+    const forged = {
+      'x-forwarded-for': '203.0.113.99',
+      'x-real-ip': '203.0.113.99',
+    };
     // nlb: nginx expects a PROXY header on this port; send one naming a forged client (and forged headers too).
-    const preamble = lb === 'nlb' ? proxyV2Header('203.0.113.99', node.hostname, 40000, Number(node.port)) : Buffer.alloc(0);
-    const answer = await rawGet(run.topology.nginxUrls[0], host, preamble, forged);
+    const preamble =
+      lb === 'nlb'
+        ? proxyV2Header('203.0.113.99', node.hostname, 40000, Number(node.port))
+        : Buffer.alloc(0);
+    const answer = await rawGet(
+      run.topology.nginxUrls[0],
+      host,
+      preamble,
+      forged,
+    );
     expect(answer.status).toBe(200);
     expect(answer.facts?.clientIp).toBe(host);
     expect(answer.facts?.headers['x-real-ip']).toBe(host);
     // nlb: without a PROXY header nginx does not even answer (the listener speaks proxy protocol only).
-    if (lb === 'nlb') expect((await rawGet(run.topology.nginxUrls[0], host, Buffer.alloc(0), forged)).status).toBe(0);
+    if (lb === 'nlb')
+      expect(
+        (await rawGet(run.topology.nginxUrls[0], host, Buffer.alloc(0), forged))
+          .status,
+      ).toBe(0);
   });
 
   test('a real browser keeps its session across reloads', async () => {
@@ -146,21 +223,26 @@ describe.each(combos)('lb=%s sticky=%s', (lb, sticky) => {
       for (let i = 0; i < 5; i++) {
         if (i > 0) await page.reload();
         const backend = (await page.textContent('#backend')) ?? '';
-        const hits = Number(/hit (\d+)/.exec((await page.textContent('#hits')) ?? '')?.[1]);
+        const hits = Number(
+          /hit (\d+)/.exec((await page.textContent('#hits')) ?? '')?.[1],
+        );
         seen.push({ backend, hits });
       }
       expect(new Set(seen.map((s) => s.backend)).size).toBe(1);
       expect(run.topology.backendNames).toContain(seen[0].backend);
-      for (let i = 1; i < seen.length; i++) expect(seen[i].hits).toBeGreaterThan(seen[i - 1].hits);
+      for (let i = 1; i < seen.length; i++)
+        expect(seen[i].hits).toBeGreaterThan(seen[i - 1].hits);
       // The browser (the only client at 127.0.0.1) was served by both nginx nodes.
-      const logs = await Promise.all(run.topology.accessLogs.map((file) => readFile(file, 'utf8')));
+      const logs = await Promise.all(
+        run.topology.accessLogs.map((file) => readFile(file, 'utf8')),
+      );
       expect(logs.filter((log) => /^127\.0\.0\.1 /m.test(log))).toHaveLength(2);
     } finally {
       await context.close();
     }
   });
 
-  test("a backend killed mid-run: zero failed GETs, and its clients are re-pinned to the survivor", async () => {
+  test('a backend killed mid-run: zero failed GETs, and its clients are re-pinned to the survivor', async () => {
     const [victim, survivor] = run.topology.backendNames;
     let killed: Promise<void> | undefined;
     const clients = run.clients.slice(0, 280);
@@ -174,11 +256,20 @@ describe.each(combos)('lb=%s sticky=%s', (lb, sticky) => {
     await killed;
     expect(exchanges.filter((e) => !e.ok).map((e) => e.error)).toEqual([]);
     const lastRound = exchanges.filter((e) => e.round === 2);
-    expect(lastRound.filter((e) => e.facts?.backend !== survivor).map((e) => e.facts?.backend)).toEqual([]);
+    expect(
+      lastRound
+        .filter((e) => e.facts?.backend !== survivor)
+        .map((e) => e.facts?.backend),
+    ).toEqual([]);
     // The victim had clients before the kill, so this re-pinned sessions rather than found none to move.
-    const victimClients = [...backendsByClient(run.exchanges)].filter(([id, backends]) => id < clients.length && backends[0] === victim);
+    const victimClients = [...backendsByClient(run.exchanges)].filter(
+      ([id, backends]) => id < clients.length && backends[0] === victim,
+    );
     expect(victimClients.length).toBeGreaterThan(clients.length / 4);
     // cookie: nginx re-issued the routing cookie, so the sessions stay on the survivor once the victim is back.
-    if (sticky === 'cookie') expect(new Set(clients.map((c) => c.cookie(ROUTE_COOKIE)))).toEqual(new Set([survivor]));
+    if (sticky === 'cookie')
+      expect(new Set(clients.map((c) => c.cookie(ROUTE_COOKIE)))).toEqual(
+        new Set([survivor]),
+      );
   });
 });

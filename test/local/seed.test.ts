@@ -13,7 +13,8 @@ jest.setTimeout(60_000);
 
 const CLIENTS = 260;
 const forges = (client: Client) => client.id % 10 === 5;
-const forgedHeaders = (client: Client): Record<string, string> => (forges(client) ? { 'x-forwarded-for': `203.0.113.${client.id % 250}` } : {});
+const forgedHeaders = (client: Client): Record<string, string> =>
+  forges(client) ? { 'x-forwarded-for': `203.0.113.${client.id % 250}` } : {};
 
 interface Run {
   readonly topology: Topology;
@@ -25,7 +26,11 @@ const runs = new Map<LbKind, Promise<Run>>();
 async function startAndDrive(lb: LbKind): Promise<Run> {
   const topology = await startTopology({ lb, sticky: 'ip_hash', naive: true });
   try {
-    const exchanges = await driveTraffic(topology.url, makeClients(topology, CLIENTS), { rounds: 3, concurrency: 16, headers: forgedHeaders });
+    const exchanges = await driveTraffic(
+      topology.url,
+      makeClients(topology, CLIENTS),
+      { rounds: 3, concurrency: 16, headers: forgedHeaders },
+    );
     return { topology, exchanges };
   } catch (err) {
     await topology.stop();
@@ -42,14 +47,25 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  await Promise.all([...runs.values()].map((run) => run.then((r) => r.topology.stop(), () => undefined)));
+  await Promise.all(
+    [...runs.values()].map((run) =>
+      run.then(
+        (r) => r.topology.stop(),
+        () => undefined,
+      ),
+    ),
+  );
 });
 
 test('nlb without proxy protocol: the backend sees the load balancer, and ip_hash puts every client on one backend', async () => {
   const { topology, exchanges } = await (runs.get('nlb') as Promise<Run>);
   const honest = exchanges.filter((e) => !forges(e.client));
   expect(honest.filter((e) => !e.ok)).toEqual([]);
-  expect(honest.filter((e) => addressSeen(e, topology.lbAddress) !== 'load-balancer')).toEqual([]);
+  expect(
+    honest.filter(
+      (e) => addressSeen(e, topology.lbAddress) !== 'load-balancer',
+    ),
+  ).toEqual([]);
   const backends = new Set([...backendsByClient(honest)].map(([, b]) => b[0]));
   expect(backends.size).toBe(1);
 });
@@ -58,5 +74,7 @@ test('alb: set_real_ip_from 0.0.0.0/0 lets a forged X-Forwarded-For choose the a
   const { topology, exchanges } = await (runs.get('alb') as Promise<Run>);
   const forging = exchanges.filter((e) => forges(e.client));
   expect(forging.length).toBeGreaterThan(0);
-  expect(forging.filter((e) => addressSeen(e, topology.lbAddress) !== 'forged')).toEqual([]);
+  expect(
+    forging.filter((e) => addressSeen(e, topology.lbAddress) !== 'forged'),
+  ).toEqual([]);
 });

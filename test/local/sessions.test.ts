@@ -22,16 +22,26 @@ function start(lb: LbKind, sticky: StickyStrategy): Promise<Topology> {
 }
 
 afterAll(async () => {
-  await Promise.all(topologies.map((t) => t.then((topology) => topology.stop(), () => undefined)));
+  await Promise.all(
+    topologies.map((t) =>
+      t.then(
+        (topology) => topology.stop(),
+        () => undefined,
+      ),
+    ),
+  );
 });
 
-const drive = (topology: Topology, clients: Client[]) => driveTraffic(topology.url, clients, { rounds: 2, concurrency: 16 });
+const drive = (topology: Topology, clients: Client[]) =>
+  driveTraffic(topology.url, clients, { rounds: 2, concurrency: 16 });
 
 /** Each client's one backend; fails the test if any request failed or a client was answered by two. */
 function backendOfEach(exchanges: Exchange[]): Map<number, string> {
   expect(exchanges.filter((e) => !e.ok).map((e) => e.error)).toEqual([]);
   const byClient = backendsByClient(exchanges);
-  expect([...byClient].filter(([, backends]) => backends.length !== 1)).toEqual([]);
+  expect([...byClient].filter(([, backends]) => backends.length !== 1)).toEqual(
+    [],
+  );
   return new Map([...byClient].map(([id, backends]) => [id, backends[0]]));
 }
 
@@ -45,7 +55,13 @@ describe.each(LB_KINDS)('lb=%s', (lb) => {
     const clients = makeClients(topology, CLIENTS);
     const before = backendOfEach(await drive(topology, clients));
 
-    clients.forEach((client, i) => (client.address = topology.clientAddress(ROAMING_NETWORK + Math.floor(i / 254), 1 + (i % 254))));
+    clients.forEach(
+      (client, i) =>
+        (client.address = topology.clientAddress(
+          ROAMING_NETWORK + Math.floor(i / 254),
+          1 + (i % 254),
+        )),
+    );
     const moved = await drive(topology, clients);
     expect(moved.filter((e) => e.facts?.clientIp !== e.source)).toEqual([]);
     expect(backendOfEach(moved)).toEqual(before);
@@ -53,7 +69,9 @@ describe.each(LB_KINDS)('lb=%s', (lb) => {
     await topology.scaleBackends(3);
     expect(backendOfEach(await drive(topology, clients))).toEqual(before);
     // New visitors are balanced over all three, so the reload did add the backend.
-    const newcomers = backendOfEach(await drive(topology, makeClients(topology, 60)));
+    const newcomers = backendOfEach(
+      await drive(topology, makeClients(topology, 60)),
+    );
     expect([...newcomers.values()]).toContain(topology.backendNames[2]);
   });
 
@@ -63,7 +81,9 @@ describe.each(LB_KINDS)('lb=%s', (lb) => {
     const before = backendOfEach(await drive(topology, clients));
     await topology.scaleBackends(3);
     const after = backendOfEach(await drive(topology, clients));
-    const movedTo = [...after].filter(([id, backend]) => before.get(id) !== backend).map(([, backend]) => backend);
+    const movedTo = [...after]
+      .filter(([id, backend]) => before.get(id) !== backend)
+      .map(([, backend]) => backend);
     // Consistent hashing over 3 equal servers moves about a third (ip_hash's modulo: about two thirds). The new
     // server's share of the ketama ring depends on its address, random per run: measured 0.29-0.40 over 240
     // clients, so the bound leaves room for that spread.

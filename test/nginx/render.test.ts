@@ -1,5 +1,11 @@
 import { LB_KINDS, STICKY_STRATEGIES } from '../../lib/settings';
-import { HEALTH_PATH, renderEdgeConfig, renderMainConfig, renderNaiveConfig, ROUTE_COOKIE } from '../../lib/nginx/render';
+import {
+  HEALTH_PATH,
+  renderEdgeConfig,
+  renderMainConfig,
+  renderNaiveConfig,
+  ROUTE_COOKIE,
+} from '../../lib/nginx/render';
 import type { EdgeRenderOptions } from '../../lib/nginx/render-options';
 
 const base: EdgeRenderOptions = {
@@ -9,15 +15,20 @@ const base: EdgeRenderOptions = {
   trust: ['10.0.0.0/24', '10.0.1.0/24'],
   backends: [{ address: '10.0.2.10:3000' }, { address: '10.0.3.10:3000' }],
 };
-const render = (overrides: Partial<EdgeRenderOptions> = {}) => renderEdgeConfig({ ...base, ...overrides });
+const render = (overrides: Partial<EdgeRenderOptions> = {}) =>
+  renderEdgeConfig({ ...base, ...overrides });
 /** The lines of the block that starts with `head` (up to its closing brace at the same indentation). */
 function blockOf(config: string, head: string): string {
   const start = config.indexOf(`${head} {`);
   if (start < 0) throw new Error(`no block ${head}`);
   const indent = config.slice(config.lastIndexOf('\n', start) + 1, start);
-  return config.slice(start, config.indexOf(`\n${indent}}`, start) + indent.length + 2);
+  return config.slice(
+    start,
+    config.indexOf(`\n${indent}}`, start) + indent.length + 2,
+  );
 }
-const listens = (config: string) => [...config.matchAll(/^\s*listen ([^;]+);/gm)].map((m) => m[1]);
+const listens = (config: string) =>
+  [...config.matchAll(/^\s*listen ([^;]+);/gm)].map((m) => m[1]);
 
 describe.each(LB_KINDS)('renderEdgeConfig lb=%s', (lb) => {
   describe.each(STICKY_STRATEGIES)('sticky=%s', (sticky) => {
@@ -28,7 +39,9 @@ describe.each(LB_KINDS)('renderEdgeConfig lb=%s', (lb) => {
       expect(config).toContain('set_real_ip_from 10.0.1.0/24;\n');
       expect(config.match(/set_real_ip_from/g)).toHaveLength(2);
       if (lb === 'nlb') {
-        expect(listens(config)).toEqual(['10.0.0.10:80 proxy_protocol default_server']);
+        expect(listens(config)).toEqual([
+          '10.0.0.10:80 proxy_protocol default_server',
+        ]);
         expect(config).toContain('real_ip_header proxy_protocol;');
         expect(config).not.toContain('real_ip_recursive');
       } else {
@@ -41,42 +54,69 @@ describe.each(LB_KINDS)('renderEdgeConfig lb=%s', (lb) => {
 
     test('hands backends the real client address and nothing the client sent as trusted', () => {
       expect(config).toContain('proxy_set_header X-Real-IP $remote_addr;');
-      expect(config).toContain('proxy_set_header X-Forwarded-For $remote_addr;');
+      expect(config).toContain(
+        'proxy_set_header X-Forwarded-For $remote_addr;',
+      );
       expect(config).toContain('proxy_set_header X-Forwarded-Proto http;');
       expect(config).toContain('proxy_set_header Host $host;');
       expect(config).not.toContain('$proxy_add_x_forwarded_for');
     });
 
     test('keeps upstream connections alive and fails over within seconds', () => {
-      expect(config).toContain("map $http_upgrade $sticky_edge_connection_upgrade {\n    default upgrade;\n    '' '';\n}");
-      expect(config).toContain('proxy_set_header Connection $sticky_edge_connection_upgrade;');
+      expect(config).toContain(
+        "map $http_upgrade $sticky_edge_connection_upgrade {\n    default upgrade;\n    '' '';\n}",
+      );
+      expect(config).toContain(
+        'proxy_set_header Connection $sticky_edge_connection_upgrade;',
+      );
       expect(config).not.toContain('Connection "upgrade"');
       expect(config).toContain('proxy_http_version 1.1;');
-      expect(config).toContain('proxy_next_upstream error timeout http_502 http_503;');
+      expect(config).toContain(
+        'proxy_next_upstream error timeout http_502 http_503;',
+      );
       expect(config).not.toContain('non_idempotent');
-      for (const server of config.match(/^\s*server \S+ [^;]*;/gm)!) expect(server).toMatch(/ max_fails=2 fail_timeout=5s( backup)?;$/);
-      expect(blockOf(config, 'upstream sticky_edge')).toMatch(/keepalive 16;\n\s*keepalive_timeout 4s;\n\s*keepalive_requests 10000;/);
-      expect(config).toMatch(/ default_server;\n\s*keepalive_requests 10000;\n/);
+      for (const server of config.match(/^\s*server \S+ [^;]*;/gm)!)
+        expect(server).toMatch(/ max_fails=2 fail_timeout=5s( backup)?;$/);
+      expect(blockOf(config, 'upstream sticky_edge')).toMatch(
+        /keepalive 16;\n\s*keepalive_timeout 4s;\n\s*keepalive_requests 10000;/,
+      );
+      expect(config).toMatch(
+        / default_server;\n\s*keepalive_requests 10000;\n/,
+      );
     });
 
     test('gives only upgrade requests the long read timeout', () => {
-      expect(blockOf(config, 'location /')).toContain('if ($http_upgrade) {\n            return 418;');
+      expect(blockOf(config, 'location /')).toContain(
+        'if ($http_upgrade) {\n            return 418;',
+      );
       expect(blockOf(config, 'location /')).not.toContain('proxy_read_timeout');
-      expect(blockOf(config, 'location @upgrade')).toContain('proxy_read_timeout 1h;');
+      expect(blockOf(config, 'location @upgrade')).toContain(
+        'proxy_read_timeout 1h;',
+      );
     });
 
     test('answers the health path itself on the load-balancer listener', () => {
-      expect(blockOf(config, `location = ${HEALTH_PATH}`)).toContain('return 200 "ok\\n";');
+      expect(blockOf(config, `location = ${HEALTH_PATH}`)).toContain(
+        'return 200 "ok\\n";',
+      );
     });
 
     test(`balances with ${sticky}`, () => {
       const balanced = blockOf(config, 'upstream sticky_edge');
-      expect(balanced).toContain('server 10.0.2.10:3000 max_fails=2 fail_timeout=5s;\n    server 10.0.3.10:3000 max_fails=2 fail_timeout=5s;');
+      expect(balanced).toContain(
+        'server 10.0.2.10:3000 max_fails=2 fail_timeout=5s;\n    server 10.0.3.10:3000 max_fails=2 fail_timeout=5s;',
+      );
       expect(balanced.includes('ip_hash;')).toBe(sticky === 'ip_hash');
-      expect(balanced.includes('hash $remote_addr consistent;')).toBe(sticky === 'hash');
+      expect(balanced.includes('hash $remote_addr consistent;')).toBe(
+        sticky === 'hash',
+      );
       expect(config.includes(ROUTE_COOKIE)).toBe(sticky === 'cookie');
-      expect(config.includes('proxy_pass http://$sticky_edge_upstream;')).toBe(sticky === 'cookie');
-      expect(config.includes('proxy_pass http://sticky_edge;')).toBe(sticky !== 'cookie');
+      expect(config.includes('proxy_pass http://$sticky_edge_upstream;')).toBe(
+        sticky === 'cookie',
+      );
+      expect(config.includes('proxy_pass http://sticky_edge;')).toBe(
+        sticky !== 'cookie',
+      );
     });
   });
 });
@@ -89,7 +129,9 @@ describe('renderEdgeConfig cookie strategy', () => {
   const config = render({ sticky: 'cookie', backends });
 
   test('routes each route id to an upstream of its backend with every other backend as backup', () => {
-    expect(blockOf(config, `map $cookie_${ROUTE_COOKIE} $sticky_edge_upstream`)).toBe(
+    expect(
+      blockOf(config, `map $cookie_${ROUTE_COOKIE} $sticky_edge_upstream`),
+    ).toBe(
       `map $cookie_${ROUTE_COOKIE} $sticky_edge_upstream {\n    default sticky_edge;\n    "app-a" sticky_edge_route_app-a;\n    "app-b" sticky_edge_route_app-b;\n}`,
     );
     expect(blockOf(config, 'upstream sticky_edge_route_app-b')).toContain(
@@ -98,15 +140,25 @@ describe('renderEdgeConfig cookie strategy', () => {
   });
 
   test('names the backend that answered last in $upstream_addr, unless nginx gave up on it', () => {
-    expect(config).toContain('map "$upstream_addr|$upstream_status" $sticky_edge_answered_addr {');
-    expect(config).toContain('"~(?:^| )(?<sticky_edge_last>[^ ,|]+)\\|(?:[^|]* )?(?!50[24]$)[0-9]{3}$" $sticky_edge_last;');
-    expect(config).toContain('"10.0.2.10:3000" "app-a";\n    "10.0.3.10:3000" "app-b";');
+    expect(config).toContain(
+      'map "$upstream_addr|$upstream_status" $sticky_edge_answered_addr {',
+    );
+    expect(config).toContain(
+      '"~(?:^| )(?<sticky_edge_last>[^ ,|]+)\\|(?:[^|]* )?(?!50[24]$)[0-9]{3}$" $sticky_edge_last;',
+    );
+    expect(config).toContain(
+      '"10.0.2.10:3000" "app-a";\n    "10.0.3.10:3000" "app-b";',
+    );
   });
 
   test('sets an HttpOnly, SameSite=Lax cookie with the configured lifetime, also on error responses', () => {
-    expect(render({ sticky: 'cookie', cookieTtlSeconds: 600 })).toContain(`default "${ROUTE_COOKIE}=$sticky_edge_answered; Path=/; Max-Age=600; HttpOnly; SameSite=Lax";`);
+    expect(render({ sticky: 'cookie', cookieTtlSeconds: 600 })).toContain(
+      `default "${ROUTE_COOKIE}=$sticky_edge_answered; Path=/; Max-Age=600; HttpOnly; SameSite=Lax";`,
+    );
     expect(config).toContain('Max-Age=3600;');
-    expect(config).toContain('add_header Set-Cookie $sticky_edge_set_cookie always;');
+    expect(config).toContain(
+      'add_header Set-Cookie $sticky_edge_set_cookie always;',
+    );
   });
 
   test('marks the cookie Secure and the protocol https behind TLS', () => {
@@ -117,18 +169,29 @@ describe('renderEdgeConfig cookie strategy', () => {
 
   test('derives route ids from addresses, so adding a backend moves no pinned session', () => {
     const two = render({ sticky: 'cookie' });
-    const three = render({ sticky: 'cookie', backends: [...base.backends, { address: '10.0.4.10:3000' }] });
-    const routes = (c: string) => blockOf(c, `map $cookie_${ROUTE_COOKIE} $sticky_edge_upstream`).split('\n').slice(2, -1);
+    const three = render({
+      sticky: 'cookie',
+      backends: [...base.backends, { address: '10.0.4.10:3000' }],
+    });
+    const routes = (c: string) =>
+      blockOf(c, `map $cookie_${ROUTE_COOKIE} $sticky_edge_upstream`)
+        .split('\n')
+        .slice(2, -1);
     expect(routes(two)).toHaveLength(2);
     expect(routes(three)).toEqual(expect.arrayContaining(routes(two)));
-    expect(routes(two)[0]).toMatch(/^    "[0-9a-f]{12}" sticky_edge_route_[0-9a-f]{12};$/);
+    expect(routes(two)[0]).toMatch(
+      /^    "[0-9a-f]{12}" sticky_edge_route_[0-9a-f]{12};$/,
+    );
   });
 
   test('accepts unresolved CDK tokens as backend hosts when they carry an id', () => {
     const tokens = render({
       sticky: 'cookie',
       trust: ['${Token[TOKEN.12]}'],
-      backends: [{ address: '${Token[TOKEN.34]}:3000', id: 'app-a' }, { address: '#{Token[TOKEN.56]}:3000', id: 'app-b' }],
+      backends: [
+        { address: '${Token[TOKEN.34]}:3000', id: 'app-a' },
+        { address: '#{Token[TOKEN.56]}:3000', id: 'app-b' },
+      ],
       cookieTtlSeconds: -1.8881545897087626e289,
     });
     expect(tokens).toContain('"${Token[TOKEN.34]}:3000" "app-a";');
@@ -138,12 +201,17 @@ describe('renderEdgeConfig cookie strategy', () => {
 
 describe('renderEdgeConfig listeners', () => {
   test('opens only the listener its options name', () => {
-    expect(listens(render({ listen: '8080' }))).toEqual(['8080 proxy_protocol default_server']);
+    expect(listens(render({ listen: '8080' }))).toEqual([
+      '8080 proxy_protocol default_server',
+    ]);
   });
 
   test('adds a plain status listener with the health path and stub_status', () => {
     const config = render({ statusListen: '127.0.0.1:9901' });
-    expect(listens(config)).toEqual(['10.0.0.10:80 proxy_protocol default_server', '127.0.0.1:9901']);
+    expect(listens(config)).toEqual([
+      '10.0.0.10:80 proxy_protocol default_server',
+      '127.0.0.1:9901',
+    ]);
     const status = config.slice(config.indexOf('listen 127.0.0.1:9901;'));
     expect(status).toContain(`location = ${HEALTH_PATH}`);
     expect(status).toContain('stub_status;');
@@ -151,43 +219,147 @@ describe('renderEdgeConfig listeners', () => {
   });
 
   test('normalises addresses to the form nginx reports in $upstream_addr', () => {
-    const config = render({ sticky: 'cookie', listen: '[::1]:080', backends: [{ address: '[0:0::1]:03000' }] });
+    const config = render({
+      sticky: 'cookie',
+      listen: '[::1]:080',
+      backends: [{ address: '[0:0::1]:03000' }],
+    });
     expect(listens(config)[0]).toBe('[::1]:80 proxy_protocol default_server');
     expect(config).toContain('server [::1]:3000 max_fails');
   });
 
   test('renders the same text every time', () => {
-    expect(render({ sticky: 'cookie', statusListen: '127.0.0.1:9901' })).toBe(render({ sticky: 'cookie', statusListen: '127.0.0.1:9901' }));
+    expect(render({ sticky: 'cookie', statusListen: '127.0.0.1:9901' })).toBe(
+      render({ sticky: 'cookie', statusListen: '127.0.0.1:9901' }),
+    );
   });
 });
 
 describe('renderEdgeConfig validation', () => {
   test.each<[string, Partial<EdgeRenderOptions>, RegExp]>([
-    ['lb is unknown', { lb: 'elb' as never }, /^lb must be nlb or alb, got "elb"$/],
-    ['sticky is unknown', { sticky: 'sticky' as never }, /^sticky must be ip_hash, hash or cookie, got "sticky"$/],
-    ['listen is a host name', { listen: 'localhost:80' }, /^listen must be PORT, IPV4:PORT or \[IPV6\]:PORT, got "localhost:80"$/],
-    ['listen port is out of range', { listen: '10.0.0.1:65536' }, /^listen must be .*got "10.0.0.1:65536"$/],
-    ['statusListen is malformed', { statusListen: '127.0.0.1' }, /^statusListen must be .*got "127.0.0.1"$/],
-    ['statusListen repeats listen', { statusListen: '10.0.0.10:80' }, /^statusListen must not share a port with listen "10.0.0.10:80", got "10.0.0.10:80"$/],
-    ['statusListen takes the port of a wildcard listen', { listen: '80', statusListen: '127.0.0.1:80' }, /^statusListen must not share a port/],
-    ['trust is empty', { trust: [] }, /^trust must name at least one CIDR .*got none$/],
-    ['trust is not a CIDR', { trust: ['banana'] }, /^trust must be an IPv4 or IPv6 CIDR .*got "banana"$/],
-    ['trust has a prefix beyond 32', { trust: ['10.0.0.0/33'] }, /^trust must be .*got "10.0.0.0\/33"$/],
-    ['trust is 0.0.0.0/0', { trust: ['10.0.0.0/24', '0.0.0.0/0'] }, /^trust must not be "0.0.0.0\/0": it lets any client choose its own address/],
+    [
+      'lb is unknown',
+      { lb: 'elb' as never },
+      /^lb must be nlb or alb, got "elb"$/,
+    ],
+    [
+      'sticky is unknown',
+      { sticky: 'sticky' as never },
+      /^sticky must be ip_hash, hash or cookie, got "sticky"$/,
+    ],
+    [
+      'listen is a host name',
+      { listen: 'localhost:80' },
+      /^listen must be PORT, IPV4:PORT or \[IPV6\]:PORT, got "localhost:80"$/,
+    ],
+    [
+      'listen port is out of range',
+      { listen: '10.0.0.1:65536' },
+      /^listen must be .*got "10.0.0.1:65536"$/,
+    ],
+    [
+      'statusListen is malformed',
+      { statusListen: '127.0.0.1' },
+      /^statusListen must be .*got "127.0.0.1"$/,
+    ],
+    [
+      'statusListen repeats listen',
+      { statusListen: '10.0.0.10:80' },
+      /^statusListen must not share a port with listen "10.0.0.10:80", got "10.0.0.10:80"$/,
+    ],
+    [
+      'statusListen takes the port of a wildcard listen',
+      { listen: '80', statusListen: '127.0.0.1:80' },
+      /^statusListen must not share a port/,
+    ],
+    [
+      'trust is empty',
+      { trust: [] },
+      /^trust must name at least one CIDR .*got none$/,
+    ],
+    [
+      'trust is not a CIDR',
+      { trust: ['banana'] },
+      /^trust must be an IPv4 or IPv6 CIDR .*got "banana"$/,
+    ],
+    [
+      'trust has a prefix beyond 32',
+      { trust: ['10.0.0.0/33'] },
+      /^trust must be .*got "10.0.0.0\/33"$/,
+    ],
+    [
+      'trust is 0.0.0.0/0',
+      { trust: ['10.0.0.0/24', '0.0.0.0/0'] },
+      /^trust must not be "0.0.0.0\/0": it lets any client choose its own address/,
+    ],
     ['trust is ::/0', { trust: ['::/0'] }, /^trust must not be "::\/0"/],
-    ['trust has host bits set', { trust: ['10.0.0.1/24'] }, /^trust "10.0.0.1\/24" has host bits set/],
-    ['trust has IPv6 host bits set', { trust: ['fd00::1/64'] }, /^trust "fd00::1\/64" has host bits set/],
-    ['there is no backend', { backends: [] }, /^backends must name at least one backend, got none$/],
-    ['a backend has no port', { backends: [{ address: '10.0.2.10' }] }, /^backend must be IPV4:PORT or \[IPV6\]:PORT, got "10.0.2.10"$/],
-    ['a backend is a host name', { backends: [{ address: 'app.internal:3000' }] }, /^backend must be .*got "app.internal:3000"$/],
-    ['a backend has port 0', { backends: [{ address: '10.0.2.10:0' }] }, /^backend must be .*got "10.0.2.10:0"$/],
-    ['a backend is listed twice', { backends: [{ address: '[::1]:3000' }, { address: '[0::1]:3000' }] }, /^backend "\[::1\]:3000" is listed twice$/],
-    ['two backends share an id', { backends: [{ address: '10.0.2.10:3000', id: 'a' }, { address: '10.0.3.10:3000', id: 'a' }] }, /^backend id "a" is listed twice$/],
-    ['a backend id has capitals', { backends: [{ address: '10.0.2.10:3000', id: 'App' }] }, /^backend id must be 1-32 lowercase .*got "App"$/],
-    ['a token backend has no id for the cookie strategy', { sticky: 'cookie', backends: [{ address: '${Token[TOKEN.1]}:3000' }] }, /^backend "\$\{Token\[TOKEN.1\]\}:3000" is an unresolved token and needs an id/],
-    ['cookieTtlSeconds is below a minute', { cookieTtlSeconds: 5 }, /^cookieTtl must be a whole number of seconds from 60 to 31536000, got 5$/],
+    [
+      'trust has host bits set',
+      { trust: ['10.0.0.1/24'] },
+      /^trust "10.0.0.1\/24" has host bits set/,
+    ],
+    [
+      'trust has IPv6 host bits set',
+      { trust: ['fd00::1/64'] },
+      /^trust "fd00::1\/64" has host bits set/,
+    ],
+    [
+      'there is no backend',
+      { backends: [] },
+      /^backends must name at least one backend, got none$/,
+    ],
+    [
+      'a backend has no port',
+      { backends: [{ address: '10.0.2.10' }] },
+      /^backend must be IPV4:PORT or \[IPV6\]:PORT, got "10.0.2.10"$/,
+    ],
+    [
+      'a backend is a host name',
+      { backends: [{ address: 'app.internal:3000' }] },
+      /^backend must be .*got "app.internal:3000"$/,
+    ],
+    [
+      'a backend has port 0',
+      { backends: [{ address: '10.0.2.10:0' }] },
+      /^backend must be .*got "10.0.2.10:0"$/,
+    ],
+    [
+      'a backend is listed twice',
+      { backends: [{ address: '[::1]:3000' }, { address: '[0::1]:3000' }] },
+      /^backend "\[::1\]:3000" is listed twice$/,
+    ],
+    [
+      'two backends share an id',
+      {
+        backends: [
+          { address: '10.0.2.10:3000', id: 'a' },
+          { address: '10.0.3.10:3000', id: 'a' },
+        ],
+      },
+      /^backend id "a" is listed twice$/,
+    ],
+    [
+      'a backend id has capitals',
+      { backends: [{ address: '10.0.2.10:3000', id: 'App' }] },
+      /^backend id must be 1-32 lowercase .*got "App"$/,
+    ],
+    [
+      'a token backend has no id for the cookie strategy',
+      { sticky: 'cookie', backends: [{ address: '${Token[TOKEN.1]}:3000' }] },
+      /^backend "\$\{Token\[TOKEN.1\]\}:3000" is an unresolved token and needs an id/,
+    ],
+    [
+      'cookieTtlSeconds is below a minute',
+      { cookieTtlSeconds: 5 },
+      /^cookieTtl must be a whole number of seconds from 60 to 31536000, got 5$/,
+    ],
   ])('fails when %s', (_name, overrides, message) => {
-    expect(() => render(overrides)).toThrow(expect.objectContaining({ name: 'SettingsError', message: expect.stringMatching(message) }));
+    expect(() => render(overrides)).toThrow(
+      expect.objectContaining({
+        name: 'SettingsError',
+        message: expect.stringMatching(message),
+      }),
+    );
   });
 });
 
@@ -196,10 +368,14 @@ describe('renderMainConfig', () => {
 
   test('defaults to Amazon Linux 2023 paths and inlines the http config', () => {
     const main = renderMainConfig({ http, user: 'nginx' });
-    expect(main).toMatch(/^user nginx;\nworker_processes auto;\nworker_rlimit_nofile 8192;\npid \/run\/nginx.pid;\nerror_log \/var\/log\/nginx\/error.log;$/m);
+    expect(main).toMatch(
+      /^user nginx;\nworker_processes auto;\nworker_rlimit_nofile 8192;\npid \/run\/nginx.pid;\nerror_log \/var\/log\/nginx\/error.log;$/m,
+    );
     expect(main).toMatch(/^pcre_jit on;$/m);
     expect(main).toContain('    proxy_temp_path /var/lib/nginx/tmp/proxy;');
-    expect(main).toContain('    access_log /var/log/nginx/access.log sticky_edge buffer=64k flush=1s;');
+    expect(main).toContain(
+      '    access_log /var/log/nginx/access.log sticky_edge buffer=64k flush=1s;',
+    );
     expect(main).toContain('$remote_addr via=$realip_remote_addr');
     expect(main).toContain('upstream=$upstream_addr');
     expect(main).toContain('\n    upstream sticky_edge {\n        ip_hash;');
@@ -207,29 +383,58 @@ describe('renderMainConfig', () => {
   });
 
   test('runs unprivileged in its own prefix', () => {
-    const main = renderMainConfig({ http, pidFile: '/tmp/n1/nginx.pid', errorLog: 'stderr', accessLog: 'off', tempDir: '/tmp/n1', workerProcesses: 1 });
+    const main = renderMainConfig({
+      http,
+      pidFile: '/tmp/n1/nginx.pid',
+      errorLog: 'stderr',
+      accessLog: 'off',
+      tempDir: '/tmp/n1',
+      workerProcesses: 1,
+    });
     expect(main).not.toMatch(/^user /m);
-    expect(main).toContain('worker_processes 1;\nworker_rlimit_nofile 8192;\npid /tmp/n1/nginx.pid;\nerror_log stderr;');
-    for (const kind of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) expect(main).toContain(`${kind}_temp_path /tmp/n1/${kind};`);
+    expect(main).toContain(
+      'worker_processes 1;\nworker_rlimit_nofile 8192;\npid /tmp/n1/nginx.pid;\nerror_log stderr;',
+    );
+    for (const kind of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+      expect(main).toContain(`${kind}_temp_path /tmp/n1/${kind};`);
     expect(main).toContain('access_log off;');
   });
 
   test('writes the access log unbuffered when asked, for readers that look right after each request', () => {
-    const main = renderMainConfig({ http, accessLog: '/tmp/n1/access.log', bufferAccessLog: false });
+    const main = renderMainConfig({
+      http,
+      accessLog: '/tmp/n1/access.log',
+      bufferAccessLog: false,
+    });
     expect(main).toContain('    access_log /tmp/n1/access.log sticky_edge;\n');
   });
 
   test.each([
-    ['a path has a space', { tempDir: '/tmp/my dir' }, /^tempDir must be a path without spaces.*got "\/tmp\/my dir"$/],
-    ['a path has a variable', { accessLog: '/var/log/$host.log' }, /^accessLog must be a path .*got "\/var\/log\/\$host.log"$/],
-    ['workerProcesses is 0', { workerProcesses: 0 }, /^workerProcesses must be auto or a whole number from 1 to 256, got 0$/],
+    [
+      'a path has a space',
+      { tempDir: '/tmp/my dir' },
+      /^tempDir must be a path without spaces.*got "\/tmp\/my dir"$/,
+    ],
+    [
+      'a path has a variable',
+      { accessLog: '/var/log/$host.log' },
+      /^accessLog must be a path .*got "\/var\/log\/\$host.log"$/,
+    ],
+    [
+      'workerProcesses is 0',
+      { workerProcesses: 0 },
+      /^workerProcesses must be auto or a whole number from 1 to 256, got 0$/,
+    ],
   ])('fails when %s', (_name, overrides, message) => {
     expect(() => renderMainConfig({ http, ...overrides })).toThrow(message);
   });
 });
 
 describe('renderNaiveConfig', () => {
-  const naive = renderNaiveConfig({ listen: '127.0.0.1:8080', backends: [{ address: '10.0.2.10:3000' }, { address: '10.0.3.10:3000' }] });
+  const naive = renderNaiveConfig({
+    listen: '127.0.0.1:8080',
+    backends: [{ address: '10.0.2.10:3000' }, { address: '10.0.3.10:3000' }],
+  });
 
   test("reproduces the seed's configuration with only the addresses substituted", () => {
     expect(naive).toContain(
@@ -256,8 +461,16 @@ describe('renderNaiveConfig', () => {
   });
 
   test.each([
-    ['there is no backend', { listen: '80', backends: [] }, /^backends must name at least one backend, got none$/],
-    ['listen is malformed', { listen: ':80', backends: [{ address: '10.0.2.10:3000' }] }, /^listen must be .*got ":80"$/],
+    [
+      'there is no backend',
+      { listen: '80', backends: [] },
+      /^backends must name at least one backend, got none$/,
+    ],
+    [
+      'listen is malformed',
+      { listen: ':80', backends: [{ address: '10.0.2.10:3000' }] },
+      /^listen must be .*got ":80"$/,
+    ],
   ])('fails when %s', (_name, options, message) => {
     expect(() => renderNaiveConfig(options)).toThrow(message);
   });

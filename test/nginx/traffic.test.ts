@@ -5,7 +5,12 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findNginx } from '../../lib/nginx/nginx-binary';
-import { HEALTH_PATH, renderEdgeConfig, renderMainConfig, ROUTE_COOKIE } from '../../lib/nginx/render';
+import {
+  HEALTH_PATH,
+  renderEdgeConfig,
+  renderMainConfig,
+  ROUTE_COOKIE,
+} from '../../lib/nginx/render';
 import { routeId } from '../../lib/nginx/validate';
 
 /**
@@ -14,11 +19,14 @@ import { routeId } from '../../lib/nginx/validate';
  * behaviour matrix lives with the local topology.
  */
 
-const randomLoopback = () => `127.${1 + Math.floor(Math.random() * 254)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
+const randomLoopback = () =>
+  `127.${1 + Math.floor(Math.random() * 254)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
 
 async function freePort(host: string): Promise<number> {
   const server = net.createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
+  await new Promise<void>((resolve, reject) =>
+    server.once('error', reject).listen(0, host, resolve),
+  );
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
@@ -43,12 +51,16 @@ async function startBackend(name: string): Promise<Backend> {
   });
   server.on('upgrade', (req, socket) => {
     backend.lastHeaders = req.headers;
-    socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Backend: ${name}\r\n\r\n`);
+    socket.end(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Backend: ${name}\r\n\r\n`,
+    );
   });
   const backend: Backend = { name, address: '', server, connections: 0 };
   server.on('connection', () => backend.connections++);
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return Object.assign(backend, { address: `${host}:${(server.address() as net.AddressInfo).port}` });
+  return Object.assign(backend, {
+    address: `${host}:${(server.address() as net.AddressInfo).port}`,
+  });
 }
 
 async function stopBackend(backend: Backend): Promise<void> {
@@ -62,26 +74,47 @@ interface Reply {
   readonly setCookies: string[];
 }
 
-function request(url: string, clientAddress: string, headers: http.OutgoingHttpHeaders = {}): Promise<Reply> {
+function request(
+  url: string,
+  clientAddress: string,
+  headers: http.OutgoingHttpHeaders = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { localAddress: clientAddress, headers, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => {
-        const backend = res.headers['content-type'] === undefined && body.startsWith('{') ? JSON.parse(body).backend : undefined;
-        resolve({ status: res.statusCode ?? 0, backend, setCookies: res.headers['set-cookie'] ?? [] });
-      });
-    });
+    const req = http.get(
+      url,
+      { localAddress: clientAddress, headers, agent: false },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => {
+          const backend =
+            res.headers['content-type'] === undefined && body.startsWith('{')
+              ? JSON.parse(body).backend
+              : undefined;
+          resolve({
+            status: res.statusCode ?? 0,
+            backend,
+            setCookies: res.headers['set-cookie'] ?? [],
+          });
+        });
+      },
+    );
     req.on('upgrade', (res, socket) => {
       socket.destroy();
-      resolve({ status: res.statusCode ?? 0, backend: res.headers['x-backend'] as string, setCookies: res.headers['set-cookie'] ?? [] });
+      resolve({
+        status: res.statusCode ?? 0,
+        backend: res.headers['x-backend'] as string,
+        setCookies: res.headers['set-cookie'] ?? [],
+      });
     });
     req.on('error', reject);
   });
 }
 
-const routeCookie = (reply: Reply) => reply.setCookies.find((c) => c.startsWith(`${ROUTE_COOKIE}=`));
-const routeValue = (reply: Reply) => routeCookie(reply)?.split(';')[0].split('=')[1];
+const routeCookie = (reply: Reply) =>
+  reply.setCookies.find((c) => c.startsWith(`${ROUTE_COOKIE}=`));
+const routeValue = (reply: Reply) =>
+  routeCookie(reply)?.split(';')[0].split('=')[1];
 
 interface RunningNginx {
   readonly url: string;
@@ -91,25 +124,56 @@ interface RunningNginx {
 }
 
 /** nginx in the foreground in its own temp prefix, serving `http(listen)`; resolves once /healthz answers. */
-async function startNginx(http: (listen: string) => string, healthCheck: (url: string) => Promise<boolean>): Promise<RunningNginx> {
+async function startNginx(
+  http: (listen: string) => string,
+  healthCheck: (url: string) => Promise<boolean>,
+): Promise<RunningNginx> {
   const dir = await mkdtemp(join(tmpdir(), 'sticky-edge-traffic-'));
   // nginx started as root runs its workers as nobody, who must be able to enter the prefix.
   await chmod(dir, 0o755);
   const host = randomLoopback();
   const port = await freePort(host);
   // Unbuffered log: the tests read a request's log line right after its answer.
-  const main = renderMainConfig({ http: http(`${host}:${port}`), pidFile: 'nginx.pid', errorLog: 'stderr', accessLog: 'access.log', bufferAccessLog: false, tempDir: '.', workerProcesses: 1 });
+  const main = renderMainConfig({
+    http: http(`${host}:${port}`),
+    pidFile: 'nginx.pid',
+    errorLog: 'stderr',
+    accessLog: 'access.log',
+    bufferAccessLog: false,
+    tempDir: '.',
+    workerProcesses: 1,
+  });
   await writeFile(join(dir, 'nginx.conf'), main);
-  const nginx = spawn(findNginx(), ['-e', 'stderr', '-p', dir + '/', '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const nginx = spawn(
+    findNginx(),
+    [
+      '-e',
+      'stderr',
+      '-p',
+      dir + '/',
+      '-c',
+      join(dir, 'nginx.conf'),
+      '-g',
+      'daemon off;',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
   nginx.stderr!.on('data', (chunk) => (log += chunk));
   const stop = async () => {
     // SIGTERM, not SIGKILL: the master must stop its workers, which hold the stderr pipe open.
-    if (nginx.exitCode === null) await new Promise((resolve) => nginx.once('exit', resolve).kill('SIGTERM'));
+    if (nginx.exitCode === null)
+      await new Promise((resolve) =>
+        nginx.once('exit', resolve).kill('SIGTERM'),
+      );
     await rm(dir, { recursive: true, force: true });
   };
   const url = `http://${host}:${port}`;
-  for (let attempt = 0; !(await healthCheck(url).catch(() => false)); attempt++) {
+  for (
+    let attempt = 0;
+    !(await healthCheck(url).catch(() => false));
+    attempt++
+  ) {
     if (attempt > 100 || nginx.exitCode !== null) {
       await stop();
       throw new Error(`nginx did not start: ${log}`);
@@ -130,26 +194,43 @@ describe('cookie strategy on real nginx', () => {
     backends = await Promise.all(['alpha', 'beta'].map(startBackend));
     const trust = [`${randomLoopback()}/32`];
     nginx = await startNginx(
-      (listen) => renderEdgeConfig({ lb: 'alb', sticky: 'cookie', listen, trust, backends: backends.map((b) => ({ address: b.address })) }),
-      async (base) => (await request(`${base}${HEALTH_PATH}`, client)).status === 200,
+      (listen) =>
+        renderEdgeConfig({
+          lb: 'alb',
+          sticky: 'cookie',
+          listen,
+          trust,
+          backends: backends.map((b) => ({ address: b.address })),
+        }),
+      async (base) =>
+        (await request(`${base}${HEALTH_PATH}`, client)).status === 200,
     );
     ({ url, dir } = nginx);
   });
 
   afterAll(async () => {
     await nginx?.stop();
-    await Promise.all((backends ?? []).filter((b) => b.server.listening).map(stopBackend));
+    await Promise.all(
+      (backends ?? []).filter((b) => b.server.listening).map(stopBackend),
+    );
   });
 
-  const idOf = (backend: Backend) => routeId({ address: backend.address }, backend.address);
-  const byName = (name: string | undefined) => backends.find((b) => b.name === name)!;
+  const idOf = (backend: Backend) =>
+    routeId({ address: backend.address }, backend.address);
+  const byName = (name: string | undefined) =>
+    backends.find((b) => b.name === name)!;
 
   test('reuses upstream connections (keepalive) instead of opening one per request', async () => {
     const [backend] = backends;
     const before = backend.connections;
-    for (let i = 0; i < 10; i++) await request(url, client, { cookie: `${ROUTE_COOKIE}=${idOf(backend)}` });
+    for (let i = 0; i < 10; i++)
+      await request(url, client, {
+        cookie: `${ROUTE_COOKIE}=${idOf(backend)}`,
+      });
     expect(backend.connections - before).toBeLessThan(3);
-    expect(await readFile(join(dir, 'access.log'), 'utf8')).toContain(`upstream=${backend.address}`);
+    expect(await readFile(join(dir, 'access.log'), 'utf8')).toContain(
+      `upstream=${backend.address}`,
+    );
   });
 
   test('issues a cookie naming the answering backend, sticks to it, and fails over with a re-issued cookie', async () => {
@@ -158,38 +239,62 @@ describe('cookie strategy on real nginx', () => {
     const pinned = byName(first.backend);
     const other = backends.find((b) => b !== pinned)!;
     expect(routeValue(first)).toBe(idOf(pinned));
-    expect(routeCookie(first)).toBe(`${ROUTE_COOKIE}=${idOf(pinned)}; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax`);
+    expect(routeCookie(first)).toBe(
+      `${ROUTE_COOKIE}=${idOf(pinned)}; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax`,
+    );
     // The backend's own cookie still reaches the client next to nginx's.
     expect(first.setCookies).toContain('app_session=1; Path=/');
     // Without the cookie, requests are balanced over both backends.
-    const unpinned = await Promise.all([1, 2, 3, 4].map(() => request(url, client)));
-    expect(new Set(unpinned.map((r) => r.backend))).toEqual(new Set(['alpha', 'beta']));
+    const unpinned = await Promise.all(
+      [1, 2, 3, 4].map(() => request(url, client)),
+    );
+    expect(new Set(unpinned.map((r) => r.backend))).toEqual(
+      new Set(['alpha', 'beta']),
+    );
 
     const cookie = `${ROUTE_COOKIE}=${idOf(pinned)}`;
     const followers = [];
-    for (let i = 0; i < 6; i++) followers.push(await request(url, client, { cookie }));
+    for (let i = 0; i < 6; i++)
+      followers.push(await request(url, client, { cookie }));
     expect(followers.map((r) => r.backend)).toEqual(Array(6).fill(pinned.name));
     expect(followers.map(routeCookie)).toEqual(Array(6).fill(undefined));
 
     // The backend sees the client's address, not a header the client made up.
     await request(url, client, { cookie, 'x-forwarded-for': '6.6.6.6' });
-    expect(pinned.lastHeaders).toMatchObject({ 'x-forwarded-for': client, 'x-real-ip': client, 'x-forwarded-proto': 'http' });
+    expect(pinned.lastHeaders).toMatchObject({
+      'x-forwarded-for': client,
+      'x-real-ip': client,
+      'x-forwarded-proto': 'http',
+    });
 
     // A forged route id is treated like no cookie: balanced, and a genuine cookie is issued.
-    const forged = await request(url, client, { cookie: `${ROUTE_COOKIE}=ffffffffffff` });
+    const forged = await request(url, client, {
+      cookie: `${ROUTE_COOKIE}=ffffffffffff`,
+    });
     expect(routeValue(forged)).toBe(idOf(byName(forged.backend)));
 
-    const upgraded = await request(url, client, { cookie, connection: 'Upgrade', upgrade: 'websocket' });
+    const upgraded = await request(url, client, {
+      cookie,
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+    });
     expect(upgraded).toMatchObject({ status: 101, backend: pinned.name });
-    expect(pinned.lastHeaders).toMatchObject({ connection: 'upgrade', upgrade: 'websocket' });
+    expect(pinned.lastHeaders).toMatchObject({
+      connection: 'upgrade',
+      upgrade: 'websocket',
+    });
 
     await stopBackend(pinned);
     const failover = await request(url, client, { cookie });
     expect(failover).toMatchObject({ status: 200, backend: other.name });
     expect(routeValue(failover)).toBe(idOf(other));
     // nginx tried the dead backend first: $upstream_addr was a list and the cookie named its last entry.
-    expect(await readFile(join(dir, 'access.log'), 'utf8')).toContain(`upstream=${pinned.address}, ${other.address} `);
-    const after = await request(url, client, { cookie: `${ROUTE_COOKIE}=${idOf(other)}` });
+    expect(await readFile(join(dir, 'access.log'), 'utf8')).toContain(
+      `upstream=${pinned.address}, ${other.address} `,
+    );
+    const after = await request(url, client, {
+      cookie: `${ROUTE_COOKIE}=${idOf(other)}`,
+    });
     expect(after.backend).toBe(other.name);
     expect(routeCookie(after)).toBeUndefined();
 
@@ -209,18 +314,37 @@ function proxyV2Header(source: string, destination: string): Buffer {
   ports.writeUInt16BE(80, 2);
   const body = Buffer.concat([address(source), address(destination), ports]);
   const signature = Buffer.from('0d0a0d0a000d0a515549540a', 'hex');
-  return Buffer.concat([signature, Buffer.from([0x21, 0x11, 0, body.length]), body]);
+  return Buffer.concat([
+    signature,
+    Buffer.from([0x21, 0x11, 0, body.length]),
+    body,
+  ]);
 }
 
 /** One GET on a fresh connection from `localAddress`, preceded by `preamble` (a PROXY header); the raw response. */
-function rawRequest(url: string, localAddress: string, preamble: Buffer, headers: string[] = []): Promise<string> {
+function rawRequest(
+  url: string,
+  localAddress: string,
+  preamble: Buffer,
+  headers: string[] = [],
+): Promise<string> {
   const { hostname, port, pathname } = new URL(url);
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: hostname, port: Number(port), localAddress }, () => {
-      const request = [`GET ${pathname} HTTP/1.1`, `Host: ${hostname}`, 'Connection: close', ...headers, '', ''].join('\r\n');
-      // write, not end: nginx treats a half-closed client as gone and drops a proxied request (499).
-      socket.write(Buffer.concat([preamble, Buffer.from(request)]));
-    });
+    const socket = net.connect(
+      { host: hostname, port: Number(port), localAddress },
+      () => {
+        const request = [
+          `GET ${pathname} HTTP/1.1`,
+          `Host: ${hostname}`,
+          'Connection: close',
+          ...headers,
+          '',
+          '',
+        ].join('\r\n');
+        // write, not end: nginx treats a half-closed client as gone and drops a proxied request (499).
+        socket.write(Buffer.concat([preamble, Buffer.from(request)]));
+      },
+    );
     let response = '';
     socket.on('data', (chunk) => (response += chunk));
     socket.on('close', () => resolve(response));
@@ -237,15 +361,30 @@ describe('real client address on real nginx', () => {
 
   beforeAll(async () => {
     backend = await startBackend('solo');
-    const options = (lb: 'nlb' | 'alb', listen: string) => renderEdgeConfig({ lb, sticky: 'ip_hash', listen, trust: [`${loadBalancer}/32`], backends: [{ address: backend.address }] });
+    const options = (lb: 'nlb' | 'alb', listen: string) =>
+      renderEdgeConfig({
+        lb,
+        sticky: 'ip_hash',
+        listen,
+        trust: [`${loadBalancer}/32`],
+        backends: [{ address: backend.address }],
+      });
     [nlb, alb] = await Promise.all([
       startNginx(
         (listen) => options('nlb', listen),
-        async (base) => /^HTTP\/1.1 200/.test(await rawRequest(`${base}${HEALTH_PATH}`, loadBalancer, proxyV2Header('10.0.0.9', '10.0.0.1'))),
+        async (base) =>
+          /^HTTP\/1.1 200/.test(
+            await rawRequest(
+              `${base}${HEALTH_PATH}`,
+              loadBalancer,
+              proxyV2Header('10.0.0.9', '10.0.0.1'),
+            ),
+          ),
       ),
       startNginx(
         (listen) => options('alb', listen),
-        async (base) => (await request(`${base}${HEALTH_PATH}`, loadBalancer)).status === 200,
+        async (base) =>
+          (await request(`${base}${HEALTH_PATH}`, loadBalancer)).status === 200,
       ),
     ]);
   });
@@ -256,30 +395,67 @@ describe('real client address on real nginx', () => {
   });
 
   test('nlb: believes the PROXY v2 header from the load balancer and passes only that address on', async () => {
-    const response = await rawRequest(`${nlb.url}/whoami`, loadBalancer, proxyV2Header('203.0.113.7', '10.0.0.1'), ['X-Forwarded-For: 6.6.6.6', 'Forwarded: for=6.6.6.6']);
+    const response = await rawRequest(
+      `${nlb.url}/whoami`,
+      loadBalancer,
+      proxyV2Header('203.0.113.7', '10.0.0.1'),
+      ['X-Forwarded-For: 6.6.6.6', 'Forwarded: for=6.6.6.6'],
+    );
     expect(response).toMatch(/^HTTP\/1.1 200/);
-    expect(backend.lastHeaders).toMatchObject({ 'x-forwarded-for': '203.0.113.7', 'x-real-ip': '203.0.113.7' });
+    expect(backend.lastHeaders).toMatchObject({
+      'x-forwarded-for': '203.0.113.7',
+      'x-real-ip': '203.0.113.7',
+    });
     expect(backend.lastHeaders).not.toHaveProperty('forwarded');
   });
 
   test('nlb: ignores a PROXY header from anyone but the load balancer', async () => {
-    expect(await rawRequest(`${nlb.url}/whoami`, stranger, proxyV2Header('203.0.113.7', '10.0.0.1'))).toMatch(/^HTTP\/1.1 200/);
-    expect(backend.lastHeaders).toMatchObject({ 'x-forwarded-for': stranger, 'x-real-ip': stranger });
+    expect(
+      await rawRequest(
+        `${nlb.url}/whoami`,
+        stranger,
+        proxyV2Header('203.0.113.7', '10.0.0.1'),
+      ),
+    ).toMatch(/^HTTP\/1.1 200/);
+    expect(backend.lastHeaders).toMatchObject({
+      'x-forwarded-for': stranger,
+      'x-real-ip': stranger,
+    });
   });
 
   test('nlb: answers the health check that carries the PROXY header, and nothing without one', async () => {
-    const health = await rawRequest(`${nlb.url}${HEALTH_PATH}`, loadBalancer, proxyV2Header('10.0.0.9', '10.0.0.1'));
+    const health = await rawRequest(
+      `${nlb.url}${HEALTH_PATH}`,
+      loadBalancer,
+      proxyV2Header('10.0.0.9', '10.0.0.1'),
+    );
     expect(health).toMatch(/^HTTP\/1.1 200 [^]*\r\n\r\nok\n$/);
-    expect(await rawRequest(`${nlb.url}${HEALTH_PATH}`, loadBalancer, Buffer.alloc(0))).toBe('');
+    expect(
+      await rawRequest(
+        `${nlb.url}${HEALTH_PATH}`,
+        loadBalancer,
+        Buffer.alloc(0),
+      ),
+    ).toBe('');
   });
 
   test('alb: takes the right-most X-Forwarded-For entry the load balancer added', async () => {
-    await request(`${alb.url}/whoami`, loadBalancer, { 'x-forwarded-for': '6.6.6.6, 198.51.100.9' });
-    expect(backend.lastHeaders).toMatchObject({ 'x-forwarded-for': '198.51.100.9', 'x-real-ip': '198.51.100.9' });
+    await request(`${alb.url}/whoami`, loadBalancer, {
+      'x-forwarded-for': '6.6.6.6, 198.51.100.9',
+    });
+    expect(backend.lastHeaders).toMatchObject({
+      'x-forwarded-for': '198.51.100.9',
+      'x-real-ip': '198.51.100.9',
+    });
   });
 
   test('alb: ignores X-Forwarded-For from anyone but the load balancer', async () => {
-    await request(`${alb.url}/whoami`, stranger, { 'x-forwarded-for': '198.51.100.9' });
-    expect(backend.lastHeaders).toMatchObject({ 'x-forwarded-for': stranger, 'x-real-ip': stranger });
+    await request(`${alb.url}/whoami`, stranger, {
+      'x-forwarded-for': '198.51.100.9',
+    });
+    expect(backend.lastHeaders).toMatchObject({
+      'x-forwarded-for': stranger,
+      'x-real-ip': stranger,
+    });
   });
 });

@@ -9,10 +9,14 @@ import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct, IConstruct } from 'constructs';
-import { DeployCheck, DeployCheckProps } from '../../lib/constructs/deploy-check';
+import {
+  DeployCheck,
+  DeployCheckProps,
+} from '../../lib/constructs/deploy-check';
 import { Synthesized, synthesize } from '../cdk/synth';
 
-const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b';
+const CERT =
+  'arn:aws:acm:eu-west-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b';
 
 let plain: Synthesized;
 let tls: Synthesized;
@@ -23,11 +27,17 @@ beforeAll(() => {
 });
 
 /** The ID the template uses (the app instances' carry a user-data hash, applied as an override). */
-const logicalId = (s: Synthesized, element: IConstruct): string => s.stack.resolve((element as CfnElement).logicalId);
+const logicalId = (s: Synthesized, element: IConstruct): string =>
+  s.stack.resolve((element as CfnElement).logicalId);
 
 /** The one resource of `type` under the DeployCheck construct. */
-function deployCheckResource(s: Synthesized, type: string): [string, Record<string, any>] {
-  const found = Object.entries(s.template.findResources(type)).filter(([id]) => id.startsWith('DeployCheck'));
+function deployCheckResource(
+  s: Synthesized,
+  type: string,
+): [string, Record<string, any>] {
+  const found = Object.entries(s.template.findResources(type)).filter(([id]) =>
+    id.startsWith('DeployCheck'),
+  );
   expect(found).toHaveLength(1);
   return found[0];
 }
@@ -40,26 +50,42 @@ function triggerOf(s: Synthesized): Record<string, any> {
 
 /** Logical IDs of every CloudFormation resource under `scope`. */
 function resourcesUnder(s: Synthesized, scope: Construct): string[] {
-  return scope.node.findAll().flatMap((c) => (c instanceof CfnElement && Stack.of(c) === s.stack && c.node.defaultChild === undefined ? [logicalId(s, c)] : []));
+  return scope.node
+    .findAll()
+    .flatMap((c) =>
+      c instanceof CfnElement &&
+      Stack.of(c) === s.stack &&
+      c.node.defaultChild === undefined
+        ? [logicalId(s, c)]
+        : [],
+    );
 }
 
 test('one trigger runs the check function, after the nginx group, both app servers and the listener', () => {
   const [functionId] = deployCheckResource(plain, 'AWS::Lambda::Function');
   const trigger = triggerOf(plain);
-  const version = plain.template.toJSON().Resources[trigger.Properties.HandlerArn.Ref];
+  const version =
+    plain.template.toJSON().Resources[trigger.Properties.HandlerArn.Ref];
   expect(version.Properties.FunctionName).toEqual({ Ref: functionId });
   const dependsOn: string[] = trigger.DependsOn;
-  const group = plain.stack.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+  const group = plain.stack.autoScalingGroup.node
+    .defaultChild as autoscaling.CfnAutoScalingGroup;
   expect(group.cfnOptions.creationPolicy?.resourceSignal).toBeDefined();
   expect(dependsOn).toContain(logicalId(plain, group));
   for (const server of plain.stack.appServers) {
-    expect(dependsOn).toContain(logicalId(plain, server.instance.node.defaultChild as CfnElement));
+    expect(dependsOn).toContain(
+      logicalId(plain, server.instance.node.defaultChild as CfnElement),
+    );
     expect(dependsOn).toContain(logicalId(plain, server.eip));
   }
-  const listeners = Object.keys(plain.template.findResources('AWS::ElasticLoadBalancingV2::Listener'));
+  const listeners = Object.keys(
+    plain.template.findResources('AWS::ElasticLoadBalancingV2::Listener'),
+  );
   expect(listeners.length).toBeGreaterThan(0);
   for (const listener of listeners) expect(dependsOn).toContain(listener);
-  expect(dependsOn).toEqual(expect.arrayContaining(resourcesUnder(plain, plain.stack.edge)));
+  expect(dependsOn).toEqual(
+    expect.arrayContaining(resourcesUnder(plain, plain.stack.edge)),
+  );
 });
 
 test('the function runs on an explicit Node.js 24 runtime in the edge VPC private subnets, with its own group', () => {
@@ -67,7 +93,9 @@ test('the function runs on an explicit Node.js 24 runtime in the edge VPC privat
   const [groupId] = deployCheckResource(plain, 'AWS::EC2::SecurityGroup');
   expect(fn.Properties.Runtime).toBe('nodejs24.x');
   expect(fn.Properties.Handler).toBe('index.handler');
-  const privateSubnets = plain.stack.network.vpc.privateSubnets.map((subnet) => logicalId(plain, subnet.node.defaultChild as CfnElement));
+  const privateSubnets = plain.stack.network.vpc.privateSubnets.map((subnet) =>
+    logicalId(plain, subnet.node.defaultChild as CfnElement),
+  );
   expect(privateSubnets).toHaveLength(2);
   expect(fn.Properties.VpcConfig).toEqual({
     SubnetIds: privateSubnets.map((id) => ({ Ref: id })),
@@ -75,24 +103,42 @@ test('the function runs on an explicit Node.js 24 runtime in the edge VPC privat
   });
   expect(fn.Properties.Environment.Variables).toMatchObject({
     VERIFY_STICKY: 'cookie',
-    VERIFY_VPC_ID: { Ref: logicalId(plain, plain.stack.network.vpc.node.defaultChild as CfnElement) },
+    VERIFY_VPC_ID: {
+      Ref: logicalId(
+        plain,
+        plain.stack.network.vpc.node.defaultChild as CfnElement,
+      ),
+    },
   });
   // The trigger gives up no earlier than the function itself.
-  expect(triggerOf(plain).Properties.Timeout).toBe(String(fn.Properties.Timeout * 1000));
+  expect(triggerOf(plain).Properties.Timeout).toBe(
+    String(fn.Properties.Timeout * 1000),
+  );
 });
 
 test('an output gives the command that re-runs the check on demand', () => {
   const [functionId] = deployCheckResource(plain, 'AWS::Lambda::Function');
-  const outputs = Object.entries(plain.template.toJSON().Outputs as Record<string, any>).filter(([id]) => id.startsWith('DeployCheckRerunCommand'));
+  const outputs = Object.entries(
+    plain.template.toJSON().Outputs as Record<string, any>,
+  ).filter(([id]) => id.startsWith('DeployCheckRerunCommand'));
   expect(outputs).toHaveLength(1);
   expect(outputs[0][1].Value).toEqual({
-    'Fn::Join': ['', ['aws lambda invoke --function-name ', { Ref: functionId }, ' --cli-read-timeout 0 /dev/stdout']],
+    'Fn::Join': [
+      '',
+      [
+        'aws lambda invoke --function-name ',
+        { Ref: functionId },
+        ' --cli-read-timeout 0 /dev/stdout',
+      ],
+    ],
   });
 });
 
 test('the IAM policy grants ec2:DescribeNatGateways and nothing else', () => {
   const [, policy] = deployCheckResource(plain, 'AWS::IAM::Policy');
-  expect(policy.Properties.PolicyDocument.Statement).toEqual([{ Action: 'ec2:DescribeNatGateways', Effect: 'Allow', Resource: '*' }]);
+  expect(policy.Properties.PolicyDocument.Statement).toEqual([
+    { Action: 'ec2:DescribeNatGateways', Effect: 'Allow', Resource: '*' },
+  ]);
   const [, role] = deployCheckResource(plain, 'AWS::IAM::Role');
   const managed = JSON.stringify(role.Properties.ManagedPolicyArns);
   expect(role.Properties.ManagedPolicyArns).toHaveLength(2);
@@ -101,9 +147,15 @@ test('the IAM policy grants ec2:DescribeNatGateways and nothing else', () => {
 });
 
 test('its security group admits nothing and lets out only HTTPS, the listener ports and each app server', () => {
-  const egress = (s: Synthesized) => deployCheckResource(s, 'AWS::EC2::SecurityGroup')[1].Properties;
+  const egress = (s: Synthesized) =>
+    deployCheckResource(s, 'AWS::EC2::SecurityGroup')[1].Properties;
   const appRule = (s: Synthesized, eip: ec2.CfnEIP) => ({
-    CidrIp: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(s, eip), 'PublicIp'] }, '/32']] },
+    CidrIp: {
+      'Fn::Join': [
+        '',
+        [{ 'Fn::GetAtt': [logicalId(s, eip), 'PublicIp'] }, '/32'],
+      ],
+    },
     FromPort: 3000,
     ToPort: 3000,
     IpProtocol: 'tcp',
@@ -111,22 +163,48 @@ test('its security group admits nothing and lets out only HTTPS, the listener po
   const plainGroup = egress(plain);
   expect(plainGroup.SecurityGroupIngress).toBeUndefined();
   expect(plainGroup.SecurityGroupEgress).toEqual([
-    expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' }),
-    expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 80, ToPort: 80, IpProtocol: 'tcp' }),
-    ...plain.stack.appServers.map((server) => expect.objectContaining(appRule(plain, server.eip))),
+    expect.objectContaining({
+      CidrIp: '0.0.0.0/0',
+      FromPort: 443,
+      ToPort: 443,
+      IpProtocol: 'tcp',
+    }),
+    expect.objectContaining({
+      CidrIp: '0.0.0.0/0',
+      FromPort: 80,
+      ToPort: 80,
+      IpProtocol: 'tcp',
+    }),
+    ...plain.stack.appServers.map((server) =>
+      expect.objectContaining(appRule(plain, server.eip)),
+    ),
   ]);
   // A TLS listener on 443 shares the rule the EC2 API needs; only the other listener ports get their own.
-  const otherPorts = tls.stack.edge.listenerPorts.filter((port) => port !== 443);
-  expect(egress(tls).SecurityGroupEgress.map((rule: any) => rule.FromPort)).toEqual([443, ...otherPorts, 3000, 3000]);
-  expect(Object.values(plain.template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => JSON.stringify(r.Properties))).not.toContainEqual(
-    expect.stringContaining(deployCheckResource(plain, 'AWS::EC2::SecurityGroup')[0]),
+  const otherPorts = tls.stack.edge.listenerPorts.filter(
+    (port) => port !== 443,
+  );
+  expect(
+    egress(tls).SecurityGroupEgress.map((rule: any) => rule.FromPort),
+  ).toEqual([443, ...otherPorts, 3000, 3000]);
+  expect(
+    Object.values(
+      plain.template.findResources('AWS::EC2::SecurityGroupIngress'),
+    ).map((r) => JSON.stringify(r.Properties)),
+  ).not.toContainEqual(
+    expect.stringContaining(
+      deployCheckResource(plain, 'AWS::EC2::SecurityGroup')[0],
+    ),
   );
 });
 
 test('the bundle is minified, leaves the AWS SDK to the runtime and holds the verification core', () => {
   const [, fn] = deployCheckResource(plain, 'AWS::Lambda::Function');
   const hash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
-  const bundle = path.join(plain.app.synth().directory, `asset.${hash}`, 'index.js');
+  const bundle = path.join(
+    plain.app.synth().directory,
+    `asset.${hash}`,
+    'index.js',
+  );
   const text = readFileSync(bundle, 'utf8');
   expect(text).toMatch(/require\("@aws-sdk\/client-ec2"\)/);
   expect(text).toContain('sticky_edge_route');
@@ -138,22 +216,37 @@ describe('fails at synth', () => {
   const attempt = (props: Partial<DeployCheckProps>) => () => {
     const stack = new Stack(new App(), 'Bad');
     const vpc = new ec2.Vpc(stack, 'Vpc');
-    new DeployCheck(stack, 'DeployCheck', { vpc, url: 'http://example.test', listenerPorts: [80], sticky: 'ip_hash', executeAfter: [], ...props });
+    new DeployCheck(stack, 'DeployCheck', {
+      vpc,
+      url: 'http://example.test',
+      listenerPorts: [80],
+      sticky: 'ip_hash',
+      executeAfter: [],
+      ...props,
+    });
   };
 
   test('fails when sessions is out of range', () => {
-    expect(attempt({ sessions: 0 })).toThrow('deploy check sessions must be a whole number from 1 to 500, got 0');
+    expect(attempt({ sessions: 0 })).toThrow(
+      'deploy check sessions must be a whole number from 1 to 500, got 0',
+    );
   });
 
   test('fails when requestsPerSession is out of range', () => {
-    expect(attempt({ requestsPerSession: 1.5 })).toThrow('deploy check requestsPerSession must be a whole number from 2 to 50, got 1.5');
+    expect(attempt({ requestsPerSession: 1.5 })).toThrow(
+      'deploy check requestsPerSession must be a whole number from 2 to 50, got 1.5',
+    );
   });
 
   test('fails when no listener port is given', () => {
-    expect(attempt({ listenerPorts: [] })).toThrow('deploy check needs at least one listener port, got none');
+    expect(attempt({ listenerPorts: [] })).toThrow(
+      'deploy check needs at least one listener port, got none',
+    );
   });
 
   test('fails when waiting could outlast the Lambda limit', () => {
-    expect(attempt({ readyWithin: Duration.minutes(14) })).toThrow('deploy check readyWithin must be at most 13 minutes, got 14 minutes');
+    expect(attempt({ readyWithin: Duration.minutes(14) })).toThrow(
+      'deploy check readyWithin must be at most 13 minutes, got 14 minutes',
+    );
   });
 });

@@ -14,10 +14,22 @@ const good = {
 };
 
 test.each([
-  [{ ...good, [VERIFY_ENV.url]: '' }, 'environment variable VERIFY_URL is not set'],
-  [{ ...good, [VERIFY_ENV.vpcId]: undefined }, 'environment variable VERIFY_VPC_ID is not set'],
-  [{ ...good, [VERIFY_ENV.sticky]: 'sticky' }, 'VERIFY_STICKY must be ip_hash, hash or cookie, got "sticky"'],
-  [{ ...good, [VERIFY_ENV.sessions]: 'many' }, 'environment variable VERIFY_SESSIONS must be a whole number, got "many"'],
+  [
+    { ...good, [VERIFY_ENV.url]: '' },
+    'environment variable VERIFY_URL is not set',
+  ],
+  [
+    { ...good, [VERIFY_ENV.vpcId]: undefined },
+    'environment variable VERIFY_VPC_ID is not set',
+  ],
+  [
+    { ...good, [VERIFY_ENV.sticky]: 'sticky' },
+    'VERIFY_STICKY must be ip_hash, hash or cookie, got "sticky"',
+  ],
+  [
+    { ...good, [VERIFY_ENV.sessions]: 'many' },
+    'environment variable VERIFY_SESSIONS must be a whole number, got "many"',
+  ],
 ])('fails when the environment is %j', async (env, message) => {
   await expect(createHandler(ec2, env)()).rejects.toThrow(message);
   expect(ec2.send).not.toHaveBeenCalled();

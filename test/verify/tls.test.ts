@@ -23,8 +23,17 @@ let server: https.Server;
 let url: string;
 
 beforeAll(async () => {
-  const answer = { backend: 'app-a', peer: '127.0.0.1', clientIp: '127.0.0.1', headers: {}, session: { id: 'x', hits: 1 } };
-  const tls = { key: readFileSync(path.join(FIXTURES, 'server.key')), cert: readFileSync(path.join(FIXTURES, 'server.pem')) };
+  const answer = {
+    backend: 'app-a',
+    peer: '127.0.0.1',
+    clientIp: '127.0.0.1',
+    headers: {},
+    session: { id: 'x', hits: 1 },
+  };
+  const tls = {
+    key: readFileSync(path.join(FIXTURES, 'server.key')),
+    cert: readFileSync(path.join(FIXTURES, 'server.pem')),
+  };
   server = https.createServer(tls, (_req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(answer));
@@ -36,18 +45,29 @@ beforeAll(async () => {
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 
 /** Probes `url` from a fresh Node process; prints the probe's error or "ok". */
-function probeFromChild(tlsNameCheck: boolean, trustCa: boolean): Promise<string> {
+function probeFromChild(
+  tlsNameCheck: boolean,
+  trustCa: boolean,
+): Promise<string> {
   const script = `require('./lib/verify/probe').probe(new URL(process.argv[1]), { timeoutMs: 5000, tlsNameCheck: process.argv[2] === 'true' }).then((r) => console.log(r.ok ? 'ok' : r.error))`;
-  const env = { ...process.env, ...(trustCa ? { NODE_EXTRA_CA_CERTS: path.join(FIXTURES, 'ca.pem') } : {}) };
+  const env = {
+    ...process.env,
+    ...(trustCa ? { NODE_EXTRA_CA_CERTS: path.join(FIXTURES, 'ca.pem') } : {}),
+  };
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-r', 'tsx/cjs', '-e', script, url, String(tlsNameCheck)], { cwd: REPO, env, timeout: 60_000 }, (err, stdout) =>
-      err ? reject(err) : resolve(stdout.trim()),
+    execFile(
+      process.execPath,
+      ['-r', 'tsx/cjs', '-e', script, url, String(tlsNameCheck)],
+      { cwd: REPO, env, timeout: 60_000 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout.trim())),
     );
   });
 }
 
 test('with the name check (the CLI default) a certificate for another name is refused', async () => {
-  await expect(probeFromChild(true, true)).resolves.toMatch(/ERR_TLS_CERT_ALTNAME_INVALID/);
+  await expect(probeFromChild(true, true)).resolves.toMatch(
+    /ERR_TLS_CERT_ALTNAME_INVALID/,
+  );
 }, 60_000);
 
 test('without the name check (the Lambda) a trusted chain is accepted', async () => {
@@ -55,5 +75,7 @@ test('without the name check (the Lambda) a trusted chain is accepted', async ()
 }, 60_000);
 
 test('without the name check an untrusted chain is still refused', async () => {
-  await expect(probeFromChild(false, false)).resolves.toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify/);
+  await expect(probeFromChild(false, false)).resolves.toMatch(
+    /UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify/,
+  );
 }, 60_000);
