@@ -1,34 +1,15 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { CliError } from '../cli/cli-error';
-
-/** Where the OS packages put nginx when `/usr/sbin` is not on PATH (e.g. a non-root shell on Debian). */
-const SBIN_NGINX = '/usr/sbin/nginx';
-
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { join } from 'node:path';
+import { findExecutable } from '../os/find-executable';
 
 /** The nginx binary: `nginx` on PATH, else /usr/sbin/nginx. Throws a one-line `CliError` when neither exists. */
 export function findNginx(): string {
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  const found = [...dirs.map((dir) => join(dir, 'nginx')), SBIN_NGINX].find(
-    executable,
+  return findExecutable(
+    'nginx',
+    'run `npm run setup` or `sudo apt-get install nginx`',
   );
-  if (!found)
-    throw new CliError(
-      'nginx is not installed: run `npm run setup` or `sudo apt-get install nginx`',
-      1,
-    );
-  return found;
 }
 
 /** Runs nginx with `args`; resolves with its exit code and stderr (where nginx writes everything). */
