@@ -10,6 +10,7 @@ import {
   parseTrustedProxies,
 } from './config';
 import { HEALTH_PATH } from './server';
+import { dnfInstallWithRetry } from '../os/dnf-install';
 
 export interface BackendInstallOptions {
   readonly name: string;
@@ -89,15 +90,8 @@ function checkPort(port: number): void {
   }
 }
 
-/**
- * The instance may boot before its Elastic IP is attached and reach no repository for a while, so the install
- * is retried for about five minutes before user data gives up.
- */
 function installNode(): string[] {
-  return [
-    `for attempt in $(seq 1 30); do dnf install -y ${NODE_PACKAGE} && break; ` +
-      `if [ "$attempt" -eq 30 ]; then echo "sticky-edge: could not install ${NODE_PACKAGE}" >&2; exit 1; fi; sleep 10; done`,
-  ];
+  return [dnfInstallWithRetry([NODE_PACKAGE])];
 }
 
 function unitFile(

@@ -209,7 +209,7 @@ function acknowledgeFindings(fn: NodejsFunction): void {
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     reason:
-      'The AWS-maintained policy Lambda needs to write its own log streams; it grants nothing beyond CloudWatch Logs writes',
+      'The AWS-maintained AWSLambdaBasicExecutionRole lets the function write its logs (logs:CreateLogGroup, CreateLogStream, PutLogEvents); it grants nothing outside CloudWatch Logs',
   });
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',

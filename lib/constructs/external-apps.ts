@@ -7,6 +7,7 @@ import {
   logVpcTraffic,
   SSM_MANAGED_POLICY_REASON,
 } from './ec2-baseline';
+import { dnfInstallWithRetry } from '../os/dnf-install';
 
 export interface ExternalAppsProps {
   readonly instanceType: ec2.InstanceType;
@@ -135,7 +136,7 @@ export class AppServer extends Construct {
     });
     userData.addCommands(
       'set -euo pipefail',
-      'dnf install -y aws-cfn-bootstrap',
+      dnfInstallWithRetry(['aws-cfn-bootstrap']),
       ...backendInstallCommands({
         name: props.name,
         port: props.port,

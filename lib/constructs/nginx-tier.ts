@@ -6,6 +6,7 @@ import { HEALTH_PATH } from '../nginx/render';
 import type { EdgeRenderOptions } from '../nginx/render-options';
 import { GROUP_ROOT_VOLUME, SSM_MANAGED_POLICY_REASON } from './ec2-baseline';
 import { amazonLinuxNginxConf, NGINX_STATUS_LISTEN } from './nginx-options';
+import { dnfInstallWithRetry } from '../os/dnf-install';
 
 export interface NginxTierProps {
   readonly vpc: ec2.IVpc;
@@ -125,7 +126,7 @@ function nginxInstallCommands(nginxConf: string): string[] {
     );
   return [
     'set -euo pipefail',
-    'dnf install -y nginx aws-cfn-bootstrap',
+    dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap']),
     `cat > /etc/nginx/nginx.conf <<'${NGINX_CONF_END}'`,
     nginxConf.replace(/\n$/, ''),
     NGINX_CONF_END,

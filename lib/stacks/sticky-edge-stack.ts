@@ -79,6 +79,12 @@ export class StickyEdgeStack extends Stack {
     });
     // nginx nodes come up (and signal) only once the app servers answer at their Elastic IPs.
     this.nginx.autoScalingGroup.node.addDependency(this.apps.ready);
+    // Unlike ec2.Instance, an Auto Scaling group does not wait for its subnets' NAT routes, and nginx's user data
+    // needs them to reach the package repositories.
+    this.nginx.autoScalingGroup.node.addDependency(
+      this.network.vpc.selectSubnets(this.network.nginxSubnets)
+        .internetConnectivityEstablished,
+    );
     this.edge = new EdgeLoadBalancer(this, 'LoadBalancer', {
       kind: settings.lb,
       vpc: this.network.vpc,
@@ -122,14 +128,18 @@ export class StickyEdgeStack extends Stack {
   }
 
   private addOutputs(): void {
+    // The load balancer's own DNS name is never on the certificate: over TLS, clients use the certificate's name.
+    const tlsHint =
+      this.settings.certificateArn === undefined
+        ? ''
+        : ". With TLS, put your certificate's domain (a CNAME to the load balancer) in place of the host";
     new CfnOutput(this, 'LoadBalancerUrl', {
       value: this.url,
-      description: 'Open it in a browser and reload',
+      description: `Open it in a browser and reload${tlsHint}`,
     });
     new CfnOutput(this, 'CurlCommand', {
       value: `curl -s -c sticky-edge.jar -b sticky-edge.jar ${this.url}/`,
-      description:
-        'Repeat it: the same backend answers, the hit count grows and clientIp is your address',
+      description: `Repeat it: the same backend answers, the hit count grows and clientIp is your address${tlsHint}`,
     });
     new CfnOutput(this, 'NatElasticIps', {
       value: Fn.join(

@@ -14,6 +14,7 @@ import {
   synthesize,
   targetOf,
 } from './synth';
+import { dnfInstallWithRetry } from '../../lib/os/dnf-install';
 
 // Each mode is synthesized once, on first use; synthesis (with cdk-nag) takes seconds on a shared machine.
 jest.setTimeout(120_000);
@@ -336,6 +337,21 @@ describe('nginx tier', () => {
   );
 
   test.each(ALL)(
+    '%s: nodes launch only once the NAT routes exist, so dnf can reach the repositories',
+    (mode) => {
+      const s = synth(mode);
+      const resource = s.template.toJSON().Resources[ids(s).nginxGroup];
+      const natRoutes = Object.keys(
+        s.template.findResources('AWS::EC2::Route', {
+          Properties: { NatGatewayId: Match.anyValue() },
+        }),
+      );
+      expect(natRoutes).toHaveLength(2);
+      expect(resource.DependsOn).toEqual(expect.arrayContaining(natRoutes));
+    },
+  );
+
+  test.each(ALL)(
     '%s: user data writes exactly the rendered nginx.conf',
     (mode) => {
       const s = synth(mode);
@@ -378,12 +394,14 @@ describe('nginx tier', () => {
       const at = (line: string) => lines.indexOf(line);
       expect(lines[0]).toBe('#!/bin/bash');
       expect(at('set -euo pipefail')).toBeGreaterThan(0);
-      expect(at('dnf install -y nginx aws-cfn-bootstrap')).toBeGreaterThan(
-        at('set -euo pipefail'),
-      );
+      expect(
+        at(dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap'])),
+      ).toBeGreaterThan(at('set -euo pipefail'));
       expect(
         at("cat > /etc/nginx/nginx.conf <<'STICKY_EDGE_NGINX_CONF'"),
-      ).toBeGreaterThan(at('dnf install -y nginx aws-cfn-bootstrap'));
+      ).toBeGreaterThan(
+        at(dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap'])),
+      );
       expect(at('nginx -t')).toBeGreaterThan(at('STICKY_EDGE_NGINX_CONF'));
       expect(at('systemctl enable --now nginx')).toBeGreaterThan(
         at('nginx -t'),
@@ -640,7 +658,7 @@ describe('external app tier', () => {
           ),
         );
         expect(
-          lines.indexOf('dnf install -y aws-cfn-bootstrap'),
+          lines.indexOf(dnfInstallWithRetry(['aws-cfn-bootstrap'])),
         ).toBeGreaterThan(lines.indexOf('set -euo pipefail'));
       }
     },
@@ -724,6 +742,12 @@ describe('outputs', () => {
       expect(flatten(outputs.CurlCommand.Value)).toBe(
         `curl -s -c sticky-edge.jar -b sticky-edge.jar ${url}/`,
       );
+      // Over TLS the load balancer's own name is not on the certificate: the outputs say which name to use.
+      const tlsHint = /certificate's domain \(a CNAME to the load balancer\)/;
+      for (const output of [outputs.LoadBalancerUrl, outputs.CurlCommand]) {
+        if (TLS.includes(mode)) expect(output.Description).toMatch(tlsHint);
+        else expect(output.Description).not.toMatch(tlsHint);
+      }
       expect(outputs.NatElasticIps.Value).toEqual({
         'Fn::Join': [
           ',',
