@@ -122,15 +122,12 @@ function cookieMaps(o: ValidEdgeOptions): string[] {
       ...o.backends.map((b) => `${quote(b.address)} ${quote(b.id)};`),
     ]),
     '',
-    '# Issue the cookie when the answering backend differs from the one the request named (or none was named).',
-    ...block(
-      `map "$cookie_${ROUTE_COOKIE}:$sticky_edge_answered" $sticky_edge_set_cookie`,
-      [
-        `"~:$" "";`,
-        `"~^([^:]*):\\1$" "";`,
-        `default "${ROUTE_COOKIE}=$sticky_edge_answered; ${attributes.join('; ')}";`,
-      ],
-    ),
+    '# Every answer a backend gave (re)issues the cookie naming it, so Max-Age counts from the last request',
+    '# and an active session never expires; when no backend answered, no cookie.',
+    ...block('map $sticky_edge_answered $sticky_edge_set_cookie', [
+      `"" "";`,
+      `default "${ROUTE_COOKIE}=$sticky_edge_answered; ${attributes.join('; ')}";`,
+    ]),
   ];
 }
 
@@ -167,8 +164,9 @@ function proxySettings(o: ValidEdgeOptions): string[] {
     'proxy_set_header X-Forwarded-Host "";',
     'proxy_set_header X-Forwarded-Port "";',
     'proxy_set_header Forwarded "";',
-    '# Empty for plain requests, so upstream keepalive works; "upgrade" only for WebSocket handshakes.',
-    'proxy_set_header Upgrade $http_upgrade;',
+    '# Empty for plain requests, so upstream keepalive works; "upgrade" only for WebSocket handshakes. Other',
+    '# Upgrade values (h2c, …) are not passed on: a backend that speaks them could be smuggled requests.',
+    'proxy_set_header Upgrade $sticky_edge_upgrade;',
     'proxy_set_header Connection $sticky_edge_connection_upgrade;',
     'proxy_connect_timeout 2s;',
     '# Connection errors, timeouts, 502 and 503 go to the next server. A POST, PATCH or LOCK is never resent',
@@ -199,10 +197,10 @@ function edgeServer(o: ValidEdgeOptions): string[] {
     '',
     // proxy_read_timeout takes no variables, so upgrade requests are sent to a location of their own. A
     // `return` is one of the two directives that are safe inside `if` in a location.
-    '# WebSocket (any Upgrade) requests get a long read timeout; everything else keeps the 60 s default.',
+    '# WebSocket requests get a long read timeout; everything else keeps the 60 s default.',
     ...block('location /', [
       'error_page 418 = @upgrade;',
-      'if ($http_upgrade) {',
+      'if ($sticky_edge_connection_upgrade) {',
       '    return 418;',
       '}',
       proxyPass(o),
@@ -238,8 +236,13 @@ export function renderEdgeConfig(options: EdgeRenderOptions): string {
     `# sticky-edge: lb=${o.lb} sticky=${o.sticky}${o.tls ? ' tls' : ''}. Rendered by sticky-edge; edit the options, not this file.`,
     '',
     ...block('map $http_upgrade $sticky_edge_connection_upgrade', [
-      'default upgrade;',
-      "'' '';",
+      "default '';",
+      "'~*^websocket$' upgrade;",
+    ]),
+    '',
+    ...block('map $sticky_edge_connection_upgrade $sticky_edge_upgrade', [
+      "default '';",
+      'upgrade $http_upgrade;',
     ]),
     '',
     ...(o.sticky === 'cookie' ? [...cookieMaps(o), ''] : []),

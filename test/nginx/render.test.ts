@@ -64,7 +64,7 @@ describe.each(LB_KINDS)('renderEdgeConfig lb=%s', (lb) => {
 
     test('keeps upstream connections alive and fails over within seconds', () => {
       expect(config).toContain(
-        "map $http_upgrade $sticky_edge_connection_upgrade {\n    default upgrade;\n    '' '';\n}",
+        "map $http_upgrade $sticky_edge_connection_upgrade {\n    default '';\n    '~*^websocket$' upgrade;\n}",
       );
       expect(config).toContain(
         'proxy_set_header Connection $sticky_edge_connection_upgrade;',
@@ -87,7 +87,7 @@ describe.each(LB_KINDS)('renderEdgeConfig lb=%s', (lb) => {
 
     test('gives only upgrade requests the long read timeout', () => {
       expect(blockOf(config, 'location /')).toContain(
-        'if ($http_upgrade) {\n            return 418;',
+        'if ($sticky_edge_connection_upgrade) {\n            return 418;',
       );
       expect(blockOf(config, 'location /')).not.toContain('proxy_read_timeout');
       expect(blockOf(config, 'location @upgrade')).toContain(
@@ -293,6 +293,16 @@ describe('renderEdgeConfig validation', () => {
       /^trust must not be "0.0.0.0\/0": it lets any client choose its own address/,
     ],
     ['trust is ::/0', { trust: ['::/0'] }, /^trust must not be "::\/0"/],
+    [
+      'trust has an IPv6 zone id',
+      { trust: ['fe80::%eth0/64'] },
+      /^trust must be an IPv4 or IPv6 CIDR .*got "fe80::%eth0\/64"$/,
+    ],
+    [
+      'a backend is an IPv4-mapped IPv6 address',
+      { backends: [{ address: '[::ffff:10.0.2.10]:3000' }] },
+      /^backend must be IPV4:PORT or \[IPV6\]:PORT, got "\[::ffff:10.0.2.10\]:3000"$/,
+    ],
     [
       'trust has host bits set',
       { trust: ['10.0.0.1/24'] },
