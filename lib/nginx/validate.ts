@@ -44,7 +44,9 @@ function port(text: string): number | undefined {
 function hostPort(text: string): string | undefined {
   const v4 = /^([0-9.]+):(\d+)$/.exec(text);
   if (v4 && isIPv4(v4[1]) && port(v4[2])) return `${v4[1]}:${port(v4[2])}`;
-  const v6 = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(text);
+  // No dotted IPv4 inside IPv6 (::ffff:10.0.0.1): nginx prints it dotted, URL normalises it to hex, and
+  // the cookie strategy's map would never match the backend that answered.
+  const v6 = /^\[([0-9a-fA-F:]+)\]:(\d+)$/.exec(text);
   if (v6 && isIPv6(v6[1]) && port(v6[2]))
     return `${new URL(`http://[${v6[1]}]`).hostname}:${port(v6[2])}`;
   return undefined;
@@ -97,7 +99,12 @@ export function trustCidr(value: unknown): string {
   if (isToken(value)) return value as string;
   if (typeof value !== 'string') fail('trust', TRUST_FORMS, value);
   const [address, bits, extra] = value.split('/');
-  if (extra !== undefined || !(isIPv4(address) || isIPv6(address)))
+  // A zone id (fe80::1%eth0) names an interface, not an address nginx can match a peer against.
+  if (
+    extra !== undefined ||
+    address.includes('%') ||
+    !(isIPv4(address) || isIPv6(address))
+  )
     fail('trust', TRUST_FORMS, value);
   const max = prefixBits(address);
   const prefix =
