@@ -62,19 +62,24 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Errors are one line: some messages (parseArgs' "ambiguous argument" advice) span several. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
 function reportError(err: unknown): number {
   if (err instanceof CliError) {
-    process.stderr.write(`sticky-edge: ${err.message}\n`);
+    process.stderr.write(`sticky-edge: ${oneLine(err.message)}\n`);
     return err.exitCode;
   }
   if (err instanceof SettingsError || isParseArgsError(err)) {
-    process.stderr.write(`sticky-edge: ${(err as Error).message}\n`);
+    process.stderr.write(`sticky-edge: ${oneLine((err as Error).message)}\n`);
     return 2;
   }
   // Anything else is our bug: still one line by default; STICKY_EDGE_DEBUG=1 shows the stack.
   const text = process.env.STICKY_EDGE_DEBUG
     ? String((err as Error)?.stack ?? err)
-    : String((err as Error)?.message ?? err);
+    : oneLine(String((err as Error)?.message ?? err));
   process.stderr.write(`sticky-edge: ${text}\n`);
   return 1;
 }

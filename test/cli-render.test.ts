@@ -75,6 +75,11 @@ const failures: [string, string[], RegExp][] = [
     [...TRUST, ...BACKENDS, 'cookie'],
     /^sticky-edge: Unexpected argument 'cookie'/,
   ],
+  [
+    'a value starts with a dash (parseArgs explains in three lines; the CLI prints one)',
+    ['--cookie-ttl', '-5', ...TRUST, ...BACKENDS],
+    /^sticky-edge: Option '--cookie-ttl' argument is ambiguous\. Did you forget .* use '--cookie-ttl=-XYZ'\.$/,
+  ],
 ];
 
 /** In process (each spawn costs a Node start): the same errors the dispatcher prints. */
