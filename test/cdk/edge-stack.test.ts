@@ -73,6 +73,13 @@ const PINNED = {
 /** Documentation addresses standing in for the app Elastic IPs when comparing configs. */
 const APP_ADDRESSES = ['198.51.100.10', '198.51.100.11'];
 
+/** The Properties of every load-balancer listener in the template. */
+function listenerProperties(s: Synthesized) {
+  return Object.values(
+    s.template.findResources('AWS::ElasticLoadBalancingV2::Listener'),
+  ).map((l) => l.Properties);
+}
+
 function ids(s: Synthesized) {
   return {
     nginxGroup: logicalIdOf(s.stack, s.stack.autoScalingGroup),
@@ -490,9 +497,7 @@ describe('load balancer', () => {
 
   test.each(PLAIN)('%s: one plain listener on port 80', (mode) => {
     const s = synth(mode);
-    const listeners = Object.values(
-      s.template.findResources('AWS::ElasticLoadBalancingV2::Listener'),
-    ).map((l) => l.Properties);
+    const listeners = listenerProperties(s);
     expect(listeners).toEqual([
       expect.objectContaining({
         Port: 80,
@@ -508,9 +513,7 @@ describe('load balancer', () => {
     '%s: TLS on 443 only, port 80 closed, PROXY v2 still on',
     (mode) => {
       const s = synth(mode);
-      const listeners = Object.values(
-        s.template.findResources('AWS::ElasticLoadBalancingV2::Listener'),
-      ).map((l) => l.Properties);
+      const listeners = listenerProperties(s);
       expect(listeners).toEqual([
         expect.objectContaining({
           Port: 443,
@@ -531,9 +534,7 @@ describe('load balancer', () => {
     '%s: HTTPS on 443, port 80 redirects to it',
     (mode) => {
       const s = synth(mode);
-      const listeners = Object.values(
-        s.template.findResources('AWS::ElasticLoadBalancingV2::Listener'),
-      ).map((l) => l.Properties);
+      const listeners = listenerProperties(s);
       expect(listeners).toEqual(
         expect.arrayContaining([
           expect.objectContaining({

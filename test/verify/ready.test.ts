@@ -21,8 +21,12 @@ async function endpoint(fails: (n: number) => boolean): Promise<Server> {
   return server;
 }
 
-const urlOf = (server: Server) =>
-  `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+/** Waits for three answers in a row, with short pauses so the tests stay fast. */
+const waitOn = (server: Server, withinMs: number) =>
+  waitUntilAnswering(
+    `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    { withinMs, intervalMs: 50, settleMs: 10, consecutive: 3 },
+  );
 
 const servers: Server[] = [];
 afterAll(() => servers.forEach((s) => s.close()));
@@ -30,38 +34,19 @@ afterAll(() => servers.forEach((s) => s.close()));
 test('an endpoint that answers every time is ready after the answers in a row', async () => {
   const server = await endpoint(() => false);
   servers.push(server);
-  await expect(
-    waitUntilAnswering(urlOf(server), {
-      withinMs: 5_000,
-      intervalMs: 50,
-      settleMs: 10,
-      consecutive: 3,
-    }),
-  ).resolves.toBeUndefined();
+  await expect(waitOn(server, 5_000)).resolves.toBeUndefined();
 });
 
 test('an endpoint that fails every other request is never ready: the wait ends at its deadline', async () => {
   const server = await endpoint((n) => n % 2 === 0);
   servers.push(server);
-  await expect(
-    waitUntilAnswering(urlOf(server), {
-      withinMs: 1_000,
-      intervalMs: 50,
-      settleMs: 10,
-      consecutive: 3,
-    }),
-  ).rejects.toThrow(/did not answer with the demo backend within 1 s/);
+  await expect(waitOn(server, 1_000)).rejects.toThrow(
+    /did not answer with the demo backend within 1 s/,
+  );
 });
 
 test('a late start is fine once the answers hold', async () => {
   const server = await endpoint((n) => n <= 3);
   servers.push(server);
-  await expect(
-    waitUntilAnswering(urlOf(server), {
-      withinMs: 5_000,
-      intervalMs: 50,
-      settleMs: 10,
-      consecutive: 3,
-    }),
-  ).resolves.toBeUndefined();
+  await expect(waitOn(server, 5_000)).resolves.toBeUndefined();
 });
