@@ -47,7 +47,8 @@ const block = (head: string, body: readonly string[]) => [
 ];
 const quote = (text: string) => `"${text}"`;
 
-function upstream(
+/** One upstream block: balancing directive, shared-memory zone, servers and keepalive. */
+export function upstream(
   name: string,
   balancing: string[],
   servers: string[],
@@ -60,7 +61,8 @@ function upstream(
   ]);
 }
 
-function balancedUpstream(o: ValidEdgeOptions): string[] {
+/** The upstream of all backends, balanced by the strategy. */
+export function balancedUpstream(o: ValidEdgeOptions): string[] {
   const balancing = {
     ip_hash: ['ip_hash;'],
     hash: ['hash $remote_addr consistent;'],
@@ -74,7 +76,7 @@ function balancedUpstream(o: ValidEdgeOptions): string[] {
 }
 
 /** The cookie's backend first, every other backend as a backup that answers while it is down. */
-function routeUpstreams(backends: readonly Backend[]): string[] {
+export function routeUpstreams(backends: readonly Backend[]): string[] {
   return backends.flatMap((pinned) => [
     '',
     ...upstream(
@@ -92,7 +94,7 @@ function routeUpstreams(backends: readonly Backend[]): string[] {
  * The `cookie` strategy on open-source nginx (no `sticky` before 1.29.6): the cookie picks a named
  * upstream, and the response names the backend that actually answered, read from `$upstream_addr`.
  */
-function cookieMaps(o: ValidEdgeOptions): string[] {
+export function cookieMaps(o: ValidEdgeOptions): string[] {
   const attributes = [
     'Path=/',
     `Max-Age=${o.cookieTtlSeconds}`,
@@ -131,7 +133,8 @@ function cookieMaps(o: ValidEdgeOptions): string[] {
   ];
 }
 
-function realIp(o: ValidEdgeOptions): string[] {
+/** Where nginx takes the client address from, and whom it believes. */
+export function realIp(o: ValidEdgeOptions): string[] {
   const trusted = o.trust.map((cidr) => `set_real_ip_from ${cidr};`);
   return o.lb === 'nlb'
     ? [
@@ -148,12 +151,12 @@ function realIp(o: ValidEdgeOptions): string[] {
 }
 
 /** Where requests go: the cookie's upstream for `cookie`, else the one balanced upstream. */
-function proxyPass(o: ValidEdgeOptions): string {
+export function proxyPass(o: ValidEdgeOptions): string {
   return `proxy_pass ${o.sticky === 'cookie' ? 'http://$sticky_edge_upstream' : `http://${BALANCED}`};`;
 }
 
 /** What every proxied request carries, in both the plain and the upgrade location (set once, inherited). */
-function proxySettings(o: ValidEdgeOptions): string[] {
+export function proxySettings(o: ValidEdgeOptions): string[] {
   return [
     'proxy_http_version 1.1;',
     'proxy_set_header Host $host;',
@@ -184,10 +187,14 @@ const HEALTH_LOCATION = block(`location = ${HEALTH_PATH}`, [
   'return 200 "ok\\n";',
 ]);
 
-function edgeServer(o: ValidEdgeOptions): string[] {
-  const listen = `listen ${o.listen}${o.lb === 'nlb' ? ' proxy_protocol' : ''} default_server;`;
+/** The load balancer's listener: PROXY protocol for nlb, plain HTTP for alb. */
+export function edgeListen(o: ValidEdgeOptions): string {
+  return `listen ${o.listen}${o.lb === 'nlb' ? ' proxy_protocol' : ''} default_server;`;
+}
+
+export function edgeServer(o: ValidEdgeOptions): string[] {
   return block('server', [
-    listen,
+    edgeListen(o),
     KEEPALIVE_REQUESTS,
     ...realIp(o),
     '',
@@ -214,7 +221,8 @@ function edgeServer(o: ValidEdgeOptions): string[] {
   ]);
 }
 
-function statusServer(statusListen: string): string[] {
+/** The plain status listener: the health path, `stub_status`, 404 for everything else. */
+export function statusServer(statusListen: string): string[] {
   return block('server', [
     `listen ${statusListen};`,
     'access_log off;',
@@ -222,6 +230,21 @@ function statusServer(statusListen: string): string[] {
     ...block(`location = ${STATUS_PATH}`, ['stub_status;']),
     ...block('location /', ['return 404;']),
   ]);
+}
+
+/** `Upgrade` and `Connection` for WebSocket handshakes only; empty otherwise, so upstream keepalive works. */
+export function upgradeMaps(): string[] {
+  return [
+    ...block('map $http_upgrade $sticky_edge_connection_upgrade', [
+      "default '';",
+      "'~*^websocket$' upgrade;",
+    ]),
+    '',
+    ...block('map $sticky_edge_connection_upgrade $sticky_edge_upgrade', [
+      "default '';",
+      'upgrade $http_upgrade;',
+    ]),
+  ];
 }
 
 /**
@@ -235,15 +258,7 @@ export function renderEdgeConfig(options: EdgeRenderOptions): string {
   const lines = [
     `# sticky-edge: lb=${o.lb} sticky=${o.sticky}${o.tls ? ' tls' : ''}. Rendered by sticky-edge; edit the options, not this file.`,
     '',
-    ...block('map $http_upgrade $sticky_edge_connection_upgrade', [
-      "default '';",
-      "'~*^websocket$' upgrade;",
-    ]),
-    '',
-    ...block('map $sticky_edge_connection_upgrade $sticky_edge_upgrade', [
-      "default '';",
-      'upgrade $http_upgrade;',
-    ]),
+    ...upgradeMaps(),
     '',
     ...(o.sticky === 'cookie' ? [...cookieMaps(o), ''] : []),
     ...balancedUpstream(o),
