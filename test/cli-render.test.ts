@@ -198,7 +198,7 @@ describe('sticky-edge render', () => {
     });
   });
 
-  test('--main prints a whole nginx.conf around the config', () => {
+  test('--main prints a whole nginx.conf around the config, as the instances write it', () => {
     const http = renderEdgeConfig({
       lb: 'nlb',
       sticky: 'ip_hash',
@@ -209,7 +209,7 @@ describe('sticky-edge render', () => {
     expect(runs.get('main')).toEqual({
       code: 0,
       stderr: '',
-      stdout: renderMainConfig({ http }),
+      stdout: renderMainConfig({ http, user: 'nginx' }),
     });
   });
 

@@ -1,9 +1,6 @@
 import { parseArgs } from 'node:util';
-import {
-  renderEdgeConfig,
-  renderMainConfig,
-  renderNaiveConfig,
-} from '../nginx/render';
+import { nginxConf } from '../nginx/nginx-options';
+import { renderEdgeConfig, renderNaiveConfig } from '../nginx/render';
 import type { EdgeRenderOptions } from '../nginx/render-options';
 import { parseSettings, SETTING_KEYS } from '../settings';
 import { CliError } from './cli-error';
@@ -30,7 +27,8 @@ options:
   --tls                    the load balancer terminates TLS: Secure cookie, X-Forwarded-Proto https
   --cookie-ttl SECONDS     lifetime of the cookie strategy's routing cookie, ${SETTING_KEYS.cookieTtl}
                            (default 3600)
-  --main                   print a whole nginx.conf (Amazon Linux 2023 paths) around the config
+  --main                   print a whole nginx.conf around the config, as the instances' user data
+                           writes it (Amazon Linux 2023 paths, nginx user)
   --naive                  print the seed article's configuration as written (trusts X-Forwarded-For from
                            everyone; for demonstrations only). Takes only --listen, --backend and --main
   -h, --help               show this help
@@ -111,6 +109,9 @@ export async function run(argv: string[]): Promise<number> {
   const http = values.naive
     ? naiveConfig(values, given)
     : renderEdgeConfig(edgeOptions(values));
-  process.stdout.write(values.main ? renderMainConfig({ http }) : http);
+  // --main prints exactly the nginx.conf an instance's user data writes around the same config.
+  process.stdout.write(
+    values.main ? nginxConf(http, { kind: 'amazon-linux' }) : http,
+  );
   return 0;
 }

@@ -5,7 +5,10 @@ import { Construct } from 'constructs';
 import { HEALTH_PATH } from '../nginx/render';
 import type { EdgeRenderOptions } from '../nginx/render-options';
 import { GROUP_ROOT_VOLUME, SSM_MANAGED_POLICY_REASON } from './ec2-baseline';
-import { amazonLinuxNginxConf, NGINX_STATUS_LISTEN } from './nginx-options';
+import {
+  amazonLinuxNginxConf,
+  NGINX_STATUS_LISTEN,
+} from '../nginx/nginx-options';
 import { dnfInstallWithRetry } from '../os/dnf-install';
 
 export interface NginxTierProps {

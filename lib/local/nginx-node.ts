@@ -7,7 +7,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { findNginx, runNginx } from '../nginx/nginx-binary';
-import { renderMainConfig } from '../nginx/render';
+import { nginxConf } from '../nginx/nginx-options';
 import { ManagedProcess, spawnManaged, waitUntilListening } from './processes';
 
 const run = promisify(execFile);
@@ -46,14 +46,7 @@ export async function startNginxNode(
   const confFile = path.join(dir, 'nginx.conf');
   const accessLog = path.join(dir, 'access.log');
   const mainConfig = (httpConfig: string) =>
-    renderMainConfig({
-      http: httpConfig,
-      pidFile: path.join(dir, 'nginx.pid'),
-      errorLog: path.join(dir, 'error.log'),
-      accessLog,
-      tempDir: path.join(dir, 'tmp'),
-      ...processOptions,
-    });
+    nginxConf(httpConfig, { kind: 'local', dir, ...processOptions });
   await writeFile(confFile, mainConfig(http));
   await checkConfig(dir, confFile);
   // -e stderr: what nginx says before it has opened the config's error_log (e.g. why it cannot start) ends up in

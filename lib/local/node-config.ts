@@ -2,7 +2,7 @@
  * What each local nginx node runs: the renderer's options built by the same function the CDK app's nginx tier
  * uses (`nginxRenderOptions`), with the topology's addresses, so the local config is the deployed config.
  */
-import { EdgeAddresses, nginxRenderOptions } from '../constructs/nginx-options';
+import { EdgeAddresses, nginxRenderOptions } from '../nginx/nginx-options';
 import { renderEdgeConfig, renderNaiveConfig } from '../nginx/render';
 import type { EdgeRenderOptions } from '../nginx/render-options';
 import { DEFAULT_SETTINGS } from '../settings';

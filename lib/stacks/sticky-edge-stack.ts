@@ -16,10 +16,7 @@ import { amazonLinux2023 } from '../constructs/ec2-baseline';
 import { EdgeLoadBalancer } from '../constructs/edge-load-balancer';
 import { EdgeNetwork } from '../constructs/edge-network';
 import { AppServer, ExternalApps } from '../constructs/external-apps';
-import {
-  nginxRenderOptions,
-  NGINX_TRAFFIC_PORT,
-} from '../constructs/nginx-options';
+import { nginxRenderOptions, NGINX_TRAFFIC_PORT } from '../nginx/nginx-options';
 import { NginxTier } from '../constructs/nginx-tier';
 
 export interface StickyEdgeStackProps extends StackProps {

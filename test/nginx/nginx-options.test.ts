@@ -1,4 +1,4 @@
-import { nginxRenderOptions } from '../../lib/constructs/nginx-options';
+import { nginxRenderOptions } from '../../lib/nginx/nginx-options';
 import { DEFAULT_SETTINGS } from '../../lib/settings';
 
 const edge = {
