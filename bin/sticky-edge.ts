@@ -1,5 +1,4 @@
-import { CliError, isParseArgsError } from '../lib/cli/cli-error';
-import { SettingsError } from '../lib/settings';
+import { isUserError, UserError } from '../lib/errors';
 import * as render from '../lib/cli/render';
 import * as local from '../lib/cli/local';
 import * as verify from '../lib/cli/verify';
@@ -68,13 +67,10 @@ function oneLine(text: string): string {
 }
 
 function reportError(err: unknown): number {
-  if (err instanceof CliError) {
+  // Bad input, from any layer (settings, renderer, verifier, a missing OS package) or from parseArgs.
+  if (isUserError(err)) {
     process.stderr.write(`sticky-edge: ${oneLine(err.message)}\n`);
-    return err.exitCode;
-  }
-  if (err instanceof SettingsError || isParseArgsError(err)) {
-    process.stderr.write(`sticky-edge: ${oneLine((err as Error).message)}\n`);
-    return 2;
+    return err instanceof UserError ? err.exitCode : 2;
   }
   // Anything else is our bug: still one line by default; STICKY_EDGE_DEBUG=1 shows the stack.
   const text = process.env.STICKY_EDGE_DEBUG

@@ -2,6 +2,7 @@
  * The app's typed settings and their validation. No CDK imports: `bin/app.ts` feeds it CDK context,
  * the CLI feeds it flags, and both get the same defaults and the same one-line errors.
  */
+import { UserError } from './errors';
 
 export const LB_KINDS = ['nlb', 'alb'] as const;
 export type LbKind = (typeof LB_KINDS)[number];
@@ -58,8 +59,8 @@ export const SETTING_KEYS = {
 
 export type SettingKey = keyof typeof SETTING_KEYS;
 
-/** A bad setting. Its message is one line naming the key, the value and what is allowed. */
-export class SettingsError extends Error {
+/** A bad setting: the project's `UserError`, its message one line naming the key, the value and what is allowed. */
+export class SettingsError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'SettingsError';

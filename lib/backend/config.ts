@@ -1,17 +1,10 @@
 /**
  * Reading and checking the demo backend's configuration: flags first, then environment variables (how the
- * systemd unit configures it). Every bad value becomes one `BackendConfigError` line naming the value.
+ * systemd unit configures it). Every bad value becomes one `UserError` line naming the value.
  */
 import { BlockList, isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-
-/** A bad flag, environment variable or option. Its message is one line naming the bad value. */
-export class BackendConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BackendConfigError';
-  }
-}
+import { UserError } from '../errors';
 
 /** What the process entry needs to start a backend. */
 export interface BackendConfig {
@@ -37,7 +30,7 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** The name shows up in JSON, HTML, unit files and logs, so it is kept to a safe alphabet. */
 export function checkBackendName(name: string): string {
   if (!NAME_PATTERN.test(name)) {
-    throw new BackendConfigError(
+    throw new UserError(
       `name must be 1-63 letters, digits, dots, dashes or underscores, got ${JSON.stringify(name)}`,
     );
   }
@@ -69,7 +62,7 @@ export function parseTrustedProxies(entries: readonly string[]): TrustCheck {
 
 function addTrusted(list: BlockList, entry: string): void {
   const bad = (why: string) =>
-    new BackendConfigError(
+    new UserError(
       `trusted proxy must be an IP or CIDR${why}, got ${JSON.stringify(entry)}`,
     );
   const [rawAddress, prefixText, ...rest] = entry.split('/');
@@ -102,14 +95,14 @@ export function parseListen(text: string): { host: string; port: number } {
     (match[1] !== undefined && hostFamily !== 6) ||
     port > 65535
   ) {
-    throw new BackendConfigError(
+    throw new UserError(
       `listen must be IPv4:PORT or [IPv6]:PORT with a port from 0 to 65535, got ${JSON.stringify(text)}`,
     );
   }
   return { host: host as string, port };
 }
 
-/** Reads flags, falling back to the environment; throws `BackendConfigError` (or parseArgs' error) on bad input. */
+/** Reads flags, falling back to the environment; throws `UserError` (or parseArgs' error) on bad input. */
 export function parseBackendArgs(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
@@ -127,11 +120,11 @@ export function parseBackendArgs(
   const name = values.name ?? env[BACKEND_ENV.name];
   const listen = values.listen ?? env[BACKEND_ENV.listen];
   if (name === undefined)
-    throw new BackendConfigError(
+    throw new UserError(
       `--name (or ${BACKEND_ENV.name}) is required; ${USAGE}`,
     );
   if (listen === undefined)
-    throw new BackendConfigError(
+    throw new UserError(
       `--listen (or ${BACKEND_ENV.listen}) is required; ${USAGE}`,
     );
   const trustedProxies =

@@ -3,13 +3,9 @@
  * imports): the app-tier construct appends them to the instance's user data.
  */
 import { bundleBackend } from './bundle';
-import {
-  BACKEND_ENV,
-  BackendConfigError,
-  checkBackendName,
-  parseTrustedProxies,
-} from './config';
+import { BACKEND_ENV, checkBackendName, parseTrustedProxies } from './config';
 import { HEALTH_PATH } from './server';
+import { UserError } from '../errors';
 import { dnfInstallWithRetry } from '../os/dnf-install';
 
 export interface BackendInstallOptions {
@@ -84,7 +80,7 @@ function awaitHealthy(port: number): string[] {
 
 function checkPort(port: number): void {
   if (!Number.isInteger(port) || port < 1024 || port > 65535) {
-    throw new BackendConfigError(
+    throw new UserError(
       `backend port must be a whole number from 1024 to 65535 (it runs unprivileged), got ${port}`,
     );
   }

@@ -2,7 +2,8 @@
  * Process entry of the demo backend (bundled by `bundleBackend` and run by systemd on the app instances, or by
  * the local topology). Bad input: one line on stderr, exit 2. Ready: one `listening on URL …` line on stdout.
  */
-import { BackendConfigError, parseBackendArgs } from './config';
+import { isUserError, UserError } from '../errors';
+import { parseBackendArgs } from './config';
 import { startBackend } from './server';
 
 async function main(): Promise<number> {
@@ -31,11 +32,8 @@ async function main(): Promise<number> {
 }
 
 function exitCodeOf(err: unknown): number {
-  const code = (err as { code?: unknown })?.code;
-  const usage =
-    err instanceof BackendConfigError ||
-    (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
-  return usage ? 2 : 1;
+  if (err instanceof UserError) return err.exitCode;
+  return isUserError(err) ? 2 : 1;
 }
 
 main().then(

@@ -9,7 +9,7 @@ import {
   STICKY_STRATEGIES,
   StickyStrategy,
 } from '../settings';
-import { CliError } from './cli-error';
+import { UserError } from '../errors';
 
 const DEFAULT_CLIENTS = 300;
 const MAX_CLIENTS = 5000;
@@ -57,20 +57,20 @@ function parseOptions(argv: string[]): LocalOptions | 'help' {
   });
   if (values.help) return 'help';
   if (!(LB_KINDS as readonly string[]).includes(values.lb))
-    throw new CliError(
+    throw new UserError(
       `--lb must be ${LB_KINDS.join(' or ')}, got ${JSON.stringify(values.lb)}`,
     );
   if (
     values.sticky !== 'all' &&
     !(STICKY_STRATEGIES as readonly string[]).includes(values.sticky)
   ) {
-    throw new CliError(
+    throw new UserError(
       `--sticky must be ${STICKY_STRATEGIES.join(', ')} or all, got ${JSON.stringify(values.sticky)}`,
     );
   }
   const clients = /^\d+$/.test(values.clients) ? Number(values.clients) : NaN;
   if (!(clients >= 10 && clients <= MAX_CLIENTS))
-    throw new CliError(
+    throw new UserError(
       `--clients must be a whole number from 10 to ${MAX_CLIENTS}, got ${JSON.stringify(values.clients)}`,
     );
   return {

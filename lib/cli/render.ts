@@ -3,7 +3,7 @@ import { nginxConf } from '../nginx/nginx-options';
 import { renderEdgeConfig, renderNaiveConfig } from '../nginx/render';
 import type { EdgeRenderOptions } from '../nginx/render-options';
 import { parseSettings, SETTING_KEYS } from '../settings';
-import { CliError } from './cli-error';
+import { UserError } from '../errors';
 
 const HELP = `usage: sticky-edge render [options]
 
@@ -67,7 +67,7 @@ const NAIVE_FLAGS = ['listen', 'backend', 'main', 'naive', 'help'];
 function naiveConfig(values: Values, given: readonly string[]): string {
   const extra = given.find((name) => !NAIVE_FLAGS.includes(name));
   if (extra)
-    throw new CliError(
+    throw new UserError(
       `--naive takes only --listen, --backend and --main, got --${extra}`,
     );
   return renderNaiveConfig({

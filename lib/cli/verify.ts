@@ -1,13 +1,7 @@
 import { parseArgs } from 'node:util';
-import {
-  formatReport,
-  LIMITS,
-  verifyEndpoint,
-  VerifyInputError,
-  VerifyReport,
-} from '../verify';
+import { formatReport, LIMITS, verifyEndpoint, VerifyReport } from '../verify';
 import { STICKY_STRATEGIES, StickyStrategy } from '../settings';
-import { CliError } from './cli-error';
+import { UserError } from '../errors';
 
 const HELP = `usage: sticky-edge verify <url> [options]
 
@@ -61,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) {
-    throw new CliError(
+    throw new UserError(
       `verify takes exactly one URL, got ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`,
     );
   }
@@ -82,9 +76,6 @@ export async function run(argv: string[]): Promise<number> {
       expectedClientIps: values['client-ip'],
       onProgress: progress.update,
     });
-  } catch (err) {
-    if (err instanceof VerifyInputError) throw new CliError(err.message);
-    throw err;
   } finally {
     progress.end();
   }
@@ -102,7 +93,7 @@ function sticky(value: string): StickyStrategy | 'auto' {
     (STICKY_STRATEGIES as readonly string[]).includes(value)
   )
     return value as StickyStrategy | 'auto';
-  throw new CliError(
+  throw new UserError(
     `--sticky must be ip_hash, hash, cookie or auto, got ${JSON.stringify(value)}`,
   );
 }
@@ -116,7 +107,7 @@ function count(
   if (value === undefined) return fallback;
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < range.min || n > range.max) {
-    throw new CliError(
+    throw new UserError(
       `${flag} must be a whole number from ${range.min} to ${range.max}, got ${JSON.stringify(value)}`,
     );
   }

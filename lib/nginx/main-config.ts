@@ -1,10 +1,10 @@
-import { SettingsError } from '../settings';
+import { UserError } from '../errors';
 import type { MainConfigOptions } from './render-options';
 
 /** A path nginx reads unquoted: no spaces, quotes, `;`, braces, `$` (variables) or backslashes. */
 function path(name: string, value: string): string {
   if (!/^[^\s;"'{}$\\]+$/.test(value))
-    throw new SettingsError(
+    throw new UserError(
       `${name} must be a path without spaces, quotes, ;, {}, $ or \\, got ${JSON.stringify(value)}`,
     );
   return value;
@@ -14,7 +14,7 @@ function workers(value: MainConfigOptions['workerProcesses']): string {
   if (value === undefined || value === 'auto') return 'auto';
   if (Number.isInteger(value) && value >= 1 && value <= 256)
     return String(value);
-  throw new SettingsError(
+  throw new UserError(
     `workerProcesses must be auto or a whole number from 1 to 256, got ${JSON.stringify(value)}`,
   );
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findExecutable } from '../os/find-executable';
 
-/** The nginx binary: `nginx` on PATH, else /usr/sbin/nginx. Throws a one-line `CliError` when neither exists. */
+/** The nginx binary: `nginx` on PATH, else /usr/sbin/nginx. Throws a one-line `UserError` when neither exists. */
 export function findNginx(): string {
   return findExecutable(
     'nginx',

@@ -251,7 +251,7 @@ export function upgradeMaps(): string[] {
  * The http-context config of one nginx edge node: upstreams, maps and server blocks, as written into
  * `conf.d` by the nginx tier's user data and printed by `sticky-edge render`. Deterministic: every node
  * renders the same text, so a client is routed the same way whichever node the load balancer picks.
- * Throws `SettingsError` naming the first bad option.
+ * Throws a `UserError` naming the first bad option.
  */
 export function renderEdgeConfig(options: EdgeRenderOptions): string {
   const o = validateEdgeOptions(options);

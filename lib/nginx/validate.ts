@@ -1,15 +1,11 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import {
-  LB_KINDS,
-  SETTING_KEYS,
-  SettingsError,
-  STICKY_STRATEGIES,
-} from '../settings';
+import { UserError } from '../errors';
+import { LB_KINDS, SETTING_KEYS, STICKY_STRATEGIES } from '../settings';
 import type { BackendSpec, EdgeRenderOptions } from './render-options';
 
 /**
- * Validation and normalisation of the renderer's options. Every failure is a `SettingsError` whose one-line
+ * Validation and normalisation of the renderer's options. Every failure is a `UserError` whose one-line
  * message names the option and the bad value. Unresolved CDK tokens pass through untouched: their text is
  * not their deployed value, so there is nothing to check before CloudFormation resolves them.
  */
@@ -24,7 +20,7 @@ export function isToken(value: unknown): boolean {
 }
 
 function fail(name: string, expected: string, value: unknown): never {
-  throw new SettingsError(
+  throw new UserError(
     `${name} must be ${expected}, got ${JSON.stringify(value)}`,
   );
 }
@@ -111,13 +107,13 @@ export function trustCidr(value: unknown): string {
     bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
   if (!(prefix >= 0 && prefix <= max)) fail('trust', TRUST_FORMS, value);
   if (prefix === 0) {
-    throw new SettingsError(
+    throw new UserError(
       `trust must not be ${JSON.stringify(value)}: it lets any client choose its own address; name the load balancer's CIDRs`,
     );
   }
   const hostBits = BigInt(max - prefix);
   if (addressValue(address) & ((1n << hostBits) - 1n)) {
-    throw new SettingsError(
+    throw new UserError(
       `trust ${JSON.stringify(value)} has host bits set: write the network address of the CIDR`,
     );
   }
@@ -145,14 +141,12 @@ export interface Backend {
 
 function validBackends(specs: unknown, needsIds: boolean): Backend[] {
   if (!Array.isArray(specs) || specs.length === 0) {
-    throw new SettingsError(
-      'backends must name at least one backend, got none',
-    );
+    throw new UserError('backends must name at least one backend, got none');
   }
   const backends = (specs as BackendSpec[]).map((spec) => {
     const address = backendAddress(spec?.address);
     if (needsIds && spec.id === undefined && isToken(address)) {
-      throw new SettingsError(
+      throw new UserError(
         `backend ${JSON.stringify(address)} is an unresolved token and needs an id for the cookie strategy`,
       );
     }
@@ -162,7 +156,7 @@ function validBackends(specs: unknown, needsIds: boolean): Backend[] {
     const seen = new Set<string>();
     for (const backend of backends) {
       if (seen.has(backend[key])) {
-        throw new SettingsError(
+        throw new UserError(
           `backend ${key === 'id' ? 'id ' : ''}${JSON.stringify(backend[key])} is listed twice`,
         );
       }
@@ -219,7 +213,7 @@ export function validateEdgeOptions(
   const sticky = oneOf('sticky', options.sticky, STICKY_STRATEGIES);
   const listen = listenAddress('listen', options.listen);
   if (!Array.isArray(options.trust) || options.trust.length === 0) {
-    throw new SettingsError(
+    throw new UserError(
       "trust must name at least one CIDR (the load balancer's addresses), got none",
     );
   }
@@ -230,7 +224,7 @@ export function validateEdgeOptions(
       ? undefined
       : listenAddress('statusListen', options.statusListen);
   if (statusListen !== undefined && clash(listen, statusListen)) {
-    throw new SettingsError(
+    throw new UserError(
       `statusListen must not share a port with listen ${JSON.stringify(listen)}, got ${JSON.stringify(statusListen)}`,
     );
   }

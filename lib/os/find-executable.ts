@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import * as path from 'node:path';
-import { CliError } from '../cli/cli-error';
+import { UserError } from '../errors';
 
 /** Debian puts nginx and HAProxy in /usr/sbin, which a non-root shell's PATH often lacks. */
 const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin'];
@@ -15,7 +15,7 @@ function isExecutable(file: string): boolean {
 }
 
 /**
- * The OS package binary `name` from PATH or the sbin folders, or a one-line `CliError` saying it is not
+ * The OS package binary `name` from PATH or the sbin folders, or a one-line `UserError` (exit 1) saying it is not
  * installed and how to install it.
  */
 export function findExecutable(name: string, installHint: string): string {
@@ -24,6 +24,7 @@ export function findExecutable(name: string, installHint: string): string {
     ...SBIN_DIRS,
   ];
   const found = dirs.map((dir) => path.join(dir, name)).find(isExecutable);
-  if (!found) throw new CliError(`${name} is not installed: ${installHint}`, 1);
+  if (!found)
+    throw new UserError(`${name} is not installed: ${installHint}`, 1);
   return found;
 }

@@ -1,4 +1,4 @@
-export { verifyEndpoint, VerifyInputError, LIMITS } from './verify';
+export { verifyEndpoint, LIMITS } from './verify';
 export type { VerifyOptions } from './verify';
 export type {
   CheckId,

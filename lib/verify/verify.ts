@@ -15,6 +15,7 @@ import {
 import { probe } from './probe';
 import type { Routing, VerifyReport } from './report';
 import { driveSessions, SessionRecord } from './sessions';
+import { UserError } from '../errors';
 import { ROUTE_COOKIE } from '../nginx/render';
 import { STICKY_STRATEGIES, StickyStrategy } from '../settings';
 
@@ -62,14 +63,6 @@ export interface VerifyOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-/** A bad option. Its message is one line naming the bad value. */
-export class VerifyInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'VerifyInputError';
-  }
-}
-
 export const LIMITS = {
   sessions: { min: 1, max: 500 },
   requestsPerSession: { min: 2, max: 50 },
@@ -87,7 +80,7 @@ export async function verifyEndpoint(
   const url = parseEndpoint(options.url);
   const sticky = options.sticky ?? 'auto';
   if (sticky !== 'auto' && !STICKY_STRATEGIES.includes(sticky))
-    throw new VerifyInputError(
+    throw new UserError(
       `sticky must be ip_hash, hash, cookie or auto, got ${JSON.stringify(sticky)}`,
     );
   const sessions = whole('sessions', options.sessions ?? 20, LIMITS.sessions);
@@ -172,12 +165,12 @@ export function parseEndpoint(text: string, what = 'url'): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new VerifyInputError(
+    throw new UserError(
       `${what} must be an http:// or https:// URL, got ${JSON.stringify(text)}`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new VerifyInputError(
+    throw new UserError(
       `${what} must be an http:// or https:// URL, got ${JSON.stringify(text)}`,
     );
   }
@@ -190,7 +183,7 @@ function whole(
   range: { min: number; max: number },
 ): number {
   if (!Number.isInteger(value) || value < range.min || value > range.max) {
-    throw new VerifyInputError(
+    throw new UserError(
       `${name} must be a whole number from ${range.min} to ${range.max}, got ${JSON.stringify(value)}`,
     );
   }
@@ -201,7 +194,7 @@ function addresses(what: string, values: readonly string[]): string[] {
   return values.map((value) => {
     const plain = plainAddress(value);
     if (isIP(plain) === 0)
-      throw new VerifyInputError(
+      throw new UserError(
         `${what} must be an IP address, got ${JSON.stringify(value)}`,
       );
     return plain;

@@ -366,7 +366,7 @@ describe('renderEdgeConfig validation', () => {
   ])('fails when %s', (_name, overrides, message) => {
     expect(() => render(overrides)).toThrow(
       expect.objectContaining({
-        name: 'SettingsError',
+        name: 'UserError',
         message: expect.stringMatching(message),
       }),
     );

@@ -1,4 +1,4 @@
-import { CliError } from '../../lib/cli/cli-error';
+import { UserError } from '../../lib/errors';
 import { findExecutable } from '../../lib/os/find-executable';
 
 test('finds a binary on PATH', () => {
@@ -22,9 +22,9 @@ test('fails when the binary is missing: one line naming it and how to install it
   } catch (e) {
     error = e;
   }
-  expect(error).toBeInstanceOf(CliError);
-  expect((error as CliError).message).toBe(
+  expect(error).toBeInstanceOf(UserError);
+  expect((error as UserError).message).toBe(
     'sticky-edge-no-such-tool is not installed: run `npm run setup`',
   );
-  expect((error as CliError).exitCode).toBe(1);
+  expect((error as UserError).exitCode).toBe(1);
 });

@@ -1,10 +1,7 @@
 /** verifyEndpoint refuses bad options up front with one line naming the value, and every run ends by itself. */
 import { AddressInfo, createServer, Socket } from 'node:net';
-import {
-  verifyEndpoint,
-  VerifyInputError,
-  VerifyOptions,
-} from '../../lib/verify';
+import { UserError } from '../../lib/errors';
+import { verifyEndpoint, VerifyOptions } from '../../lib/verify';
 
 const URL_THAT_IS_NEVER_CALLED = 'http://127.0.0.1:9/';
 
@@ -54,7 +51,7 @@ test.each<[Partial<VerifyOptions>, string]>([
       onProgress: progress,
       ...bad,
     }),
-  ).rejects.toEqual(new VerifyInputError(message));
+  ).rejects.toEqual(new UserError(message));
   expect(progress).not.toHaveBeenCalled();
 });
 
