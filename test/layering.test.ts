@@ -90,7 +90,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Every module specifier a file imports, re-exports, requires or imports dynamically. */
-export function importsOf(source: string): string[] {
+function importsOf(source: string): string[] {
   const statements =
     /^\s*(?:import|export)\b[^;'"]*?\bfrom\s*['"]([^'"]+)['"]/gm;
   const bare = /^\s*import\s*['"]([^'"]+)['"]/gm;
@@ -140,7 +140,7 @@ const isPending = (i: Import) =>
   PENDING.some((p) => p.from === i.from && p.to === i.to);
 
 /** Why an import breaks the layering, or undefined when it is fine. */
-export function violation(i: Import): string | undefined {
+function violation(i: Import): string | undefined {
   const from = layerOf(i.from)!;
   if (!i.specifier.startsWith('.')) {
     return from.rank < CDK_FREE_BELOW && CDK_PACKAGES.test(i.to)

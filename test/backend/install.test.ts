@@ -129,7 +129,8 @@ describe('backendInstallCommands', () => {
 
   const systemdAnalyze =
     spawnSync('systemd-analyze', ['--version']).status === 0;
-  (systemdAnalyze ? test : test.skip)(
+  const testWithSystemd = systemdAnalyze ? test : test.skip;
+  testWithSystemd(
     'writes a unit systemd-analyze accepts without a warning',
     () => {
       const unit = heredoc('cat > /etc/systemd/system/')

@@ -233,6 +233,7 @@ describe('the rest of the contract', () => {
     );
     await a.close();
     await once(hanging, 'close');
+    expect(hanging.destroyed).toBe(true);
   }, 15_000);
 
   test.each([
