@@ -15,6 +15,7 @@ import { LIMITS } from '../verify';
 export interface DeployCheckBackend {
   /** Its public address (the Elastic IP; a token until deploy). */
   readonly address: string;
+  /** The port the backend listens on (the app port). */
   readonly port: number;
 }
 
@@ -30,6 +31,7 @@ export interface DeployCheckProps {
   readonly url: string;
   /** The load balancer's listener ports the function must reach. */
   readonly listenerPorts: readonly number[];
+  /** The edge's sticky strategy: how the check tells whether each visitor stayed on one backend. */
   readonly sticky: StickyStrategy;
   /**
    * App servers to call directly.
@@ -38,9 +40,15 @@ export interface DeployCheckProps {
   readonly backends?: readonly DeployCheckBackend[];
   /** What must be deployed, and signalled healthy, before the check runs: the nginx tier, app servers, listener. */
   readonly executeAfter: readonly Construct[];
-  /** Simulated visitors. @default 20 */
+  /**
+   * Simulated visitors.
+   * @default 20
+   */
   readonly sessions?: number;
-  /** Plain requests per visitor (each also sends two with forged headers). @default 4 */
+  /**
+   * Plain requests per visitor (each also sends two with forged headers).
+   * @default 4
+   */
   readonly requestsPerSession?: number;
   /**
    * How long the check may wait for a fresh load balancer to answer (DNS, target health) before verifying.

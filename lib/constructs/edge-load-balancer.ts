@@ -8,6 +8,7 @@ import type { LbKind } from '../settings';
 export interface EdgeLoadBalancerProps {
   /** `nlb`: TCP (or TLS) with PROXY v2 to nginx. `alb`: HTTP(S) with X-Forwarded-For. */
   readonly kind: LbKind;
+  /** The edge VPC the load balancer and its security group live in. */
   readonly vpc: ec2.IVpc;
   /** Public subnets; nginx trusts exactly their CIDRs, as the load balancer connects from inside them. */
   readonly vpcSubnets: ec2.SubnetSelection;
@@ -15,6 +16,7 @@ export interface EdgeLoadBalancerProps {
   readonly target: autoscaling.AutoScalingGroup;
   /** nginx's traffic port; health checks go to the same port, as they carry the PROXY header too. */
   readonly targetPort: number;
+  /** The path nginx answers itself with 200, which the target group's health check requests. */
   readonly healthPath: string;
   /**
    * Terminate TLS on 443 with this certificate.

@@ -10,7 +10,9 @@ import {
 import { dnfInstallWithRetry } from '../os/dnf-install';
 
 export interface ExternalAppsProps {
+  /** The app servers' instance type. */
   readonly instanceType: ec2.InstanceType;
+  /** The app servers' image: Amazon Linux 2023 (user data installs Node.js 22 with dnf). */
   readonly machineImage: ec2.IMachineImage;
   /** The port the demo backend listens on. */
   readonly port: number;
@@ -101,8 +103,11 @@ function appSecurityGroup(
 export interface AppServerProps extends ExternalAppsProps {
   /** What the backend reports as `backend` and the route id in nginx's config. */
   readonly name: string;
+  /** The app VPC. */
   readonly vpc: ec2.IVpc;
+  /** The public subnet the server and its Elastic IP live in. */
   readonly subnet: ec2.ISubnet;
+  /** The app servers' shared security group (the app port from the proxies' addresses only). */
   readonly securityGroup: ec2.ISecurityGroup;
 }
 

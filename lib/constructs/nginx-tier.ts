@@ -12,16 +12,23 @@ import {
 import { dnfInstallWithRetry } from '../os/dnf-install';
 
 export interface NginxTierProps {
+  /** The edge VPC. */
   readonly vpc: ec2.IVpc;
+  /** Private subnets whose default route is a NAT gateway, so nginx reaches the app servers through it. */
   readonly vpcSubnets: ec2.SubnetSelection;
+  /** The nginx nodes' instance type. */
   readonly instanceType: ec2.InstanceType;
+  /** The nodes' image: Amazon Linux 2023 (user data installs nginx with dnf). */
   readonly machineImage: ec2.IMachineImage;
+  /** The Auto Scaling group's minimum size: at least one node per availability zone. */
   readonly minCapacity: number;
+  /** The Auto Scaling group's maximum size. */
   readonly maxCapacity: number;
   /** What every node's nginx.conf is rendered from. */
   readonly renderOptions: EdgeRenderOptions;
   /** The app servers' public addresses, the only places nginx may connect to besides HTTPS for packages and SSM. */
   readonly upstreamPeers: readonly ec2.IPeer[];
+  /** The app servers' port, the only port nginx's security group lets it connect to them on. */
   readonly upstreamPort: number;
 }
 

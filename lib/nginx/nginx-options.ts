@@ -22,6 +22,7 @@ const NGINX_USER = 'nginx';
 export interface EdgeAddresses {
   /** The load balancer's source CIDRs (the subnets it sits in): the only peers whose client address nginx believes. */
   readonly trust: readonly string[];
+  /** The app servers nginx proxies to. */
   readonly backends: readonly BackendSpec[];
   /** @default NGINX_TRAFFIC_PORT on every address */
   readonly listen?: string;

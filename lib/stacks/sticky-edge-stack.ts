@@ -20,6 +20,7 @@ import { nginxRenderOptions, NGINX_TRAFFIC_PORT } from '../nginx/nginx-options';
 import { NginxTier } from '../constructs/nginx-tier';
 
 export interface StickyEdgeStackProps extends StackProps {
+  /** Validated settings (`parseSettings`): load balancer, strategy, sizes, ports, image, certificate. */
   readonly settings: EdgeSettings;
 }
 
