@@ -57,6 +57,7 @@ export type NginxHost =
       readonly kind: 'local';
       /** The node's own directory: config, pid file, logs and temp files (`nginx -p DIR`). */
       readonly dir: string;
+      /** nginx worker processes (`auto`: one per core). */
       readonly workerProcesses: number | 'auto';
       /** Buffer the access log as shipped, instead of one write per request (tests read it right away). */
       readonly bufferAccessLog: boolean;

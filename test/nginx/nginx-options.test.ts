@@ -1,4 +1,4 @@
-import { nginxRenderOptions } from '../../lib/nginx/nginx-options';
+import { nginxConf, nginxRenderOptions } from '../../lib/nginx/nginx-options';
 import { DEFAULT_SETTINGS } from '../../lib/settings';
 
 const edge = {
@@ -40,5 +40,46 @@ describe('nginxRenderOptions', () => {
       listen: '127.5.6.7:41000',
       statusListen: '127.5.6.7:41001',
     });
+  });
+});
+
+describe('nginxConf', () => {
+  const http = 'server {\n    listen 80;\n}\n';
+  const instance = nginxConf(http, { kind: 'amazon-linux' });
+  const local = nginxConf(http, {
+    kind: 'local',
+    dir: '/tmp/node-0',
+    workerProcesses: 1,
+    bufferAccessLog: false,
+  });
+  const lines = (text: string) => text.split('\n');
+
+  test('an instance runs its workers as the package user with the package paths', () => {
+    expect(lines(instance)).toEqual(
+      expect.arrayContaining([
+        'user nginx;',
+        'pid /run/nginx.pid;',
+        'error_log /var/log/nginx/error.log;',
+        '    access_log /var/log/nginx/access.log sticky_edge buffer=64k flush=1s;',
+      ]),
+    );
+  });
+
+  test('a local node differs only in paths, workers and log buffering', () => {
+    expect(local).not.toMatch(/^user /m);
+    expect(lines(local)).toEqual(
+      expect.arrayContaining([
+        'worker_processes 1;',
+        'pid /tmp/node-0/nginx.pid;',
+        'error_log /tmp/node-0/error.log;',
+        '    access_log /tmp/node-0/access.log sticky_edge;',
+        '    proxy_temp_path /tmp/node-0/tmp/proxy;',
+      ]),
+    );
+    const differing =
+      /^(user|worker_processes|pid|error_log|\s+access_log|\s+\w+_temp_path) /;
+    const same = (text: string) =>
+      lines(text).filter((l) => !differing.test(l));
+    expect(same(local)).toEqual(same(instance));
   });
 });
