@@ -4,7 +4,8 @@
  */
 import { addressKind, ipHashKey } from './addresses';
 import type { CheckResult, Routing } from './report';
-import type { Exchange, SessionRecord } from './sessions';
+import type { SessionRecord } from './sessions';
+import type { Observation as Exchange } from './visitor';
 import type { BackendAnswer } from './probe';
 import type { StickyStrategy } from '../settings';
 

@@ -1,52 +1,37 @@
 /**
- * The cookies one simulated visitor holds, with the browser rules that decide whether stickiness survives:
- * a `Secure` cookie is not sent over plain HTTP, and `Max-Age=0` (or an expiry in the past) deletes it.
- * Paths and domains are not modelled: the verifier only ever requests `/` on one host.
+ * The cookies one simulated visitor holds, kept by `tough-cookie` (RFC 6265, as browsers keep them) so the
+ * rules that decide whether stickiness survives are a browser's, not ours: a `Secure` cookie is neither
+ * stored from nor sent over plain HTTP, `Max-Age=0` or an expiry in the past deletes a cookie, and paths and
+ * domains scope it.
  */
+import { CookieJar as ToughCookieJar } from 'tough-cookie';
+
 export class CookieJar {
-  private readonly cookies = new Map<string, string>();
+  // Loopback over plain HTTP is not treated as secure: the local topology stands in for a remote http edge,
+  // where a browser drops a `Secure` cookie.
+  private readonly jar = new ToughCookieJar(undefined, {
+    allowSecureOnLocal: false,
+  });
 
-  constructor(private readonly overHttps: boolean) {}
-
-  /** Takes the `Set-Cookie` headers of one response. */
-  store(setCookies: readonly string[]): void {
-    for (const line of setCookies) this.storeOne(line);
+  /** Takes the `Set-Cookie` headers of one response to `url`; a cookie a browser would refuse is skipped. */
+  store(url: URL | string, setCookies: readonly string[]): void {
+    for (const line of setCookies)
+      this.jar.setCookieSync(line, String(url), { ignoreError: true });
   }
 
-  get(name: string): string | undefined {
-    return this.cookies.get(name);
+  /** The value of the cookie `name` that a request to `url` would carry. */
+  get(url: URL | string, name: string): string | undefined {
+    return this.jar.getCookiesSync(String(url)).find((c) => c.key === name)
+      ?.value;
   }
 
-  /** The `Cookie` request header, or undefined when the jar is empty. */
-  header(): string | undefined {
-    if (this.cookies.size === 0) return undefined;
-    return [...this.cookies]
-      .map(([name, value]) => `${name}=${value}`)
-      .join('; ');
+  /** The `Cookie` request header for `url`, or undefined when no cookie applies. */
+  header(url: URL | string): string | undefined {
+    return this.jar.getCookieStringSync(String(url)) || undefined;
   }
 
-  private storeOne(line: string): void {
-    const [pair, ...attributes] = line.split(';').map((part) => part.trim());
-    const eq = pair.indexOf('=');
-    if (eq <= 0) return;
-    const name = pair.slice(0, eq);
-    const attribute = (wanted: string) =>
-      attributes.find((a) => a.toLowerCase().split('=')[0] === wanted);
-    if (attribute('secure') !== undefined && !this.overHttps) return;
-    if (isExpired(attribute('max-age'), attribute('expires'))) {
-      this.cookies.delete(name);
-      return;
-    }
-    this.cookies.set(name, pair.slice(eq + 1));
+  /** Forgets every cookie, as a new private window would. */
+  clear(): void {
+    this.jar.removeAllCookiesSync();
   }
-}
-
-function isExpired(
-  maxAge: string | undefined,
-  expires: string | undefined,
-): boolean {
-  if (maxAge !== undefined) return Number(maxAge.split('=')[1]) <= 0;
-  if (expires === undefined) return false;
-  const at = Date.parse(expires.slice(expires.indexOf('=') + 1));
-  return !Number.isNaN(at) && at <= Date.now();
 }

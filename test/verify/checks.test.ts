@@ -7,11 +7,11 @@ import { evaluate, Observations } from '../../lib/verify/checks';
 import { CookieJar } from '../../lib/verify/cookie-jar';
 import type { BackendAnswer, ProbeResult } from '../../lib/verify/probe';
 import type { CheckId } from '../../lib/verify/report';
+import type { SessionRecord } from '../../lib/verify/sessions';
 import type {
-  Exchange,
   Forgery,
-  SessionRecord,
-} from '../../lib/verify/sessions';
+  Observation as Exchange,
+} from '../../lib/verify/visitor';
 
 const CALLER = '198.51.100.20';
 const LB = '203.0.113.80';
@@ -292,24 +292,30 @@ test('a run cut short by its deadline fails the reachability check', () => {
 });
 
 describe('cookie jar', () => {
+  // Loopback, as the local topology: over plain HTTP it is not a secure origin here.
+  const HTTP = 'http://127.0.0.1:8080/';
+  const HTTPS = 'https://edge.example/';
   test('keeps a Secure cookie only over HTTPS, as a browser does', () => {
-    const overHttp = new CookieJar(false);
-    overHttp.store(['route=a; Path=/; Secure; HttpOnly', 'session=x; Path=/']);
-    expect(overHttp.header()).toBe('session=x');
-    const overHttps = new CookieJar(true);
-    overHttps.store(['route=a; Path=/; Secure']);
-    expect(overHttps.header()).toBe('route=a');
+    const overHttp = new CookieJar();
+    overHttp.store(HTTP, [
+      'route=a; Path=/; Secure; HttpOnly',
+      'session=x; Path=/',
+    ]);
+    expect(overHttp.header(HTTP)).toBe('session=x');
+    const overHttps = new CookieJar();
+    overHttps.store(HTTPS, ['route=a; Path=/; Secure']);
+    expect(overHttps.header(HTTPS)).toBe('route=a');
   });
 
   test('Max-Age=0 and a past Expires delete a cookie; a new value replaces the old', () => {
-    const jar = new CookieJar(false);
-    jar.store(['a=1', 'b=2', 'c=3']);
-    jar.store([
+    const jar = new CookieJar();
+    jar.store(HTTP, ['a=1', 'b=2', 'c=3']);
+    jar.store(HTTP, [
       'a=; Max-Age=0',
       'b=; Expires=Thu, 01 Jan 1970 00:00:00 GMT',
       'c=4',
     ]);
-    expect(jar.header()).toBe('c=4');
-    expect(jar.get('a')).toBeUndefined();
+    expect(jar.header(HTTP)).toBe('c=4');
+    expect(jar.get(HTTP, 'a')).toBeUndefined();
   });
 });
