@@ -3,7 +3,7 @@
  * behind a NAT, a 400 from a PROXY protocol mismatch…), from hand-built observations. The diagnoses real
  * nginx produces are asserted in local-edge.test.ts.
  */
-import { evaluate, Observations } from '../../lib/verify/checks';
+import { evaluate, Observations } from '../../lib/verify/checks/index';
 import { CookieJar } from '../../lib/verify/cookie-jar';
 import type { BackendAnswer, ProbeResult } from '../../lib/verify/probe';
 import type { CheckId } from '../../lib/verify/report';
