@@ -38,4 +38,16 @@ describe('cookie jar', () => {
     jar.clear();
     expect(jar.header(HTTP)).toBeUndefined();
   });
+
+  test('Max-Age wins over Expires, and a cookie whose Max-Age has run out is no longer sent', async () => {
+    const jar = new CookieJar();
+    jar.store(HTTP, [
+      'a=1; Max-Age=100; Expires=Thu, 01 Jan 1970 00:00:00 GMT',
+      'b=2; Max-Age=1',
+      'c=3; Max-Age=soon',
+    ]);
+    expect(jar.header(HTTP)).toBe('a=1; b=2; c=3');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(jar.header(HTTP)).toBe('a=1; c=3');
+  });
 });
