@@ -7,8 +7,9 @@ import {
   releaseBlock,
   type AddressBlock,
 } from '../local/addresses';
-import { Client, fetchAs } from '../local/clients';
-import { inPool } from '../local/traffic';
+import type { Client } from '../local/clients';
+import { inPool } from '../verify/pool';
+import { answerOf } from '../verify/visitor';
 import { STICKY_STRATEGIES, type StickyStrategy } from '../settings';
 import { blocksNeeded, makeMixClients } from './client-mixes';
 import {
@@ -36,9 +37,8 @@ async function askAll(
   const answers: (string | undefined)[] = new Array(clients.length);
   await inPool(clients, concurrency, async (client) => {
     try {
-      const answer = await fetchAs(client, url);
-      answers[client.id] =
-        answer.status === 200 ? answer.facts?.backend : undefined;
+      const seen = await client.visit(url, { timeoutMs: 10_000 });
+      answers[client.id] = answerOf(seen)?.backend;
     } catch {
       answers[client.id] = undefined;
     }

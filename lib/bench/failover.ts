@@ -3,7 +3,8 @@
  * killed, and we count what failed and how long each session took to land for good on a live backend.
  */
 import { allocateBlock, releaseBlock } from '../local/addresses';
-import { Client, fetchAs } from '../local/clients';
+import { Client } from '../local/clients';
+import { answerOf } from '../verify/visitor';
 import { STICKY_STRATEGIES } from '../settings';
 import { clientAddresses } from './client-mixes';
 import type { FailoverRow } from './results';
@@ -47,8 +48,7 @@ async function drive(
   while (!stopped()) {
     let backend: string | undefined;
     try {
-      const answer = await fetchAs(client, url, {}, 5000);
-      backend = answer.status === 200 ? answer.facts?.backend : undefined;
+      backend = answerOf(await client.visit(url, { timeoutMs: 5000 }))?.backend;
     } catch {
       backend = undefined;
     }

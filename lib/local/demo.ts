@@ -3,6 +3,7 @@
  * on its own topology, under the same client population, summarized for one table.
  */
 import type { LbKind, StickyStrategy } from '../settings';
+import type { Forgery } from '../verify/visitor';
 import { Client, makeClients } from './clients';
 import { RunSummary, summarize } from './measure';
 import { startTopology } from './topology';
@@ -35,13 +36,10 @@ const FORGED_REAL_IP = (client: Client) =>
   `198.51.100.${1 + (client.id % 250)}`;
 
 /** One client in ten forges X-Forwarded-For and X-Real-IP on every request, as anyone can. */
-export function forgedHeaders(client: Client): Record<string, string> {
+export function forgery(client: Client): Forgery | undefined {
   return client.id % 10 === 5
-    ? {
-        'x-forwarded-for': FORGED_FOR(client),
-        'x-real-ip': FORGED_REAL_IP(client),
-      }
-    : {};
+    ? { forwardedFor: FORGED_FOR(client), realIp: FORGED_REAL_IP(client) }
+    : undefined;
 }
 
 export async function runScenario(
@@ -56,7 +54,7 @@ export async function runScenario(
     const clients = makeClients(topology, options.clients);
     const exchanges = await driveTraffic(topology.url, clients, {
       rounds: options.rounds ?? 4,
-      headers: forgedHeaders,
+      forge: forgery,
       onProgress: options.onProgress,
     });
     const nodes = await nodesServing(topology, exchanges);

@@ -1,7 +1,16 @@
-/** What a run of traffic showed: the figures the report prints and the behaviour tests assert on. */
-import type { Exchange } from './traffic';
+/**
+ * What a run of traffic showed: the figures the `sticky-edge local` table prints and the behaviour tests
+ * assert on, computed from the same observations (lib/verify's `Observation`) the verifier's checks read.
+ */
+import { answerOf, claimedBy, Observation } from '../verify/visitor';
 
 export type AddressSeen = 'client' | 'load-balancer' | 'forged' | 'other';
+
+/** An observation as the local topology records it: whose it is, and its tag in the access logs. */
+export interface ClientObservation extends Observation {
+  readonly client: { readonly id: number };
+  readonly tag: string;
+}
 
 export interface RunSummary {
   readonly clients: number;
@@ -21,44 +30,41 @@ export interface RunSummary {
 
 /** The backends each client was answered by, in first-seen order. */
 export function backendsByClient(
-  exchanges: readonly Exchange[],
+  observations: readonly ClientObservation[],
 ): Map<number, string[]> {
   const byClient = new Map<number, string[]>();
-  for (const e of exchanges) {
-    if (!e.facts) continue;
-    const seen = byClient.get(e.client.id) ?? [];
-    if (!seen.includes(e.facts.backend)) seen.push(e.facts.backend);
-    byClient.set(e.client.id, seen);
+  for (const o of observations) {
+    const answer = answerOf(o);
+    if (!answer) continue;
+    const seen = byClient.get(o.client.id) ?? [];
+    if (!seen.includes(answer.backend)) seen.push(answer.backend);
+    byClient.set(o.client.id, seen);
   }
   return byClient;
 }
 
-/** Which of the four the backend's `clientIp` is for this exchange. */
+/** Which of the four the backend's `clientIp` is for this observation. */
 export function addressSeen(
-  e: Exchange,
+  o: Observation,
   lbAddress: string,
 ): AddressSeen | undefined {
-  if (!e.facts) return undefined;
-  const ip = e.facts.clientIp;
-  if (ip === e.source) return 'client';
+  const answer = answerOf(o);
+  if (!answer) return undefined;
+  const ip = answer.clientIp;
+  if (ip === o.source) return 'client';
   if (ip === lbAddress) return 'load-balancer';
-  if (
-    Object.values(e.sentHeaders).some((value) =>
-      value.split(',').some((entry) => entry.trim() === ip),
-    )
-  )
-    return 'forged';
+  if (claimedBy(o.forged, ip)) return 'forged';
   return 'other';
 }
 
 export function summarize(
-  exchanges: readonly Exchange[],
+  observations: readonly ClientObservation[],
   backendNames: readonly string[],
   lbAddress: string,
   nodeOfTag?: ReadonlyMap<string, number>,
 ): RunSummary {
-  const byClient = backendsByClient(exchanges);
-  const clients = new Set(exchanges.map((e) => e.client.id)).size;
+  const byClient = backendsByClient(observations);
+  const clients = new Set(observations.map((o) => o.client.id)).size;
   const firsts = [...byClient.values()].map((backends) => backends[0]);
   const share = new Map(
     backendNames.map((name) => [
@@ -66,20 +72,20 @@ export function summarize(
       ratio(firsts.filter((b) => b === name).length, firsts.length),
     ]),
   );
-  const answered = exchanges.filter((e) => e.facts);
+  const answered = observations.filter((o) => answerOf(o));
   const kinds: AddressSeen[] = ['client', 'load-balancer', 'forged', 'other'];
-  const seenKinds = answered.map((e) => addressSeen(e, lbAddress));
+  const seenKinds = answered.map((o) => addressSeen(o, lbAddress));
   const seen = new Map(
     kinds.map((kind) => [
       kind,
       ratio(seenKinds.filter((k) => k === kind).length, answered.length),
     ]),
   );
-  const forging = answered.filter((e) => Object.keys(e.sentHeaders).length > 0);
+  const forging = answered.filter((o) => o.forged !== undefined);
   return {
     clients,
-    requests: exchanges.length,
-    failed: exchanges.filter((e) => !e.ok).length,
+    requests: observations.length,
+    failed: observations.filter((o) => !o.result.ok).length,
     share,
     stayed: ratio(
       [...byClient.values()].filter((b) => b.length === 1).length,
@@ -90,26 +96,26 @@ export function summarize(
       forging.length === 0
         ? undefined
         : ratio(
-            forging.filter((e) => addressSeen(e, lbAddress) === 'forged')
+            forging.filter((o) => addressSeen(o, lbAddress) === 'forged')
               .length,
             forging.length,
           ),
     onSeveralNodes:
       nodeOfTag === undefined
         ? undefined
-        : ratio(clientsOnSeveralNodes(exchanges, nodeOfTag), clients),
+        : ratio(clientsOnSeveralNodes(observations, nodeOfTag), clients),
   };
 }
 
 function clientsOnSeveralNodes(
-  exchanges: readonly Exchange[],
+  observations: readonly ClientObservation[],
   nodeOfTag: ReadonlyMap<string, number>,
 ): number {
   const nodes = new Map<number, Set<number>>();
-  for (const e of exchanges) {
-    const node = nodeOfTag.get(e.tag);
+  for (const o of observations) {
+    const node = nodeOfTag.get(o.tag);
     if (node === undefined) continue;
-    nodes.set(e.client.id, (nodes.get(e.client.id) ?? new Set()).add(node));
+    nodes.set(o.client.id, (nodes.get(o.client.id) ?? new Set()).add(node));
   }
   return [...nodes.values()].filter((set) => set.size > 1).length;
 }

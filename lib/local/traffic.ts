@@ -1,28 +1,30 @@
 /**
  * Driving traffic through a topology: rounds in which every client sends one GET, a bounded number at a time,
- * each request tagged so it can be found in the nginx nodes' access logs afterwards.
+ * each request tagged so it can be found in the nginx nodes' access logs afterwards. The requests are
+ * lib/verify's visits, and each exchange is its observation with the demo's bookkeeping added.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { RequestFacts } from '../backend/page';
-import { Client, fetchAs } from './clients';
+import { ROUTE_COOKIE } from '../nginx/render';
+import { inPool } from '../verify/pool';
+import type { BackendAnswer } from '../verify/probe';
+import type { Forgery, Observation } from '../verify/visitor';
+import type { Client } from './clients';
 import type { Topology } from './topology-contract';
 
-/** One request and what came back. */
-export interface Exchange {
+/** One request and what came back: a visitor's observation, and who sent it in which round. */
+export interface Exchange extends Observation {
   readonly client: Client;
   /** The client's source address when it sent this request. */
   readonly source: string;
   readonly round: number;
   /** Unique per request; in the request's query string, hence in the nginx access log. */
   readonly tag: string;
-  /** A 2xx answer from a backend. */
+  /** A 2xx answer from the demo backend (`result.ok`). */
   readonly ok: boolean;
-  readonly status?: number;
   readonly error?: string;
-  readonly facts?: RequestFacts;
-  /** Headers the client added (e.g. a forged X-Forwarded-For). */
-  readonly sentHeaders: Readonly<Record<string, string>>;
+  /** The backend's answer, when `ok`. */
+  readonly facts?: BackendAnswer;
 }
 
 export interface TrafficOptions {
@@ -30,11 +32,14 @@ export interface TrafficOptions {
   readonly rounds?: number;
   /** Requests in flight at once. @default 32 */
   readonly concurrency?: number;
-  /** Extra headers for one client's request, e.g. forged forwarding headers. @default - none */
-  readonly headers?: (client: Client, round: number) => Record<string, string>;
+  /** The forwarding headers one client forges on one request. @default - none */
+  readonly forge?: (client: Client, round: number) => Forgery | undefined;
   /** Called after every request with the number done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
 }
+
+/** Per request; the local topology answers in milliseconds, so this only bounds a hung run. */
+const TIMEOUT_MS = 10_000;
 
 export async function driveTraffic(
   url: string,
@@ -51,45 +56,29 @@ export async function driveTraffic(
       shuffled(clients),
       options.concurrency ?? 32,
       async (client) => {
-        exchanges.push(
-          await exchange(
-            url,
-            client,
-            round,
-            `${run}.${client.id}.${round}`,
-            options.headers?.(client, round) ?? {},
-          ),
-        );
+        const tag = `${run}.${client.id}.${round}`;
+        const source = client.address;
+        const seen = await client.visit(`${url}/?t=${tag}`, {
+          timeoutMs: TIMEOUT_MS,
+          forged: options.forge?.(client, round),
+          routeCookieName: ROUTE_COOKIE,
+        });
+        const { result } = seen;
+        exchanges.push({
+          ...seen,
+          client,
+          source,
+          round,
+          tag,
+          ok: result.ok,
+          error: result.ok ? undefined : result.error,
+          facts: result.ok ? result.answer : undefined,
+        });
         options.onProgress?.(exchanges.length, total);
       },
     );
   }
   return exchanges;
-}
-
-async function exchange(
-  url: string,
-  client: Client,
-  round: number,
-  tag: string,
-  sentHeaders: Record<string, string>,
-): Promise<Exchange> {
-  const source = client.address;
-  const base = { client, source, round, tag, sentHeaders };
-  try {
-    const answer = await fetchAs(client, `${url}/?t=${tag}`, sentHeaders);
-    const ok =
-      answer.status >= 200 && answer.status < 300 && answer.facts !== undefined;
-    return {
-      ...base,
-      ok,
-      status: answer.status,
-      facts: answer.facts,
-      error: ok ? undefined : `HTTP ${answer.status}`,
-    };
-  } catch (err) {
-    return { ...base, ok: false, error: (err as Error).message };
-  }
 }
 
 function shuffled<T>(items: readonly T[]): T[] {
@@ -99,21 +88,6 @@ function shuffled<T>(items: readonly T[]): T[] {
     [copy[i], copy[j]] = [copy[j], copy[i]];
   }
   return copy;
-}
-
-/** Runs `work` for every item with at most `limit` at a time. */
-export async function inPool<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, worker),
-  );
 }
 
 /**

@@ -28,7 +28,13 @@ export type ProbeResult =
       readonly localAddress: string;
       readonly setCookies: readonly string[];
     }
-  | { readonly ok: false; readonly error: string; readonly status?: number };
+  | {
+      readonly ok: false;
+      readonly error: string;
+      readonly status?: number;
+      /** A browser keeps the cookies of any response, an error page's too. */
+      readonly setCookies?: readonly string[];
+    };
 
 export interface ProbeOptions {
   /** Source address to bind (the local topology's many clients); the OS picks when absent. */
@@ -85,11 +91,13 @@ function interpret(
   localAddress: string,
 ): ProbeResult {
   const status = response.statusCode ?? 0;
+  const setCookies = response.headers['set-cookie'] ?? [];
   if (status < 200 || status > 299)
     return {
       ok: false,
       status,
       error: `HTTP ${status} ${response.statusMessage ?? ''}`.trim(),
+      setCookies,
     };
   const answer = parseAnswer(body);
   if (answer === undefined)
@@ -97,13 +105,9 @@ function interpret(
       ok: false,
       status,
       error: `HTTP ${status} but not the demo backend's JSON: ${JSON.stringify(body.slice(0, 80))}`,
+      setCookies,
     };
-  return {
-    ok: true,
-    answer,
-    localAddress,
-    setCookies: response.headers['set-cookie'] ?? [],
-  };
+  return { ok: true, answer, localAddress, setCookies };
 }
 
 function parseAnswer(body: string): BackendAnswer | undefined {

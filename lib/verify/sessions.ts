@@ -4,28 +4,14 @@
  * would. A bounded pool runs sessions side by side; at the deadline the remaining requests are skipped, so a
  * run always ends.
  */
-import { CookieJar } from './cookie-jar';
-import { probe, ProbeResult } from './probe';
-
-/** Addresses a client claims for itself in forged headers: documentation ranges (RFC 5737) no real client has. */
-export interface Forgery {
-  readonly forwardedFor: string;
-  readonly realIp: string;
-}
-
-export interface Exchange {
-  /** Present on the requests that carried forged headers. */
-  readonly forged?: Forgery;
-  /** The routing cookie's value after this exchange (undefined: none held). */
-  readonly routeCookie?: string;
-  readonly result: ProbeResult;
-}
+import { inPool } from './pool';
+import { Forgery, Observation, Visitor } from './visitor';
 
 export interface SessionRecord {
   readonly index: number;
   /** The source address bound for this session, when the caller chose one. */
   readonly source?: string;
-  readonly exchanges: readonly Exchange[];
+  readonly exchanges: readonly Observation[];
 }
 
 export interface DriveOptions {
@@ -57,23 +43,14 @@ export async function driveSessions(
   const records: SessionRecord[] = [];
   let done = 0;
   let skipped = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < options.sessions) {
-      const index = next++;
-      const record = await runSession(index, options, () =>
-        options.onProgress?.(++done, total),
-      );
-      skipped += perSession - record.exchanges.length;
-      records.push(record);
-    }
-  };
-  await Promise.all(
-    Array.from(
-      { length: Math.min(options.concurrency, options.sessions) },
-      worker,
-    ),
-  );
+  const indexes = Array.from({ length: options.sessions }, (_, i) => i);
+  await inPool(indexes, options.concurrency, async (index) => {
+    const record = await runSession(index, options, () =>
+      options.onProgress?.(++done, total),
+    );
+    skipped += perSession - record.exchanges.length;
+    records.push(record);
+  });
   records.sort((a, b) => a.index - b.index);
   return { sessions: records, skipped };
 }
@@ -86,37 +63,24 @@ async function runSession(
   const source = options.sources?.length
     ? options.sources[index % options.sources.length]
     : undefined;
-  const jar = new CookieJar(options.url.protocol === 'https:');
+  const visitor = new Visitor(source);
   const plan: (Forgery | undefined)[] = [
     ...Array.from({ length: options.requestsPerSession }, () => undefined),
     ...Array.from({ length: options.forgedPerSession }, (_, n) =>
       forgery(index, n),
     ),
   ];
-  const exchanges: Exchange[] = [];
+  const exchanges: Observation[] = [];
   for (const forged of plan) {
     if (Date.now() >= options.deadline) break;
-    const cookie = jar.header();
-    const result = await probe(options.url, {
-      localAddress: source,
-      timeoutMs: options.timeoutMs,
-      tlsNameCheck: options.tlsNameCheck,
-      headers: {
-        ...(cookie ? { cookie } : {}),
-        ...(forged
-          ? {
-              'x-forwarded-for': forged.forwardedFor,
-              'x-real-ip': forged.realIp,
-            }
-          : {}),
-      },
-    });
-    if (result.ok) jar.store(result.setCookies);
-    exchanges.push({
-      forged,
-      routeCookie: jar.get(options.routeCookieName),
-      result,
-    });
+    exchanges.push(
+      await visitor.visit(options.url, {
+        forged,
+        routeCookieName: options.routeCookieName,
+        timeoutMs: options.timeoutMs,
+        tlsNameCheck: options.tlsNameCheck,
+      }),
+    );
     tick();
   }
   return { index, source, exchanges };

@@ -11,7 +11,7 @@ import {
   DirectBackend,
   evaluate,
   Observations,
-} from './checks';
+} from './checks/index';
 import { probe } from './probe';
 import type { Routing, VerifyReport } from './report';
 import { driveSessions, SessionRecord } from './sessions';

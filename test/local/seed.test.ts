@@ -8,13 +8,14 @@ import { startTopology } from '../../lib/local/topology';
 import type { Topology } from '../../lib/local/topology-contract';
 import { driveTraffic, Exchange } from '../../lib/local/traffic';
 import type { LbKind } from '../../lib/settings';
+import type { Forgery } from '../../lib/verify/visitor';
 
 jest.setTimeout(60_000);
 
 const CLIENTS = 260;
 const forges = (client: Client) => client.id % 10 === 5;
-const forgedHeaders = (client: Client): Record<string, string> =>
-  forges(client) ? { 'x-forwarded-for': `203.0.113.${client.id % 250}` } : {};
+const forgery = (client: Client): Forgery | undefined =>
+  forges(client) ? { forwardedFor: `203.0.113.${client.id % 250}` } : undefined;
 
 interface Run {
   readonly topology: Topology;
@@ -29,7 +30,7 @@ async function startAndDrive(lb: LbKind): Promise<Run> {
     const exchanges = await driveTraffic(
       topology.url,
       makeClients(topology, CLIENTS),
-      { rounds: 3, concurrency: 16, headers: forgedHeaders },
+      { rounds: 3, concurrency: 16, forge: forgery },
     );
     return { topology, exchanges };
   } catch (err) {
