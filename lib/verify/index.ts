@@ -10,3 +10,7 @@ export type {
 export { formatReport, failureSummary } from './format';
 export { waitUntilAnswering } from './ready';
 export type { WaitOptions } from './ready';
+export { Visitor, answerOf, claimedBy } from './visitor';
+export type { Forgery, Observation, VisitOptions } from './visitor';
+export { CHECKS, evaluate, checksTable } from './checks/index';
+export type { Check, Observations } from './checks/index';
