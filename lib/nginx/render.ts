@@ -28,12 +28,17 @@ const SERVER_PARAMS = 'max_fails=2 fail_timeout=5s';
  */
 const KEEPALIVE_REQUESTS = 'keepalive_requests 10000;';
 /**
- * Idle upstream connections kept per worker and upstream. `keepalive_timeout` stays below common backend
- * idle timeouts (Node's default is 5 s), so nginx does not reuse a connection the backend is closing: a POST
+ * Idle upstream connections kept per worker and upstream. A connection freed while the pool is full is
+ * closed, and the next request opens a new one: with 16, a worker carrying more than 16 requests at once
+ * kept reconnecting, which measurably raised the CPU nginx and the backends spend per request. 64 covers
+ * the concurrency one worker sees from a load balancer; the price is up to 64 idle connections per worker
+ * and upstream held open on the backends (the `cookie` strategy has one upstream per backend besides the
+ * balanced one), each closed after `keepalive_timeout`. That timeout stays below common backend idle
+ * timeouts (Node's default is 5 s), so nginx does not reuse a connection the backend is closing: a POST
  * sent on one would fail with a 502, as non-idempotent requests are not retried.
  */
 const KEEPALIVE = [
-  'keepalive 16;',
+  'keepalive 64;',
   'keepalive_timeout 4s;',
   KEEPALIVE_REQUESTS,
 ];
@@ -187,9 +192,19 @@ const HEALTH_LOCATION = block(`location = ${HEALTH_PATH}`, [
   'return 200 "ok\\n";',
 ]);
 
-/** The load balancer's listener: PROXY protocol for nlb, plain HTTP for alb. */
+/**
+ * The load balancer's listener: PROXY protocol for nlb, plain HTTP for alb.
+ *
+ * `reuseport`: each worker gets a listening socket of its own and the kernel spreads new connections
+ * across them by a hash of their addresses. Without it, whichever worker wakes first accepts, so the few
+ * long-lived connections a load balancer keeps open can pile up on one worker (overflowing its upstream
+ * keep-alive pool) while another core idles. The trade-off: a connection waits for its own worker even
+ * when another is idle, and another process running as root (who binds the socket) that also sets
+ * SO_REUSEPORT could bind the same address and take a share of the connections. The status listener has a
+ * port of its own (validated) and keeps one socket shared by the workers.
+ */
 export function edgeListen(o: ValidEdgeOptions): string {
-  return `listen ${o.listen}${o.lb === 'nlb' ? ' proxy_protocol' : ''} default_server;`;
+  return `listen ${o.listen}${o.lb === 'nlb' ? ' proxy_protocol' : ''} default_server reuseport;`;
 }
 
 export function edgeServer(o: ValidEdgeOptions): string[] {

@@ -33,14 +33,14 @@ const valid = (overrides: Partial<EdgeRenderOptions> = {}) =>
 
 describe('edgeListen', () => {
   test.each<[EdgeRenderOptions['lb'], string, string]>([
-    ['nlb', '80', 'listen 80 proxy_protocol default_server;'],
-    ['alb', '80', 'listen 80 default_server;'],
+    ['nlb', '80', 'listen 80 proxy_protocol default_server reuseport;'],
+    ['alb', '80', 'listen 80 default_server reuseport;'],
     [
       'nlb',
       '10.0.0.10:8080',
-      'listen 10.0.0.10:8080 proxy_protocol default_server;',
+      'listen 10.0.0.10:8080 proxy_protocol default_server reuseport;',
     ],
-    ['alb', '[::1]:80', 'listen [::1]:80 default_server;'],
+    ['alb', '[::1]:80', 'listen [::1]:80 default_server reuseport;'],
   ])('lb=%s listen=%s → %s', (lb, listen, line) => {
     expect(edgeListen(valid({ lb, listen }))).toBe(line);
   });

@@ -40,12 +40,14 @@ describe.each(LB_KINDS)('renderEdgeConfig lb=%s', (lb) => {
       expect(config.match(/set_real_ip_from/g)).toHaveLength(2);
       if (lb === 'nlb') {
         expect(listens(config)).toEqual([
-          '10.0.0.10:80 proxy_protocol default_server',
+          '10.0.0.10:80 proxy_protocol default_server reuseport',
         ]);
         expect(config).toContain('real_ip_header proxy_protocol;');
         expect(config).not.toContain('real_ip_recursive');
       } else {
-        expect(listens(config)).toEqual(['10.0.0.10:80 default_server']);
+        expect(listens(config)).toEqual([
+          '10.0.0.10:80 default_server reuseport',
+        ]);
         expect(config).toContain('real_ip_header X-Forwarded-For;\n');
         expect(config).toContain('real_ip_recursive on;');
         expect(config).not.toContain('proxy_protocol');
@@ -78,10 +80,10 @@ describe.each(LB_KINDS)('renderEdgeConfig lb=%s', (lb) => {
       for (const server of config.match(/^\s*server \S+ [^;]*;/gm)!)
         expect(server).toMatch(/ max_fails=2 fail_timeout=5s( backup)?;$/);
       expect(blockOf(config, 'upstream sticky_edge')).toMatch(
-        /keepalive 16;\n\s*keepalive_timeout 4s;\n\s*keepalive_requests 10000;/,
+        /keepalive 64;\n\s*keepalive_timeout 4s;\n\s*keepalive_requests 10000;/,
       );
       expect(config).toMatch(
-        / default_server;\n\s*keepalive_requests 10000;\n/,
+        / default_server reuseport;\n\s*keepalive_requests 10000;\n/,
       );
     });
 
@@ -202,14 +204,14 @@ describe('renderEdgeConfig cookie strategy', () => {
 describe('renderEdgeConfig listeners', () => {
   test('opens only the listener its options name', () => {
     expect(listens(render({ listen: '8080' }))).toEqual([
-      '8080 proxy_protocol default_server',
+      '8080 proxy_protocol default_server reuseport',
     ]);
   });
 
   test('adds a plain status listener with the health path and stub_status', () => {
     const config = render({ statusListen: '127.0.0.1:9901' });
     expect(listens(config)).toEqual([
-      '10.0.0.10:80 proxy_protocol default_server',
+      '10.0.0.10:80 proxy_protocol default_server reuseport',
       '127.0.0.1:9901',
     ]);
     const status = config.slice(config.indexOf('listen 127.0.0.1:9901;'));
@@ -224,7 +226,9 @@ describe('renderEdgeConfig listeners', () => {
       listen: '[::1]:080',
       backends: [{ address: '[0:0::1]:03000' }],
     });
-    expect(listens(config)[0]).toBe('[::1]:80 proxy_protocol default_server');
+    expect(listens(config)[0]).toBe(
+      '[::1]:80 proxy_protocol default_server reuseport',
+    );
     expect(config).toContain('server [::1]:3000 max_fails');
   });
 

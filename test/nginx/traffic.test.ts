@@ -127,6 +127,7 @@ interface RunningNginx {
 async function startNginx(
   http: (listen: string) => string,
   healthCheck: (url: string) => Promise<boolean>,
+  workerProcesses = 1,
 ): Promise<RunningNginx> {
   const dir = await mkdtemp(join(tmpdir(), 'sticky-edge-traffic-'));
   // nginx started as root runs its workers as nobody, who must be able to enter the prefix.
@@ -141,7 +142,7 @@ async function startNginx(
     accessLog: 'access.log',
     bufferAccessLog: false,
     tempDir: '.',
-    workerProcesses: 1,
+    workerProcesses,
   });
   await writeFile(join(dir, 'nginx.conf'), main);
   const nginx = spawn(
@@ -470,5 +471,66 @@ describe('real client address on real nginx', () => {
       'x-forwarded-for': stranger,
       'x-real-ip': stranger,
     });
+  });
+});
+
+/** Listening TCP sockets on `host:port`, from /proc/net/tcp (little-endian hex address, state 0A). */
+async function listeningSockets(host: string, port: number): Promise<number> {
+  const address = host
+    .split('.')
+    .map((b) => Number(b).toString(16).padStart(2, '0'))
+    .reverse()
+    .join('');
+  const local =
+    `${address}:${port.toString(16).padStart(4, '0')}`.toUpperCase();
+  const table = await readFile('/proc/net/tcp', 'utf8');
+  return table
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(
+      ([, localAddress, , state]) => localAddress === local && state === '0A',
+    ).length;
+}
+
+describe('listeners on real nginx', () => {
+  const loadBalancer = randomLoopback();
+  const statusHost = randomLoopback();
+  let nginx: RunningNginx;
+  let statusPort: number;
+
+  beforeAll(async () => {
+    statusPort = await freePort(statusHost);
+    const backend = await startBackend('solo');
+    await stopBackend(backend);
+    nginx = await startNginx(
+      (listen) =>
+        renderEdgeConfig({
+          lb: 'nlb',
+          sticky: 'ip_hash',
+          listen,
+          trust: [`${loadBalancer}/32`],
+          backends: [{ address: backend.address }],
+          statusListen: `${statusHost}:${statusPort}`,
+        }),
+      async (base) =>
+        /^HTTP\/1.1 200/.test(
+          await rawRequest(
+            `${base}${HEALTH_PATH}`,
+            loadBalancer,
+            proxyV2Header('10.0.0.9', '10.0.0.1'),
+          ),
+        ),
+      2,
+    );
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+  });
+
+  test('gives each worker its own socket on the load-balancer listener (reuseport), and the status listener one', async () => {
+    const { hostname, port } = new URL(nginx.url);
+    expect(await listeningSockets(hostname, Number(port))).toBe(2);
+    expect(await listeningSockets(statusHost, statusPort)).toBe(1);
   });
 });
