@@ -54,13 +54,6 @@ export interface RunningPeer {
   stop(): Promise<void>;
 }
 
-/** Peers still running, so Ctrl-C can stop them and remove their directories. */
-const running = new Set<RunningPeer>();
-
-export async function stopAllPeers(): Promise<void> {
-  await Promise.all([...running].map((peer) => peer.stop()));
-}
-
 export async function startPeer(config: PeerConfig): Promise<RunningPeer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-bench-peer-'));
   const file = path.join(dir, 'haproxy.cfg');
@@ -74,12 +67,10 @@ export async function startPeer(config: PeerConfig): Promise<RunningPeer> {
   const peer: RunningPeer = {
     url: `http://${config.listen}`,
     async stop() {
-      running.delete(peer);
       await haproxy.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
-  running.add(peer);
   const separator = config.listen.lastIndexOf(':');
   try {
     await waitUntilListening(

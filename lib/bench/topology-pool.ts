@@ -12,6 +12,23 @@ export interface PoolKey {
   readonly sticky: StickyStrategy;
   /** The seed's configuration instead of the project's. */
   readonly naive?: boolean;
+  /** The project's config with plain round-robin (see `withoutStickiness`); needs `sticky: 'ip_hash'`. */
+  readonly roundRobin?: boolean;
+}
+
+/**
+ * The `ip_hash` config with its `ip_hash;` line removed: the same tuning, listeners and maps, with nginx's
+ * default round-robin. The sticky logic's cost is measured against it. Throws when there is no such line,
+ * so a changed renderer cannot turn this into a second sticky config unnoticed.
+ */
+export function withoutStickiness(rendered: string): string {
+  const lines = rendered.split('\n');
+  const sticky = lines.filter((l) => l.trim() === 'ip_hash;');
+  if (sticky.length !== 1)
+    throw new Error(
+      `expected one "ip_hash;" line in the rendered config, found ${sticky.length}`,
+    );
+  return lines.filter((l) => l.trim() !== 'ip_hash;').join('\n');
 }
 
 /**
@@ -38,7 +55,7 @@ export class TopologyPool {
       return Promise.reject(
         new Error('the benchmark is stopping: no new topology'),
       );
-    const id = `${key.lb}/${key.sticky}/${key.naive ? 'seed' : 'project'}`;
+    const id = `${key.lb}/${key.sticky}/${key.naive ? 'seed' : key.roundRobin ? 'round-robin' : 'project'}`;
     let pooled = this.started.get(id);
     if (!pooled) {
       this.onStart(key);
@@ -70,6 +87,10 @@ export class TopologyPool {
 }
 
 async function startPooled(key: PoolKey): Promise<PooledTopology> {
+  if (key.roundRobin && (key.sticky !== 'ip_hash' || key.naive))
+    throw new Error(
+      'a round-robin topology is the ip_hash config without ip_hash',
+    );
   const removed = new Set<string>();
   const topology = await startTopology({
     lb: key.lb,
@@ -79,12 +100,14 @@ async function startPooled(key: PoolKey): Promise<PooledTopology> {
     nginxWorkers: 'auto',
     bufferAccessLog: true,
     nodeConfig: (_index, rendered, options) =>
-      removed.size === 0 || key.naive
-        ? rendered
-        : renderEdgeConfig({
-            ...options,
-            backends: options.backends.filter((b) => !removed.has(b.address)),
-          }),
+      key.roundRobin
+        ? withoutStickiness(rendered)
+        : removed.size === 0 || key.naive
+          ? rendered
+          : renderEdgeConfig({
+              ...options,
+              backends: options.backends.filter((b) => !removed.has(b.address)),
+            }),
   });
   const addressOf = (index: number) =>
     topology.renderOptions.backends[index]?.address;
@@ -97,7 +120,7 @@ async function startPooled(key: PoolKey): Promise<PooledTopology> {
       ),
     async removeBackend(index) {
       const address = addressOf(index);
-      if (key.naive || address === undefined)
+      if (key.naive || key.roundRobin || address === undefined)
         throw new Error(
           `cannot remove backend ${index} from ${key.naive ? 'the seed' : 'this topology'}`,
         );
