@@ -54,16 +54,21 @@ export interface RunningPeer {
   stop(): Promise<void>;
 }
 
-export async function startPeer(config: PeerConfig): Promise<RunningPeer> {
+/** Starts the peer; `signal` stops it when it aborts. */
+export async function startPeer(
+  config: PeerConfig,
+  signal?: AbortSignal,
+): Promise<RunningPeer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-bench-peer-'));
   const file = path.join(dir, 'haproxy.cfg');
   await writeFile(file, renderPeerConfig(config));
   // -db: foreground, so stopping this process stops HAProxy.
-  const haproxy = spawnManaged('haproxy peer', findHaproxy(), [
-    '-db',
-    '-f',
-    file,
-  ]);
+  const haproxy = spawnManaged(
+    'haproxy peer',
+    findHaproxy(),
+    ['-db', '-f', file],
+    signal,
+  );
   const peer: RunningPeer = {
     url: `http://${config.listen}`,
     async stop() {

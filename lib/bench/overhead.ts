@@ -81,7 +81,12 @@ export function writesAccessLog(nginxConf: string): boolean {
 }
 
 /** nginx answering by itself: how fast wrk can go on this machine at all. */
-async function startCeiling(host: string, port: number, dir: string) {
+async function startCeiling(
+  host: string,
+  port: number,
+  dir: string,
+  signal: AbortSignal,
+) {
   const http = [
     'server {',
     `  listen ${host}:${port} reuseport;`,
@@ -93,10 +98,17 @@ async function startCeiling(host: string, port: number, dir: string) {
     '}',
     '',
   ].join('\n');
-  return startNginxNode(dir, host, port, http, {
-    workerProcesses: 'auto',
-    bufferAccessLog: true,
-  });
+  return startNginxNode(
+    dir,
+    host,
+    port,
+    http,
+    {
+      workerProcesses: 'auto',
+      bufferAccessLog: true,
+    },
+    signal,
+  );
 }
 
 export async function measureOverhead(
@@ -131,14 +143,17 @@ export async function measureOverhead(
     const scriptFile = path.join(dir, 'done.lua');
     await writeFile(scriptFile, WRK_DONE_SCRIPT);
     const wrk: WrkPlacement = { cpu: placement.wrkCpu, scriptFile };
-    const peer = await startPeer({
-      listen: `${host}:${await freePort(host)}`,
-      backends: cookie.topology.backendUrls.map(hostPort),
-    });
+    const peer = await startPeer(
+      {
+        listen: `${host}:${await freePort(host)}`,
+        backends: cookie.topology.backendUrls.map(hostPort),
+      },
+      signal,
+    );
     cleanups.unshift(() => peer.stop());
     const ceilingPort = await freePort(host);
     const ceilingDir = path.join(dir, 'ceiling');
-    const ceiling = await startCeiling(host, ceilingPort, ceilingDir);
+    const ceiling = await startCeiling(host, ceilingPort, ceilingDir, signal);
     cleanups.unshift(() => ceiling.stop());
     const paths: [LoadPath, string][] = [
       ['static-nginx', `http://${host}:${ceilingPort}/`],

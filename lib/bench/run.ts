@@ -107,14 +107,14 @@ export async function runBench(
   signal.throwIfAborted();
   const started = Date.now();
   const settings = MODES[plan.mode];
-  const pool = new TopologyPool((key) =>
-    progress(
-      `starting a local topology: ${key.naive ? "the seed's config" : `lb=${key.lb} sticky=${key.sticky}${key.roundRobin ? ' without stickiness (round-robin)' : ''}`}`,
-    ),
+  const pool = new TopologyPool(
+    (key) =>
+      progress(
+        `starting a local topology: ${key.naive ? "the seed's config" : `lb=${key.lb} sticky=${key.sticky}${key.roundRobin ? ' without stickiness (round-robin)' : ''}`}`,
+      ),
+    // Aborting stops the topologies at once, so every request in flight fails fast and the run unwinds.
+    signal,
   );
-  // Stopping the topologies at once makes every request in flight fail fast, so the run unwinds quickly.
-  const onAbort = () => void pool.close();
-  signal.addEventListener('abort', onAbort, { once: true });
   const wants = (s: Scenario) => plan.scenarios.includes(s);
   try {
     if (wants('overhead')) pinAwayFromWrk(progress);
@@ -134,6 +134,7 @@ export async function runBench(
               remap: wants('remap'),
             },
             progress,
+            signal,
           )
         : undefined;
     signal.throwIfAborted();
@@ -160,7 +161,6 @@ export async function runBench(
       build,
     };
   } finally {
-    signal.removeEventListener('abort', onAbort);
     await pool.close();
   }
 }

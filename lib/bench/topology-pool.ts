@@ -48,7 +48,11 @@ export class TopologyPool {
   private readonly started = new Map<string, Promise<PooledTopology>>();
   private closed = false;
 
-  constructor(private readonly onStart: (key: PoolKey) => void) {}
+  /** `signal`: when it aborts, every topology of the pool stops (see TopologyOptions.signal). */
+  constructor(
+    private readonly onStart: (key: PoolKey) => void,
+    private readonly signal?: AbortSignal,
+  ) {}
 
   get(key: PoolKey): Promise<PooledTopology> {
     if (this.closed)
@@ -59,7 +63,7 @@ export class TopologyPool {
     let pooled = this.started.get(id);
     if (!pooled) {
       this.onStart(key);
-      pooled = startPooled(key);
+      pooled = startPooled(key, this.signal);
       this.started.set(id, pooled);
     }
     return pooled;
@@ -86,7 +90,10 @@ export class TopologyPool {
   }
 }
 
-async function startPooled(key: PoolKey): Promise<PooledTopology> {
+async function startPooled(
+  key: PoolKey,
+  signal: AbortSignal | undefined,
+): Promise<PooledTopology> {
   if (key.roundRobin && (key.sticky !== 'ip_hash' || key.naive))
     throw new Error(
       'a round-robin topology is the ip_hash config without ip_hash',
@@ -99,6 +106,7 @@ async function startPooled(key: PoolKey): Promise<PooledTopology> {
     // Sized and logging as shipped: one worker per core, buffered access log (the bench reads no log).
     nginxWorkers: 'auto',
     bufferAccessLog: true,
+    signal,
     nodeConfig: (_index, rendered, options) =>
       key.roundRobin
         ? withoutStickiness(rendered)
