@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { measureBuild } from './build-figures';
 import { measureDistribution } from './distribution';
 import { measureFailover, type FailoverSettings } from './failover';
+import { findWrk } from './load';
 import { describeMachine } from './machine';
 import {
   measureOverhead,
@@ -116,6 +117,8 @@ export async function runBench(
     signal,
   );
   const wants = (s: Scenario) => plan.scenarios.includes(s);
+  // A missing wrk is reported before anything starts, not after the topologies are up.
+  if (wants('overhead')) findWrk();
   try {
     if (wants('overhead')) pinAwayFromWrk(progress);
     const machine = await describeMachine();

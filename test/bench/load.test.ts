@@ -1,4 +1,5 @@
 import {
+  findWrk,
   parseWrkOutput,
   WRK_DONE_SCRIPT,
   WRK_MARKER,
@@ -102,4 +103,16 @@ test('wrkArgs: threads, connections, duration, latency, the hook, each header, t
     'cookie: a=1; b=2',
     'http://127.1.0.1:8080/',
   ]);
+});
+
+test('fails when wrk is not installed, with one line saying how to get it', () => {
+  const saved = process.env.PATH;
+  process.env.PATH = '/nonexistent-sticky-edge-test';
+  try {
+    expect(() => findWrk()).toThrow(
+      'wrk is not installed: the overhead figure needs it; run `npm run setup` or `sudo apt-get install wrk`',
+    );
+  } finally {
+    process.env.PATH = saved;
+  }
 });
