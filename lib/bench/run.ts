@@ -3,6 +3,7 @@
  * running; failover last for each topology, because it kills a backend), then the report.
  */
 import { execFileSync } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import * as path from 'node:path';
@@ -106,6 +107,8 @@ export async function runBench(
   signal: AbortSignal,
 ): Promise<BenchResults> {
   signal.throwIfAborted();
+  // Every process of the run listens on the signal (and stops listening when it exits): no leak to warn of.
+  setMaxListeners(0, signal);
   const started = Date.now();
   const settings = MODES[plan.mode];
   const pool = new TopologyPool(

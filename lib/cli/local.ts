@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { parseArgs } from 'node:util';
 import { runDemo } from '../local/demo';
 import { formatReport } from '../local/report';
@@ -110,6 +111,8 @@ function abortOnSignals(): {
   release: () => void;
 } {
   const controller = new AbortController();
+  // Every process of the topology listens on the signal (and stops listening when it exits).
+  setMaxListeners(0, controller.signal);
   let received: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     received = signal;
