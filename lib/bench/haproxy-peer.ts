@@ -16,6 +16,12 @@ export interface PeerConfig {
   readonly listen: string;
   /** `ADDR:PORT` of each backend. */
   readonly backends: readonly string[];
+  /**
+   * Log every request as nginx does when its access log is on: `option httplog` into an in-memory ring
+   * (HAProxy writes no files itself; a ring is its cheapest destination, as nginx's buffered log is its).
+   * @default false
+   */
+  readonly log?: boolean;
 }
 
 /**
@@ -25,12 +31,25 @@ export interface PeerConfig {
  * node has workers: the two proxies get the same share of the machine.
  */
 export function renderPeerConfig(config: PeerConfig): string {
+  const log = config.log
+    ? {
+        ring: [
+          'ring requests',
+          '  format raw',
+          '  maxlen 1024',
+          '  size 1048576',
+        ],
+        defaults: ['  log ring@requests local0', '  option httplog'],
+      }
+    : { ring: [], defaults: [] };
   return [
+    ...log.ring,
     'global',
     '  maxconn 4096',
     `  nbthread ${PEER_THREADS}`,
     'defaults',
     '  mode http',
+    ...log.defaults,
     '  timeout connect 2s',
     '  timeout client 60s',
     '  timeout server 60s',

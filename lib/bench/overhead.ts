@@ -147,6 +147,8 @@ export async function measureOverhead(
       {
         listen: `${host}:${await freePort(host)}`,
         backends: cookie.topology.backendUrls.map(hostPort),
+        // The peer logs exactly when nginx does, so neither carries a cost the other is spared.
+        log: nginxLogs,
       },
       signal,
     );

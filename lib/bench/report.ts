@@ -169,6 +169,7 @@ function overheadValues(o: OverheadResult, wrkVersion: string): TemplateValues {
     loadDuring: withSpread(load, (x) => x.toFixed(2)),
     ceilingVerdict: ceilingVerdict(o),
     nginxLogs: o.nginxLogs,
+    nginxQuiet: !o.nginxLogs,
     overheadTable: table(
       [
         'path',

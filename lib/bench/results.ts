@@ -34,7 +34,7 @@ export const LOAD_PATHS = {
     "the load generator's ceiling: nginx answering by itself (`return 200`), no backend",
   direct: 'nothing: straight to one backend',
   'haproxy-peer':
-    'HAProxy alone doing the sticky job (cookie insert, redispatch), one thread per core',
+    'HAProxy alone doing the sticky job (cookie insert, redispatch), one thread per core, logging as nginx does',
   'nginx-cookie': 'one nginx node as shipped, `cookie` strategy',
   'nginx-ip_hash': 'one nginx node as shipped, `ip_hash` strategy',
   'nginx-hash': 'one nginx node as shipped, `hash` strategy',
@@ -86,7 +86,7 @@ export interface OverheadResult {
   readonly pinning: string;
   /** The 1-minute load average sampled after each round. */
   readonly loadAverage: Spread;
-  /** Whether nginx writes an access-log line per request as shipped (the peer logs nothing). */
+  /** Whether nginx writes an access-log line per request as shipped (the HAProxy peer then logs too). */
   readonly nginxLogs: boolean;
   readonly rows: readonly OverheadRow[];
 }

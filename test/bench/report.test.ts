@@ -266,6 +266,21 @@ describe('renderReport', () => {
     ).toBe('**missed**');
   });
 
+  test('says whether nginx and the peer log, from the run', () => {
+    expect(report).toContain('so the peer logs each request too');
+    const quiet = renderReport({
+      ...results,
+      overhead: {
+        ...(results.overhead as NonNullable<BenchResults['overhead']>),
+        nginxLogs: false,
+      },
+    });
+    expect(quiet).toContain(
+      'nginx writes no access log as shipped, and neither does the peer.',
+    );
+    expect(quiet).not.toContain('the peer logs each request too');
+  });
+
   test('every placeholder of the template is filled and no section marker is left', () => {
     expect(readFileSync(TEMPLATE_FILE, 'utf8')).toContain('{{overheadTable}}');
     expect(report).not.toMatch(/\{\{|\}\}/);
