@@ -119,15 +119,24 @@ export async function measureOverhead(
 ): Promise<OverheadResult> {
   const placement = wrkPlacement(availableParallelism());
   // ALB mode: nginx listens for plain HTTP, so the load generator can also talk to a node directly.
+  // Every nginx path and the peer end on the cookie topology's two backends, which the direct path
+  // also reaches: the same processes, warmed alike, so the rows differ only in what is in the way.
   const cookie = await pool.get({ lb: 'alb', sticky: 'cookie' });
-  const ipHash = await pool.get({ lb: 'alb', sticky: 'ip_hash' });
-  const hash = await pool.get({ lb: 'alb', sticky: 'hash' });
+  const backends = cookie.topology.renderOptions.backends;
+  const ipHash = await pool.get({ lb: 'alb', sticky: 'ip_hash', backends });
+  const hash = await pool.get({ lb: 'alb', sticky: 'hash', backends });
   const roundRobin = await pool.get({
     lb: 'alb',
     sticky: 'ip_hash',
     roundRobin: true,
+    backends,
   });
-  const seed = await pool.get({ lb: 'alb', sticky: 'ip_hash', naive: true });
+  const seed = await pool.get({
+    lb: 'alb',
+    sticky: 'ip_hash',
+    naive: true,
+    backends,
+  });
   signal.throwIfAborted();
   const nginxLogs = writesAccessLog(
     await readFile(cookie.topology.nginxConfigFiles[0], 'utf8'),

@@ -2,7 +2,8 @@
  * The topologies a benchmark run uses, started on first use and all stopped at the end (or on Ctrl-C).
  * Figures that need the same configuration share one topology, so a run starts as few processes as it can.
  */
-import { renderEdgeConfig } from '../nginx/render';
+import { renderEdgeConfig, renderNaiveConfig } from '../nginx/render';
+import type { BackendSpec, EdgeRenderOptions } from '../nginx/render-options';
 import { startTopology } from '../local/topology';
 import type { Topology } from '../local/topology-contract';
 import type { LbKind, StickyStrategy } from '../settings';
@@ -14,6 +15,12 @@ export interface PoolKey {
   readonly naive?: boolean;
   /** The project's config with plain round-robin (see `withoutStickiness`); needs `sticky: 'ip_hash'`. */
   readonly roundRobin?: boolean;
+  /**
+   * Route to these backends (another topology's) instead of the topology's own: the overhead figure's
+   * paths then end on the very same backend processes, warmed by the same load, and differ only in the
+   * proxy. The topology starts one backend of its own, which gets no traffic.
+   */
+  readonly backends?: readonly BackendSpec[];
 }
 
 /**
@@ -59,7 +66,7 @@ export class TopologyPool {
       return Promise.reject(
         new Error('the benchmark is stopping: no new topology'),
       );
-    const id = `${key.lb}/${key.sticky}/${key.naive ? 'seed' : key.roundRobin ? 'round-robin' : 'project'}`;
+    const id = `${key.lb}/${key.sticky}/${key.naive ? 'seed' : key.roundRobin ? 'round-robin' : 'project'}/${key.backends?.map((b) => b.address).join(',') ?? 'own'}`;
     let pooled = this.started.get(id);
     if (!pooled) {
       this.onStart(key);
@@ -90,6 +97,26 @@ export class TopologyPool {
   }
 }
 
+/** What a pooled topology's nginx nodes run: the rendered config, re-rendered when its backends differ. */
+export function nodeConfigFor(
+  key: PoolKey,
+  removed: ReadonlySet<string>,
+  rendered: string,
+  options: EdgeRenderOptions,
+): string {
+  const backends =
+    key.backends ?? options.backends.filter((b) => !removed.has(b.address));
+  if (key.naive)
+    return key.backends
+      ? renderNaiveConfig({ listen: options.listen, backends })
+      : rendered;
+  const http =
+    key.backends || removed.size > 0
+      ? renderEdgeConfig({ ...options, backends })
+      : rendered;
+  return key.roundRobin ? withoutStickiness(http) : http;
+}
+
 async function startPooled(
   key: PoolKey,
   signal: AbortSignal | undefined,
@@ -103,19 +130,13 @@ async function startPooled(
     lb: key.lb,
     sticky: key.sticky,
     naive: key.naive,
+    backends: key.backends ? 1 : undefined,
     // Sized and logging as shipped: one worker per core, buffered access log (the bench reads no log).
     nginxWorkers: 'auto',
     bufferAccessLog: true,
     signal,
     nodeConfig: (_index, rendered, options) =>
-      key.roundRobin
-        ? withoutStickiness(rendered)
-        : removed.size === 0 || key.naive
-          ? rendered
-          : renderEdgeConfig({
-              ...options,
-              backends: options.backends.filter((b) => !removed.has(b.address)),
-            }),
+      nodeConfigFor(key, removed, rendered, options),
   });
   const addressOf = (index: number) =>
     topology.renderOptions.backends[index]?.address;
@@ -128,7 +149,7 @@ async function startPooled(
       ),
     async removeBackend(index) {
       const address = addressOf(index);
-      if (key.naive || key.roundRobin || address === undefined)
+      if (key.naive || key.roundRobin || key.backends || address === undefined)
         throw new Error(
           `cannot remove backend ${index} from ${key.naive ? 'the seed' : 'this topology'}`,
         );

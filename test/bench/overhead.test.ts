@@ -3,7 +3,10 @@ import {
   wrkPlacement,
   writesAccessLog,
 } from '../../lib/bench/overhead';
-import { withoutStickiness } from '../../lib/bench/topology-pool';
+import {
+  nodeConfigFor,
+  withoutStickiness,
+} from '../../lib/bench/topology-pool';
 import { testNginxConfig } from '../../lib/nginx/nginx-binary';
 import { renderEdgeConfig, renderMainConfig } from '../../lib/nginx/render';
 
@@ -97,5 +100,61 @@ describe('withoutStickiness', () => {
     expect(() =>
       withoutStickiness(renderEdgeConfig({ ...options, sticky: 'cookie' })),
     ).toThrow('expected one "ip_hash;" line in the rendered config, found 0');
+  });
+});
+
+describe('nodeConfigFor: the pooled topologies of the overhead figure', () => {
+  const options = {
+    lb: 'alb' as const,
+    sticky: 'hash' as const,
+    listen: '127.0.0.1:8080',
+    trust: ['127.0.0.0/8'],
+    backends: [{ address: '127.0.0.2:3000', id: 'app-a' }],
+  };
+  const shared = [
+    { address: '127.0.0.7:3000', id: 'app-a' },
+    { address: '127.0.0.8:3000', id: 'app-b' },
+  ];
+  const rendered = renderEdgeConfig(options);
+
+  test('routes to the shared backends, not the topology's own one', () => {
+    const http = nodeConfigFor(
+      { lb: 'alb', sticky: 'hash', backends: shared },
+      new Set(),
+      rendered,
+      options,
+    );
+    expect(http).toContain('127.0.0.7:3000');
+    expect(http).toContain('127.0.0.8:3000');
+    expect(http).not.toContain('127.0.0.2:3000');
+  });
+
+  test('the seed and the round-robin baseline also take the shared backends', () => {
+    const seed = nodeConfigFor(
+      { lb: 'alb', sticky: 'ip_hash', naive: true, backends: shared },
+      new Set(),
+      'unused',
+      options,
+    );
+    expect(seed).toContain('127.0.0.8:3000');
+    const plain = nodeConfigFor(
+      { lb: 'alb', sticky: 'ip_hash', roundRobin: true, backends: shared },
+      new Set(),
+      renderEdgeConfig({ ...options, sticky: 'ip_hash' }),
+      { ...options, sticky: 'ip_hash' },
+    );
+    expect(plain).toContain('127.0.0.8:3000');
+    expect(plain).not.toMatch(/^\s*ip_hash;/m);
+  });
+
+  test('without shared backends or removals, the rendered config is kept as it is', () => {
+    expect(
+      nodeConfigFor(
+        { lb: 'alb', sticky: 'hash' },
+        new Set(),
+        rendered,
+        options,
+      ),
+    ).toBe(rendered);
   });
 });
