@@ -39,7 +39,7 @@ export const LOAD_PATHS = {
   'nginx-ip_hash': 'one nginx node as shipped, `ip_hash` strategy',
   'nginx-hash': 'one nginx node as shipped, `hash` strategy',
   'nginx-round-robin':
-    'one nginx node with the same tuning and plain round-robin (the `ip_hash` config without `ip_hash`)',
+    'one nginx node with the same tuning and no sticky logic (the `ip_hash` config without `ip_hash`), to one backend as every sticky path from one client',
   'seed-nginx': "an nginx node running the seed's configuration",
   edge: "the project's edge: load-balancer stand-in (HAProxy, ALB mode) + nginx (`cookie`)",
 } as const;

@@ -117,7 +117,7 @@ describe('nodeConfigFor: the pooled topologies of the overhead figure', () => {
   ];
   const rendered = renderEdgeConfig(options);
 
-  test('routes to the shared backends, not the topology's own one', () => {
+  test("routes to the shared backends, not the topology's own one", () => {
     const http = nodeConfigFor(
       { lb: 'alb', sticky: 'hash', backends: shared },
       new Set(),
