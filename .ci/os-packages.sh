@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # Installs the OS packages the local topology and the tests run for real: nginx, HAProxy and Chromium.
-# Does nothing when they are already there; uses sudo when not root.
+# With --bench also wrk, the benchmark's load generator (`npm run setup` and `npm run bench` ask for it;
+# `npm test` does not, so the tests never depend on it). Does nothing when they are already there; uses
+# sudo when not root.
 set -euo pipefail
+bench=false
+case "${1:-}" in
+  '') ;;
+  --bench) bench=true ;;
+  *) echo "os-packages.sh: unknown option ${1} (only --bench)" >&2; exit 2 ;;
+esac
 missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if $bench; then command -v wrk >/dev/null 2>&1 || missing+=(wrk); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "sticky-edge: missing ${missing[*]}; install them with your package manager (the tests use nginx, haproxy and chromium)" >&2
+  echo "sticky-edge: missing ${missing[*]}; install them with your package manager (the tests use nginx, haproxy and chromium; the benchmark also wrk)" >&2
   exit 1
 fi
 sudo=''

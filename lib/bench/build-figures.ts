@@ -1,9 +1,16 @@
 /**
- * The build figures: how long a whole-app `cdk synth` and the unit tests take, and how big the
- * verification Lambda's bundle is.
+ * The build figures: how long a whole-app `cdk synth` takes against an empty app's in the same run, how
+ * long the unit tests take, and how big the verification Lambda's bundle is.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
@@ -20,13 +27,6 @@ const bin = (name: string) =>
 const STARTS_A_TOPOLOGY = /local\/topology'|startTopology/;
 export const LAMBDA_ENTRY = 'lambda/verify/index.ts';
 
-/** Child process groups in flight, so Ctrl-C can stop them with everything they started. */
-const running = new Set<ChildProcess>();
-
-export function stopBuildProcesses(): void {
-  for (const child of running) killGroup(child);
-}
-
 function killGroup(child: ChildProcess): void {
   try {
     if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
@@ -41,20 +41,28 @@ interface Timing {
   readonly failure?: string;
 }
 
-/** Runs a command in its own process group and times it; stops it (a failure) after `limitSeconds`. */
+/**
+ * Runs a command in its own process group and times it; stops the group (a failure) after `limitSeconds`,
+ * and when `signal` aborts (the run then rejects with the signal's reason).
+ */
 function timed(
   command: string,
   args: readonly string[],
   limitSeconds: number,
+  signal: AbortSignal,
+  cwd = REPO_ROOT,
 ): Promise<Timing> {
+  signal.throwIfAborted();
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
-      cwd: REPO_ROOT,
+      cwd,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    running.add(child);
+    // The group, not just the child: cdk and jest start processes of their own.
+    const onAbort = () => killGroup(child);
+    signal.addEventListener('abort', onAbort, { once: true });
     let overTime = false;
     const timer = setTimeout(() => {
       overTime = true;
@@ -66,18 +74,19 @@ function timed(
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     child.on('error', (err) => {
-      running.delete(child);
+      signal.removeEventListener('abort', onAbort);
       clearTimeout(timer);
       reject(err);
     });
-    child.on('exit', (code, signal) => {
-      running.delete(child);
+    child.on('exit', (code, killedBy) => {
+      signal.removeEventListener('abort', onAbort);
       clearTimeout(timer);
+      if (signal.aborted) return reject(signal.reason);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const how = overTime
         ? `did not finish in ${limitSeconds} s`
-        : signal
-          ? `was stopped by ${signal}`
+        : killedBy
+          ? `was stopped by ${killedBy}`
           : `exited with ${code}`;
       resolve({
         seconds,
@@ -98,12 +107,73 @@ function lastLine(text: string): string {
   return lines[lines.length - 1]?.trim() ?? '(no output)';
 }
 
-async function synth(): Promise<Timing> {
+/** `cdk synth --quiet` of the app in `appDir` (the repo's by default), into a temporary directory. */
+export async function synth(
+  signal: AbortSignal,
+  appDir = REPO_ROOT,
+): Promise<Timing> {
   const out = await mkdtemp(path.join(tmpdir(), 'sticky-edge-bench-synth-'));
   try {
-    return await timed(bin('cdk'), ['synth', '--quiet', '--output', out], 300);
+    return await timed(
+      bin('cdk'),
+      ['synth', '--quiet', '--output', out],
+      300,
+      signal,
+      appDir,
+    );
   } finally {
     await rm(out, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The files of an empty app as `cdk init app --language typescript` makes it (one stack, nothing in it),
+ * run the way this repo runs its own (cdk.json's `app` command, with its feature flags), using this
+ * repo's node_modules through a symlink, so nothing is fetched.
+ */
+export function emptyAppFiles(repoCdkJson: string): Record<string, string> {
+  const cdkJson = JSON.parse(repoCdkJson) as Record<string, unknown>;
+  return {
+    'cdk.json': JSON.stringify(
+      { ...cdkJson, app: 'npx tsx bin/app.ts', watch: undefined },
+      null,
+      2,
+    ),
+    'bin/app.ts': [
+      "import * as cdk from 'aws-cdk-lib';",
+      "import { Construct } from 'constructs';",
+      '',
+      'class EmptyStack extends cdk.Stack {',
+      '  constructor(scope: Construct, id: string, props?: cdk.StackProps) {',
+      '    super(scope, id, props);',
+      '  }',
+      '}',
+      '',
+      'const app = new cdk.App();',
+      "new EmptyStack(app, 'EmptyStack');",
+      '',
+    ].join('\n'),
+    'package.json': JSON.stringify({ name: 'empty-app', private: true }),
+  };
+}
+
+/** Synth of an empty app in a temporary directory. */
+export async function emptySynth(signal: AbortSignal): Promise<Timing> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-bench-empty-'));
+  try {
+    const files = emptyAppFiles(
+      await readFile(path.join(REPO_ROOT, 'cdk.json'), 'utf8'),
+    );
+    await mkdir(path.join(dir, 'bin'));
+    for (const [name, text] of Object.entries(files))
+      await writeFile(path.join(dir, name), text);
+    await symlink(
+      path.join(REPO_ROOT, 'node_modules'),
+      path.join(dir, 'node_modules'),
+    );
+    return await synth(signal, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -146,9 +216,15 @@ async function unitTestFiles(): Promise<{ unit: string[]; total: number }> {
 
 async function unitTests(
   limitSeconds: number,
+  signal: AbortSignal,
 ): Promise<Timing & { command: string }> {
   const { unit, total } = await unitTestFiles();
-  const timing = await timed(bin('jest'), ['--silent', ...unit], limitSeconds);
+  const timing = await timed(
+    bin('jest'),
+    ['--silent', ...unit],
+    limitSeconds,
+    signal,
+  );
   return {
     ...timing,
     command: `npx jest --silent <the ${unit.length} of ${total} test files that start no local topology>`,
@@ -162,6 +238,7 @@ async function unitTests(
 export async function measureBuild(
   progress: (message: string) => void,
   unitTestLimitSeconds: number,
+  signal: AbortSignal,
 ): Promise<BuildResult> {
   const problems: string[] = [];
   const attempt = async <T>(
@@ -172,6 +249,7 @@ export async function measureBuild(
     try {
       return await step();
     } catch (err) {
+      if (signal.aborted) throw err;
       problems.push(`${what} failed: ${(err as Error).message.split('\n')[0]}`);
       return undefined;
     }
@@ -180,10 +258,16 @@ export async function measureBuild(
     'bundling the verification Lambda',
     lambdaBundleBytes,
   );
-  const synthRun = await attempt('cdk synth', synth);
+  // Both synths in the same run, one after the other, so the ratio sees the same machine.
+  const emptyRun = await attempt('cdk synth of an empty app', () =>
+    emptySynth(signal),
+  );
+  if (emptyRun?.failure)
+    problems.push(`cdk synth of an empty app failed: ${emptyRun.failure}`);
+  const synthRun = await attempt('cdk synth', () => synth(signal));
   if (synthRun?.failure) problems.push(`cdk synth failed: ${synthRun.failure}`);
   const unit = await attempt('unit tests', () =>
-    unitTests(unitTestLimitSeconds),
+    unitTests(unitTestLimitSeconds, signal),
   );
   const unitFinished =
     unit !== undefined && !unit.failure?.includes('did not finish');
@@ -195,6 +279,8 @@ export async function measureBuild(
     );
   return {
     synthSeconds: synthRun && !synthRun.failure ? synthRun.seconds : undefined,
+    emptySynthSeconds:
+      emptyRun && !emptyRun.failure ? emptyRun.seconds : undefined,
     unitTestSeconds: unitFinished ? unit.seconds : undefined,
     unitTestCommand:
       unit?.command ??

@@ -93,6 +93,7 @@ export async function measureDistribution(
   pool: TopologyPool,
   settings: DistributionSettings,
   progress: (message: string) => void,
+  signal: AbortSignal,
 ): Promise<{ balance: BalanceRow[]; remap: RemapRow[] }> {
   const blocks: AddressBlock[] = Array.from(
     {
@@ -106,6 +107,7 @@ export async function measureDistribution(
   const remap: RemapRow[] = [];
   try {
     for (const strategy of STICKY_STRATEGIES) {
+      signal.throwIfAborted();
       const pooled = await pool.get({ lb: 'nlb', sticky: strategy });
       const url = pooled.topology.url;
       // Fresh clients per strategy: the cookie strategy's clients must start without a cookie.

@@ -2,6 +2,7 @@
  * The failover figure: sessions keep sending GETs while the backend most of them are pinned to is
  * killed, and we count what failed and how long each session took to land for good on a live backend.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { allocateBlock, releaseBlock } from '../local/addresses';
 import { Client } from '../local/clients';
 import { answerOf } from '../verify/visitor';
@@ -29,8 +30,6 @@ const CONFIGS: { config: FailoverRow['config']; key: PoolKey }[] = [
   // The seed trusts X-Forwarded-For from anyone, so behind the ALB stand-in it sees the real clients.
   { config: 'seed', key: { lb: 'alb', sticky: 'ip_hash', naive: true } },
 ];
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface Timed {
   readonly at: number;
@@ -108,6 +107,7 @@ async function measureOne(
   config: FailoverRow['config'],
   key: PoolKey,
   settings: FailoverSettings,
+  signal: AbortSignal,
 ): Promise<FailoverRow> {
   const { topology } = await pool.get(key);
   const block = allocateBlock();
@@ -120,12 +120,12 @@ async function measureOne(
       new Client(i, addresses[i], 'own-network'),
       topology.url,
       settings.paceMs,
-      () => stop,
+      () => stop || signal.aborted,
       log,
     ),
   );
   try {
-    await sleep(settings.beforeMs);
+    await sleep(settings.beforeMs, undefined, { signal });
     const dead = busiest(logs.map((log) => log[log.length - 1]?.backend));
     if (dead === undefined)
       throw new Error(
@@ -133,7 +133,7 @@ async function measureOne(
       );
     const killedAt = Date.now();
     await topology.killBackend(topology.backendNames.indexOf(dead));
-    await sleep(settings.afterMs);
+    await sleep(settings.afterMs, undefined, { signal });
     stop = true;
     await Promise.all(runs);
     return summariseFailover(config, logs, dead, killedAt, Date.now());
@@ -148,13 +148,14 @@ export async function measureFailover(
   pool: TopologyPool,
   settings: FailoverSettings,
   progress: (message: string) => void,
+  signal: AbortSignal,
 ): Promise<FailoverRow[]> {
   const rows: FailoverRow[] = [];
   for (const { config, key } of CONFIGS) {
     progress(
       `failover ${config}: ${settings.sessions} sessions, killing the busiest backend after ${settings.beforeMs} ms`,
     );
-    rows.push(await measureOne(pool, config, key, settings));
+    rows.push(await measureOne(pool, config, key, settings, signal));
   }
   return rows;
 }

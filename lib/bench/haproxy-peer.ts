@@ -16,6 +16,12 @@ export interface PeerConfig {
   readonly listen: string;
   /** `ADDR:PORT` of each backend. */
   readonly backends: readonly string[];
+  /**
+   * Log every request as nginx does when its access log is on: `option httplog` into an in-memory ring
+   * (HAProxy writes no files itself; a ring is its cheapest destination, as nginx's buffered log is its).
+   * @default false
+   */
+  readonly log?: boolean;
 }
 
 /**
@@ -25,12 +31,25 @@ export interface PeerConfig {
  * node has workers: the two proxies get the same share of the machine.
  */
 export function renderPeerConfig(config: PeerConfig): string {
+  const log = config.log
+    ? {
+        ring: [
+          'ring requests',
+          '  format raw',
+          '  maxlen 1024',
+          '  size 1048576',
+        ],
+        defaults: ['  log ring@requests local0', '  option httplog'],
+      }
+    : { ring: [], defaults: [] };
   return [
+    ...log.ring,
     'global',
     '  maxconn 4096',
     `  nbthread ${PEER_THREADS}`,
     'defaults',
     '  mode http',
+    ...log.defaults,
     '  timeout connect 2s',
     '  timeout client 60s',
     '  timeout server 60s',
@@ -54,32 +73,28 @@ export interface RunningPeer {
   stop(): Promise<void>;
 }
 
-/** Peers still running, so Ctrl-C can stop them and remove their directories. */
-const running = new Set<RunningPeer>();
-
-export async function stopAllPeers(): Promise<void> {
-  await Promise.all([...running].map((peer) => peer.stop()));
-}
-
-export async function startPeer(config: PeerConfig): Promise<RunningPeer> {
+/** Starts the peer; `signal` stops it when it aborts. */
+export async function startPeer(
+  config: PeerConfig,
+  signal?: AbortSignal,
+): Promise<RunningPeer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-bench-peer-'));
   const file = path.join(dir, 'haproxy.cfg');
   await writeFile(file, renderPeerConfig(config));
   // -db: foreground, so stopping this process stops HAProxy.
-  const haproxy = spawnManaged('haproxy peer', findHaproxy(), [
-    '-db',
-    '-f',
-    file,
-  ]);
+  const haproxy = spawnManaged(
+    'haproxy peer',
+    findHaproxy(),
+    ['-db', '-f', file],
+    signal,
+  );
   const peer: RunningPeer = {
     url: `http://${config.listen}`,
     async stop() {
-      running.delete(peer);
       await haproxy.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
-  running.add(peer);
   const separator = config.listen.lastIndexOf(':');
   try {
     await waitUntilListening(

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import { findHaproxy } from '../local/binaries';
 import { findNginx } from '../nginx/nginx-binary';
+import { findWrk } from './load';
 import type { MachineInfo } from './results';
 
 /** The first line of a command's stdout+stderr matching `pattern` (nginx prints its version on stderr). */
@@ -49,6 +50,7 @@ export async function describeMachine(): Promise<MachineInfo> {
   const cpus = os.cpus();
   const nginx = executableOrNone(findNginx);
   const haproxy = executableOrNone(findHaproxy);
+  const wrk = executableOrNone(findWrk);
   return {
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     cores: os.availableParallelism(),
@@ -61,6 +63,7 @@ export async function describeMachine(): Promise<MachineInfo> {
     haproxy: haproxy
       ? await versionOf(haproxy, ['-v'], /HAProxy version (\S+)/)
       : 'not installed',
+    wrk: wrk ? await versionOf(wrk, ['-v'], /wrk (\S+)/) : 'not installed',
     loadAverageAtStart: os.loadavg()[0],
   };
 }

@@ -1,71 +1,227 @@
 /**
- * The overhead figure: the same load through each way to a backend, rounds interleaved so a burst of
- * other work on the machine hits every path alike.
+ * The overhead figure: the same wrk load through each way to a backend, rounds interleaved so a burst of
+ * other work on the machine hits every path alike; medians and spread over the rounds.
  */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { allocateBlock, freePort, releaseBlock } from '../local/addresses';
+import { startNginxNode } from '../local/nginx-node';
 import { startPeer } from './haproxy-peer';
-import { measureLoad, type LoadSettings } from './load';
-import type { LoadPath, LoadRow, OverheadResult } from './results';
+import {
+  learnCookies,
+  runWrk,
+  WRK_DONE_SCRIPT,
+  type LoadSettings,
+  type WrkPlacement,
+} from './load';
+import type { LoadPath, LoadRow, OverheadResult, OverheadRow } from './results';
+import { spread } from './statistics';
 import type { TopologyPool } from './topology-pool';
 
 export interface OverheadSettings extends LoadSettings {
   readonly rounds: number;
+  /** Unmeasured load before each path's first round, to fill keep-alive pools and worker caches. */
+  readonly warmUpSeconds: number;
 }
 
 const hostPort = (url: string) => new URL(url).host;
 
-/** The round with the median throughput: one slow or lucky round does not set the figure. */
-function medianRound(rounds: readonly LoadRow[]): LoadRow {
-  const sorted = [...rounds].sort(
-    (a, b) => a.requestsPerSecond - b.requestsPerSecond,
+/**
+ * Which core wrk gets. It is always pinned to the last core, so it does not wander between cores mid-run.
+ * With 3 or more cores the benchmark's own process (and so every proxy and backend it starts, which
+ * inherit its affinity) is pinned to the others, and wrk has its core to itself. With 2 cores nothing
+ * else is pinned: the nginx node runs one worker per core and the HAProxy peer one thread per core as a
+ * user would, and squeezing them onto one core would measure a config nobody ships.
+ */
+export function wrkPlacement(cores: number): {
+  wrkCpu: number | undefined;
+  othersCpus: string | undefined;
+  pinning: string;
+} {
+  if (cores < 2)
+    return {
+      wrkCpu: undefined,
+      othersCpus: undefined,
+      pinning: 'one core: wrk and the path under test share it (not pinned)',
+    };
+  const wrkCpu = cores - 1;
+  if (cores === 2)
+    return {
+      wrkCpu,
+      othersCpus: undefined,
+      pinning:
+        'wrk pinned to core 1 (`taskset -c 1`); the proxies and backends are not pinned and share both cores with it, because on 2 cores the nginx node (one worker per core) and the HAProxy peer (one thread per core) would otherwise run on half the machine',
+    };
+  return {
+    wrkCpu,
+    othersCpus: `0-${cores - 2}`,
+    pinning: `wrk pinned to core ${wrkCpu} (\`taskset -c ${wrkCpu}\`); the benchmark and every proxy and backend it starts pinned to cores 0-${cores - 2}`,
+  };
+}
+
+/** Medians and spread of one path's rounds. */
+export function summarisePath(
+  path: LoadPath,
+  rounds: readonly LoadRow[],
+): OverheadRow {
+  return {
+    path,
+    requestsPerSecond: spread(rounds.map((r) => r.requestsPerSecond)),
+    p50Ms: spread(rounds.map((r) => r.p50Ms)),
+    p99Ms: spread(rounds.map((r) => r.p99Ms)),
+    requests: rounds.reduce((sum, r) => sum + r.requests, 0),
+    failed: rounds.reduce((sum, r) => sum + r.failed, 0),
+  };
+}
+
+/** Whether an nginx.conf logs each request somewhere (an `access_log` line other than `off`). */
+export function writesAccessLog(nginxConf: string): boolean {
+  return /^\s*access_log\s+(?!off;)\S/m.test(nginxConf);
+}
+
+/** nginx answering by itself: how fast wrk can go on this machine at all. */
+async function startCeiling(
+  host: string,
+  port: number,
+  dir: string,
+  signal: AbortSignal,
+) {
+  const http = [
+    'server {',
+    `  listen ${host}:${port} reuseport;`,
+    '  access_log off;',
+    '  location / {',
+    '    default_type application/json;',
+    `    return 200 '{"backend":"none"}';`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+  return startNginxNode(
+    dir,
+    host,
+    port,
+    http,
+    {
+      workerProcesses: 'auto',
+      bufferAccessLog: true,
+    },
+    signal,
   );
-  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 export async function measureOverhead(
   pool: TopologyPool,
   settings: OverheadSettings,
   progress: (message: string) => void,
+  signal: AbortSignal,
 ): Promise<OverheadResult> {
+  const placement = wrkPlacement(availableParallelism());
   // ALB mode: nginx listens for plain HTTP, so the load generator can also talk to a node directly.
-  const project = await pool.get({ lb: 'alb', sticky: 'cookie' });
-  const seed = await pool.get({ lb: 'alb', sticky: 'ip_hash', naive: true });
-  const block = allocateBlock();
-  const peerHost = block.address(0, 1);
-  const peer = await startPeer({
-    listen: `${peerHost}:${await freePort(peerHost)}`,
-    backends: project.topology.backendUrls.map(hostPort),
+  // Every nginx path and the peer end on the cookie topology's two backends, which the direct path
+  // also reaches: the same processes, warmed alike, so the rows differ only in what is in the way.
+  const cookie = await pool.get({ lb: 'alb', sticky: 'cookie' });
+  const backends = cookie.topology.renderOptions.backends;
+  const ipHash = await pool.get({ lb: 'alb', sticky: 'ip_hash', backends });
+  const hash = await pool.get({ lb: 'alb', sticky: 'hash', backends });
+  // One backend, the direct path's: wrk is one client, so every sticky path sends all its requests to one
+  // backend too. Round-robin over both would spread the load over two Node processes, which on a small
+  // machine costs more than any nginx logic and would pass for the sticky logic's price.
+  const roundRobin = await pool.get({
+    lb: 'alb',
+    sticky: 'ip_hash',
+    roundRobin: true,
+    backends: backends.slice(0, 1),
   });
+  const seed = await pool.get({
+    lb: 'alb',
+    sticky: 'ip_hash',
+    naive: true,
+    backends,
+  });
+  signal.throwIfAborted();
+  const nginxLogs = writesAccessLog(
+    await readFile(cookie.topology.nginxConfigFiles[0], 'utf8'),
+  );
+  const dir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-bench-load-'));
+  const block = allocateBlock();
+  const host = block.address(0, 1);
+  const cleanups: (() => Promise<void>)[] = [
+    () => rm(dir, { recursive: true, force: true }),
+    async () => releaseBlock(block),
+  ];
   try {
-    const paths: [LoadPath, string][] = [
-      ['direct', project.topology.backendUrls[0]],
-      ['haproxy-peer', peer.url],
-      ['nginx', project.topology.nginxUrls[0]],
-      ['seed-nginx', seed.topology.nginxUrls[0]],
-      ['edge', project.topology.url],
-      ['seed-edge', seed.topology.url],
-    ];
-    const rounds = new Map<LoadPath, LoadRow[]>(
-      paths.map(([path]) => [path, []]),
+    const scriptFile = path.join(dir, 'done.lua');
+    await writeFile(scriptFile, WRK_DONE_SCRIPT);
+    const wrk: WrkPlacement = { cpu: placement.wrkCpu, scriptFile };
+    const peer = await startPeer(
+      {
+        listen: `${host}:${await freePort(host)}`,
+        backends: cookie.topology.backendUrls.map(hostPort),
+        // The peer logs exactly when nginx does, so neither carries a cost the other is spared.
+        log: nginxLogs,
+      },
+      signal,
     );
+    cleanups.unshift(() => peer.stop());
+    const ceilingPort = await freePort(host);
+    const ceilingDir = path.join(dir, 'ceiling');
+    const ceiling = await startCeiling(host, ceilingPort, ceilingDir, signal);
+    cleanups.unshift(() => ceiling.stop());
+    const paths: [LoadPath, string][] = [
+      ['static-nginx', `http://${host}:${ceilingPort}/`],
+      ['direct', cookie.topology.backendUrls[0]],
+      ['haproxy-peer', peer.url],
+      ['nginx-cookie', cookie.topology.nginxUrls[0]],
+      ['nginx-ip_hash', ipHash.topology.nginxUrls[0]],
+      ['nginx-hash', hash.topology.nginxUrls[0]],
+      ['nginx-round-robin', roundRobin.topology.nginxUrls[0]],
+      ['seed-nginx', seed.topology.nginxUrls[0]],
+      ['edge', cookie.topology.url],
+    ];
+    const headersOf = new Map<LoadPath, Record<string, string>>();
+    for (const [name, url] of paths) {
+      const cookies = await learnCookies(url);
+      headersOf.set(name, {
+        accept: 'application/json',
+        ...(cookies ? { cookie: cookies } : {}),
+      });
+    }
+    const rounds = new Map<LoadPath, LoadRow[]>(paths.map(([p]) => [p, []]));
+    const loads: number[] = [];
     for (let round = 1; round <= settings.rounds; round++) {
-      for (const [path, url] of paths) {
+      for (const [name, url] of paths) {
+        const headers = headersOf.get(name) ?? {};
+        if (round === 1 && settings.warmUpSeconds > 0)
+          await runWrk(
+            url,
+            headers,
+            { ...settings, durationSeconds: settings.warmUpSeconds },
+            wrk,
+            signal,
+          );
         progress(
-          `overhead round ${round}/${settings.rounds}: ${path} (${settings.connections} connections, ${settings.durationSeconds} s)`,
+          `overhead round ${round}/${settings.rounds}: ${name} (wrk, ${settings.connections} connections, ${settings.durationSeconds} s)`,
         );
-        rounds
-          .get(path)
-          ?.push(await measureLoad(path, url, settings, round === 1));
+        const figures = await runWrk(url, headers, settings, wrk, signal);
+        rounds.get(name)?.push({ path: name, ...figures });
       }
+      loads.push(loadavg()[0]);
     }
     return {
+      generator: 'wrk',
+      threads: settings.threads,
       connections: settings.connections,
       durationSeconds: settings.durationSeconds,
       rounds: settings.rounds,
-      rows: paths.map(([path]) => medianRound(rounds.get(path) ?? [])),
+      warmUpSeconds: settings.warmUpSeconds,
+      pinning: placement.pinning,
+      loadAverage: spread(loads),
+      nginxLogs,
+      rows: paths.map(([name]) => summarisePath(name, rounds.get(name) ?? [])),
     };
   } finally {
-    await peer.stop();
-    releaseBlock(block);
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   }
 }

@@ -20,6 +20,8 @@ export interface MachineInfo {
   readonly node: string;
   readonly nginx: string;
   readonly haproxy: string;
+  /** The load generator's version. */
+  readonly wrk: string;
   /** 1-minute load average when the run started: other work on the machine skews every figure. */
   readonly loadAverageAtStart: number;
   /** 1-minute load average once the figures were measured (the run's own load included). */
@@ -28,14 +30,18 @@ export interface MachineInfo {
 
 /** The ways to reach a backend that the overhead figure compares, and what sits in each way. */
 export const LOAD_PATHS = {
+  'static-nginx':
+    "the load generator's ceiling: nginx answering by itself (`return 200`), no backend",
   direct: 'nothing: straight to one backend',
   'haproxy-peer':
-    'HAProxy alone doing the sticky job (cookie insert, redispatch)',
-  nginx: "the project's nginx node alone (cookie strategy)",
+    'HAProxy alone doing the sticky job (cookie insert, redispatch), one thread per core, logging as nginx does',
+  'nginx-cookie': 'one nginx node as shipped, `cookie` strategy',
+  'nginx-ip_hash': 'one nginx node as shipped, `ip_hash` strategy',
+  'nginx-hash': 'one nginx node as shipped, `hash` strategy',
+  'nginx-round-robin':
+    'one nginx node with the same tuning and no sticky logic (the `ip_hash` config without `ip_hash`), to one backend as every sticky path from one client',
   'seed-nginx': "an nginx node running the seed's configuration",
-  edge: "the project's edge: load-balancer stand-in (HAProxy, ALB mode) + nginx",
-  'seed-edge':
-    "load-balancer stand-in (ALB mode) + nginx running the seed's configuration",
+  edge: "the project's edge: load-balancer stand-in (HAProxy, ALB mode) + nginx (`cookie`)",
 } as const;
 export type LoadPath = keyof typeof LOAD_PATHS;
 
@@ -46,16 +52,43 @@ export interface LoadRow {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly requests: number;
-  /** Socket errors, timeouts and non-2xx answers together. */
+  /** Socket errors, timeouts and answers outside 2xx/3xx together. */
+  readonly failed: number;
+}
+
+/** The median of a figure over the rounds, and its spread. */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** One path over all its rounds: medians and spread of each figure. */
+export interface OverheadRow {
+  readonly path: LoadPath;
+  readonly requestsPerSecond: Spread;
+  readonly p50Ms: Spread;
+  readonly p99Ms: Spread;
+  /** Over all rounds. */
+  readonly requests: number;
   readonly failed: number;
 }
 
 export interface OverheadResult {
+  readonly generator: string;
+  readonly threads: number;
   readonly connections: number;
   readonly durationSeconds: number;
-  /** Rounds per path; each row holds the round with the median throughput. */
   readonly rounds: number;
-  readonly rows: readonly LoadRow[];
+  /** Unmeasured load before each path's first round. */
+  readonly warmUpSeconds: number;
+  /** What runs on which cores, in one sentence for the report. */
+  readonly pinning: string;
+  /** The 1-minute load average sampled after each round. */
+  readonly loadAverage: Spread;
+  /** Whether nginx writes an access-log line per request as shipped (the HAProxy peer then logs too). */
+  readonly nginxLogs: boolean;
+  readonly rows: readonly OverheadRow[];
 }
 
 export const CLIENT_MIXES = ['distinct-24', 'carrier-nat'] as const;
@@ -106,6 +139,8 @@ export interface FailoverRow {
 
 export interface BuildResult {
   readonly synthSeconds?: number;
+  /** `cdk synth` of an empty `cdk init`-style app (one empty stack), timed in the same run. */
+  readonly emptySynthSeconds?: number;
   readonly unitTestSeconds?: number;
   /** What the unit-test time measures, e.g. the jest command. */
   readonly unitTestCommand: string;

@@ -1,20 +1,23 @@
 /**
  * One benchmark run: the chosen figures in a fixed order (overhead first, while nothing else is
- * running; failover last for each topology, because it kills a backend), then the report and charts.
+ * running; failover last for each topology, because it kills a backend), then the report.
  */
+import { execFileSync } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import * as path from 'node:path';
-import { stopAllProcesses } from '../local/processes';
-import { measureBuild, stopBuildProcesses } from './build-figures';
-import { balanceChart, overheadChart, remapChart } from './charts';
+import { measureBuild } from './build-figures';
 import { measureDistribution } from './distribution';
 import { measureFailover, type FailoverSettings } from './failover';
-import { stopAllLoad } from './load';
-import { stopAllPeers } from './haproxy-peer';
+import { findWrk } from './load';
 import { describeMachine } from './machine';
-import { measureOverhead, type OverheadSettings } from './overhead';
-import { CHART_DIR, CHART_FILES, renderReport } from './report';
+import {
+  measureOverhead,
+  wrkPlacement,
+  type OverheadSettings,
+} from './overhead';
+import { renderReport } from './report';
 import type { BenchResults, Scenario } from './results';
 import { TopologyPool } from './topology-pool';
 
@@ -37,20 +40,33 @@ interface ModeSettings {
 }
 
 /**
- * Quick fits in under 3 minutes on 2 shared cores; full runs longer load rounds, more of them, and
- * longer failover sessions. Both interleave the overhead rounds and keep the median, because other work
- * on a shared machine comes in bursts.
+ * Quick fits in about 4 minutes on 2 shared cores; full runs longer load rounds (10 s, as wrk's figures
+ * settle), more of them, and longer failover sessions. Both interleave the overhead rounds and report the
+ * median and spread, because other work on a shared machine comes in bursts. One wrk thread with 32
+ * connections keeps a 2-core machine's proxies busy while leaving them most of the CPU.
  */
 export const MODES: Record<Mode, ModeSettings> = {
   quick: {
-    overhead: { connections: 16, durationSeconds: 2, rounds: 3 },
+    overhead: {
+      threads: 1,
+      connections: 32,
+      durationSeconds: 2,
+      rounds: 3,
+      warmUpSeconds: 1,
+    },
     clients: 1000,
     concurrency: 32,
     failover: { sessions: 30, beforeMs: 1000, afterMs: 3000, paceMs: 50 },
     unitTestLimitSeconds: 120,
   },
   full: {
-    overhead: { connections: 16, durationSeconds: 5, rounds: 5 },
+    overhead: {
+      threads: 1,
+      connections: 32,
+      durationSeconds: 10,
+      rounds: 5,
+      warmUpSeconds: 2,
+    },
     clients: 1000,
     concurrency: 32,
     failover: { sessions: 60, beforeMs: 3000, afterMs: 10_000, paceMs: 20 },
@@ -58,35 +74,61 @@ export const MODES: Record<Mode, ModeSettings> = {
   },
 };
 
-/** Stops whatever a run started: load, child processes, topologies. Safe to call more than once. */
-export type Stopper = () => Promise<void>;
+/**
+ * With 3 or more cores the benchmark (and so every proxy and backend it starts: children inherit the
+ * affinity) leaves the last core to wrk; see `wrkPlacement`.
+ */
+function pinAwayFromWrk(progress: (message: string) => void): void {
+  const { othersCpus } = wrkPlacement(availableParallelism());
+  if (othersCpus === undefined) return;
+  try {
+    execFileSync(
+      'taskset',
+      ['-a', '-p', '-c', othersCpus, String(process.pid)],
+      {
+        stdio: 'ignore',
+      },
+    );
+  } catch (err) {
+    progress(
+      `could not pin the benchmark to cores ${othersCpus} (${(err as Error).message.split('\n')[0]}); wrk shares its core`,
+    );
+  }
+}
 
+/**
+ * Runs the plan's figures. `signal` is the one way to stop a run: aborting it kills wrk and the build
+ * commands at once and stops every topology, and the run then rejects with the signal's reason, after
+ * every process it started has stopped.
+ */
 export async function runBench(
   plan: BenchPlan,
   progress: (message: string) => void,
-  setStopper: (stop: Stopper) => void,
+  signal: AbortSignal,
 ): Promise<BenchResults> {
+  signal.throwIfAborted();
+  // Every process of the run listens on the signal (and stops listening when it exits): no leak to warn of.
+  setMaxListeners(0, signal);
   const started = Date.now();
   const settings = MODES[plan.mode];
-  const pool = new TopologyPool((key) =>
-    progress(
-      `starting a local topology: ${key.naive ? "the seed's config" : `lb=${key.lb} sticky=${key.sticky}`}`,
-    ),
+  const pool = new TopologyPool(
+    (key) =>
+      progress(
+        `starting a local topology: ${key.naive ? "the seed's config" : `lb=${key.lb} sticky=${key.sticky}${key.roundRobin ? ' without stickiness (round-robin)' : ''}`}`,
+      ),
+    // Aborting stops the topologies at once, so every request in flight fails fast and the run unwinds.
+    signal,
   );
-  const stopEverything = async () => {
-    stopAllLoad();
-    stopBuildProcesses();
-    await stopAllPeers();
-    await pool.close();
-    await stopAllProcesses();
-  };
-  setStopper(stopEverything);
   const wants = (s: Scenario) => plan.scenarios.includes(s);
-  const machine = await describeMachine();
+  // A missing wrk is reported before anything starts, not after the topologies are up.
+  if (wants('overhead')) findWrk();
   try {
+    if (wants('overhead')) pinAwayFromWrk(progress);
+    const machine = await describeMachine();
     const overhead = wants('overhead')
-      ? await measureOverhead(pool, settings.overhead, progress)
+      ? await measureOverhead(pool, settings.overhead, progress, signal)
       : undefined;
+    signal.throwIfAborted();
     const distribution =
       wants('balance') || wants('remap')
         ? await measureDistribution(
@@ -98,15 +140,18 @@ export async function runBench(
               remap: wants('remap'),
             },
             progress,
+            signal,
           )
         : undefined;
+    signal.throwIfAborted();
     const failover = wants('failover')
-      ? await measureFailover(pool, settings.failover, progress)
+      ? await measureFailover(pool, settings.failover, progress, signal)
       : undefined;
+    signal.throwIfAborted();
     // The build figures run alone: the topologies would slow synth and the tests down.
     await pool.stopAll();
     const build = wants('build')
-      ? await measureBuild(progress, settings.unitTestLimitSeconds)
+      ? await measureBuild(progress, settings.unitTestLimitSeconds, signal)
       : undefined;
     return {
       date: new Date(started).toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -122,35 +167,17 @@ export async function runBench(
       build,
     };
   } finally {
-    await stopEverything();
+    await pool.close();
   }
 }
 
-/** Writes BENCHMARKS.md and the charts under `outDir`; returns the files written. */
+/** Writes BENCHMARKS.md under `outDir` (the charts are Mermaid blocks inside it); returns the file. */
 export async function writeOutputs(
   results: BenchResults,
   outDir: string,
 ): Promise<string[]> {
-  const chartDir = path.join(outDir, CHART_DIR);
-  const files: [string, string][] = [
-    [path.join(outDir, 'BENCHMARKS.md'), renderReport(results)],
-  ];
-  if (results.overhead)
-    files.push([
-      path.join(chartDir, CHART_FILES.overhead),
-      overheadChart(results.overhead),
-    ]);
-  if (results.balance?.length)
-    files.push([
-      path.join(chartDir, CHART_FILES.balance),
-      balanceChart(results.balance),
-    ]);
-  if (results.remap?.length)
-    files.push([
-      path.join(chartDir, CHART_FILES.remap),
-      remapChart(results.remap),
-    ]);
-  await mkdir(chartDir, { recursive: true });
-  await Promise.all(files.map(([file, text]) => writeFile(file, text)));
-  return files.map(([file]) => file);
+  await mkdir(outDir, { recursive: true });
+  const file = path.join(outDir, 'BENCHMARKS.md');
+  await writeFile(file, renderReport(results));
+  return [file];
 }

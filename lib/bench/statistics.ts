@@ -109,3 +109,25 @@ export function repinnedAtMs(
   while (start > 0 && events[start - 1].backend === last.backend) start--;
   return events[start].atMs;
 }
+
+/** The middle value (the mean of the two middle ones for an even count); NaN for no values. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Median, least and greatest of some rounds' values; NaN everywhere for no values. */
+export function spread(values: readonly number[]): {
+  median: number;
+  min: number;
+  max: number;
+} {
+  if (values.length === 0) return { median: NaN, min: NaN, max: NaN };
+  return {
+    median: median(values),
+    min: Math.min(...values),
+    max: Math.max(...values),
+  };
+}

@@ -2,7 +2,8 @@
  * The topologies a benchmark run uses, started on first use and all stopped at the end (or on Ctrl-C).
  * Figures that need the same configuration share one topology, so a run starts as few processes as it can.
  */
-import { renderEdgeConfig } from '../nginx/render';
+import { renderEdgeConfig, renderNaiveConfig } from '../nginx/render';
+import type { BackendSpec, EdgeRenderOptions } from '../nginx/render-options';
 import { startTopology } from '../local/topology';
 import type { Topology } from '../local/topology-contract';
 import type { LbKind, StickyStrategy } from '../settings';
@@ -12,6 +13,29 @@ export interface PoolKey {
   readonly sticky: StickyStrategy;
   /** The seed's configuration instead of the project's. */
   readonly naive?: boolean;
+  /** The project's config with plain round-robin (see `withoutStickiness`); needs `sticky: 'ip_hash'`. */
+  readonly roundRobin?: boolean;
+  /**
+   * Route to these backends (another topology's) instead of the topology's own: the overhead figure's
+   * paths then end on the very same backend processes, warmed by the same load, and differ only in the
+   * proxy. The topology starts one backend of its own, which gets no traffic.
+   */
+  readonly backends?: readonly BackendSpec[];
+}
+
+/**
+ * The `ip_hash` config with its `ip_hash;` line removed: the same tuning, listeners and maps, with nginx's
+ * default round-robin. The sticky logic's cost is measured against it. Throws when there is no such line,
+ * so a changed renderer cannot turn this into a second sticky config unnoticed.
+ */
+export function withoutStickiness(rendered: string): string {
+  const lines = rendered.split('\n');
+  const sticky = lines.filter((l) => l.trim() === 'ip_hash;');
+  if (sticky.length !== 1)
+    throw new Error(
+      `expected one "ip_hash;" line in the rendered config, found ${sticky.length}`,
+    );
+  return lines.filter((l) => l.trim() !== 'ip_hash;').join('\n');
 }
 
 /**
@@ -31,18 +55,22 @@ export class TopologyPool {
   private readonly started = new Map<string, Promise<PooledTopology>>();
   private closed = false;
 
-  constructor(private readonly onStart: (key: PoolKey) => void) {}
+  /** `signal`: when it aborts, every topology of the pool stops (see TopologyOptions.signal). */
+  constructor(
+    private readonly onStart: (key: PoolKey) => void,
+    private readonly signal?: AbortSignal,
+  ) {}
 
   get(key: PoolKey): Promise<PooledTopology> {
     if (this.closed)
       return Promise.reject(
         new Error('the benchmark is stopping: no new topology'),
       );
-    const id = `${key.lb}/${key.sticky}/${key.naive ? 'seed' : 'project'}`;
+    const id = `${key.lb}/${key.sticky}/${key.naive ? 'seed' : key.roundRobin ? 'round-robin' : 'project'}/${key.backends?.map((b) => b.address).join(',') ?? 'own'}`;
     let pooled = this.started.get(id);
     if (!pooled) {
       this.onStart(key);
-      pooled = startPooled(key);
+      pooled = startPooled(key, this.signal);
       this.started.set(id, pooled);
     }
     return pooled;
@@ -69,22 +97,46 @@ export class TopologyPool {
   }
 }
 
-async function startPooled(key: PoolKey): Promise<PooledTopology> {
+/** What a pooled topology's nginx nodes run: the rendered config, re-rendered when its backends differ. */
+export function nodeConfigFor(
+  key: PoolKey,
+  removed: ReadonlySet<string>,
+  rendered: string,
+  options: EdgeRenderOptions,
+): string {
+  const backends =
+    key.backends ?? options.backends.filter((b) => !removed.has(b.address));
+  if (key.naive)
+    return key.backends
+      ? renderNaiveConfig({ listen: options.listen, backends })
+      : rendered;
+  const http =
+    key.backends || removed.size > 0
+      ? renderEdgeConfig({ ...options, backends })
+      : rendered;
+  return key.roundRobin ? withoutStickiness(http) : http;
+}
+
+async function startPooled(
+  key: PoolKey,
+  signal: AbortSignal | undefined,
+): Promise<PooledTopology> {
+  if (key.roundRobin && (key.sticky !== 'ip_hash' || key.naive))
+    throw new Error(
+      'a round-robin topology is the ip_hash config without ip_hash',
+    );
   const removed = new Set<string>();
   const topology = await startTopology({
     lb: key.lb,
     sticky: key.sticky,
     naive: key.naive,
+    backends: key.backends ? 1 : undefined,
     // Sized and logging as shipped: one worker per core, buffered access log (the bench reads no log).
     nginxWorkers: 'auto',
     bufferAccessLog: true,
+    signal,
     nodeConfig: (_index, rendered, options) =>
-      removed.size === 0 || key.naive
-        ? rendered
-        : renderEdgeConfig({
-            ...options,
-            backends: options.backends.filter((b) => !removed.has(b.address)),
-          }),
+      nodeConfigFor(key, removed, rendered, options),
   });
   const addressOf = (index: number) =>
     topology.renderOptions.backends[index]?.address;
@@ -97,7 +149,7 @@ async function startPooled(key: PoolKey): Promise<PooledTopology> {
       ),
     async removeBackend(index) {
       const address = addressOf(index);
-      if (key.naive || address === undefined)
+      if (key.naive || key.roundRobin || key.backends || address === undefined)
         throw new Error(
           `cannot remove backend ${index} from ${key.naive ? 'the seed' : 'this topology'}`,
         );

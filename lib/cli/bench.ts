@@ -6,7 +6,6 @@ import {
   writeOutputs,
   type BenchPlan,
   type Mode,
-  type Stopper,
 } from '../bench/run';
 import { checkTargets } from '../bench/targets';
 import { CliError } from './cli-error';
@@ -15,13 +14,14 @@ export const BENCH_USAGE = `usage: sticky-edge bench [--quick | --full] [--only 
 
 Measures, side by side on the local topology (real nginx, HAProxy and demo backends on 127.0.0.0/8):
 proxy overhead, balance per strategy, scale-out/scale-in remap, failover, and build figures.
-Writes DIR/BENCHMARKS.md and charts in DIR/docs/benchmarks/. Progress goes to stderr.
+Writes DIR/BENCHMARKS.md (charts are Mermaid blocks in it). Progress goes to stderr.
+The overhead figure needs wrk (apt-get install wrk; npm run setup installs it).
 
 options:
-  --quick      short load runs, under 3 minutes on 2 cores (the default)
+  --quick      short load runs, about 4 minutes on 2 cores (the default)
   --full       longer and more load rounds per path, longer failover runs
   --only LIST  comma-separated figures to measure: ${SCENARIOS.join(', ')} (default: all)
-  --out DIR    where to write the report and charts (default: the current directory)
+  --out DIR    where to write the report (default: the current directory)
   --json       also print the results as JSON on stdout
   --help       show this help`;
 
@@ -101,19 +101,18 @@ export async function run(argv: string[]): Promise<number> {
   const start = Date.now();
   const progress = (message: string) =>
     process.stderr.write(`[bench ${elapsedSince(start)}] ${message}\n`);
-  let stop: Stopper = async () => undefined;
-  let interrupted = false;
-  // Ctrl-C: stop every process the run started before leaving.
+  // Ctrl-C aborts the run, which stops everything it started before runBench returns. A second Ctrl-C
+  // is Node's default: leave at once.
+  const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
-    interrupted = true;
     progress(`${signal}: stopping everything the benchmark started`);
-    stop().finally(() => process.exit(130));
+    controller.abort(new Error(`interrupted by ${signal}`));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     progress(`${args.mode} run of ${args.scenarios.join(', ')}`);
-    const results = await runBench(args, progress, (s) => (stop = s));
+    const results = await runBench(args, progress, controller.signal);
     const files = await writeOutputs(results, args.outDir);
     const checks = checkTargets(results);
     const missed = checks.filter((c) => c.met === false).map((c) => c.target);
@@ -128,7 +127,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     // Interrupted: the run unwinds with errors from the processes it was using; they are not news.
-    if (interrupted) return 130;
+    if (controller.signal.aborted) return 130;
     if (err instanceof CliError) throw err;
     throw new CliError(
       `benchmark failed: ${(err as Error).message.split('\n')[0]}`,

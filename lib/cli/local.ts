@@ -1,8 +1,8 @@
+import { setMaxListeners } from 'node:events';
 import { parseArgs } from 'node:util';
 import { runDemo } from '../local/demo';
-import { stopAllProcesses } from '../local/processes';
 import { formatReport } from '../local/report';
-import { startTopology, stopAllTopologies } from '../local/topology';
+import { startTopology } from '../local/topology';
 import {
   LB_KINDS,
   LbKind,
@@ -101,20 +101,40 @@ function progressReporter(): (
   };
 }
 
-/** Ctrl-C or SIGTERM: stop every process this run started, then exit. */
-function stopOnSignals(): () => void {
+/**
+ * Ctrl-C or SIGTERM aborts the run: its topology stops every process it started, and the run returns once
+ * that is done. A second Ctrl-C is Node's default: leave at once.
+ */
+function abortOnSignals(): {
+  signal: AbortSignal;
+  exitCode: () => number | undefined;
+  release: () => void;
+} {
+  const controller = new AbortController();
+  // Every process of the topology listens on the signal (and stops listening when it exits).
+  setMaxListeners(0, controller.signal);
+  let received: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
+    received = signal;
     process.stderr.write(`\n${signal}: stopping the local topology\n`);
-    stopAllTopologies()
-      .then(stopAllProcesses)
-      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    controller.abort(new Error(`interrupted by ${signal}`));
   };
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-  return () => process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    exitCode: () =>
+      received === undefined ? undefined : received === 'SIGINT' ? 130 : 143,
+    release: () => process.off('SIGINT', onSignal).off('SIGTERM', onSignal),
+  };
 }
 
-async function keepRunning(lb: LbKind, sticky: StickyStrategy): Promise<void> {
-  const topology = await startTopology({ lb, sticky });
+/** Serves until `signal` aborts, then stops the topology. */
+async function keepRunning(
+  lb: LbKind,
+  sticky: StickyStrategy,
+  signal: AbortSignal,
+): Promise<void> {
+  const topology = await startTopology({ lb, sticky, signal });
   const client = topology.clientAddress(7, 7);
   process.stdout.write(
     [
@@ -126,7 +146,11 @@ async function keepRunning(lb: LbKind, sticky: StickyStrategy): Promise<void> {
       '',
     ].join('\n'),
   );
-  await new Promise<never>(() => undefined);
+  if (!signal.aborted)
+    await new Promise((resolve) =>
+      signal.addEventListener('abort', resolve, { once: true }),
+    );
+  await topology.stop();
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -135,19 +159,26 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const release = stopOnSignals();
+  const interrupt = abortOnSignals();
   try {
     const results = await runDemo({
       lb: options.lb,
       strategies: options.strategies,
       clients: options.clients,
       onProgress: progressReporter(),
+      signal: interrupt.signal,
     });
+    // Interrupted: the scenario ended early against stopped processes; its figures are not a result.
+    if (interrupt.signal.aborted) return interrupt.exitCode() ?? 130;
     process.stdout.write(formatReport(results) + '\n');
-    if (options.keep) await keepRunning(options.lb, options.strategies[0]);
-    return 0;
+    if (options.keep)
+      await keepRunning(options.lb, options.strategies[0], interrupt.signal);
+    return interrupt.exitCode() ?? 0;
+  } catch (err) {
+    // Interrupted: the run unwinds with errors from the processes it was using; they are not news.
+    if (interrupt.signal.aborted) return interrupt.exitCode() ?? 130;
+    throw err;
   } finally {
-    release();
-    await stopAllTopologies();
+    interrupt.release();
   }
 }

@@ -29,6 +29,7 @@ export async function startBackendProcess(
   host: string,
   port: number,
   trustProxy: string,
+  signal?: AbortSignal,
 ): Promise<BackendProcess> {
   const args = [
     bundle,
@@ -43,6 +44,7 @@ export async function startBackendProcess(
     `backend ${name}`,
     process.execPath,
     args,
+    signal,
   );
   try {
     await managed.waitForLine(/^listening on /, 15_000);

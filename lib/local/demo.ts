@@ -18,6 +18,8 @@ export interface ScenarioOptions {
   /** Requests per client. @default 4 */
   readonly rounds?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Stops the scenario's topology when it aborts. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ScenarioResult {
@@ -49,6 +51,7 @@ export async function runScenario(
     lb: options.lb,
     sticky: options.sticky,
     naive: options.naive,
+    signal: options.signal,
   });
   try {
     const clients = makeClients(topology, options.clients);
@@ -83,6 +86,8 @@ export interface DemoOptions {
   readonly rounds?: number;
   /** Called when a scenario starts and after every request. */
   readonly onProgress?: (scenario: string, done: number, total: number) => void;
+  /** Ctrl-C: stops the running scenario's topology. */
+  readonly signal?: AbortSignal;
 }
 
 /** The seed first, then each strategy of the project, one after the other (the machine may be small). */
@@ -102,6 +107,7 @@ export async function runDemo(options: DemoOptions): Promise<ScenarioResult[]> {
         lb: options.lb,
         clients: options.clients,
         rounds: options.rounds,
+        signal: options.signal,
         onProgress: (done, total) => options.onProgress?.(name, done, total),
       }),
     );

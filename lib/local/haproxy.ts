@@ -57,10 +57,11 @@ export function renderLoadBalancerConfig(config: LoadBalancerConfig): string {
 export async function startLoadBalancer(
   dir: string,
   config: LoadBalancerConfig,
+  signal?: AbortSignal,
 ): Promise<ManagedProcess> {
   const haproxy = findHaproxy();
   const file = path.join(dir, 'haproxy.cfg');
   await writeFile(file, renderLoadBalancerConfig(config));
   // -db: stay in the foreground, so stopping this process stops HAProxy.
-  return spawnManaged('haproxy', haproxy, ['-db', '-f', file]);
+  return spawnManaged('haproxy', haproxy, ['-db', '-f', file], signal);
 }

@@ -37,6 +37,7 @@ export async function startNginxNode(
   port: number,
   http: string,
   processOptions: NodeProcessOptions,
+  signal?: AbortSignal,
 ): Promise<NginxNode> {
   const nginx = findNginx();
   await mkdir(path.join(dir, 'tmp'), { recursive: true });
@@ -52,7 +53,7 @@ export async function startNginxNode(
   // -e stderr: what nginx says before it has opened the config's error_log (e.g. why it cannot start) ends up in
   // the error this module throws, and nginx never touches the compiled-in log path.
   const args = ['-p', dir, '-c', confFile, '-e', 'stderr', '-g', 'daemon off;'];
-  const master = spawnManaged(`nginx ${host}:${port}`, nginx, args);
+  const master = spawnManaged(`nginx ${host}:${port}`, nginx, args, signal);
   try {
     await waitUntilListening(master, host, port, 10_000);
   } catch (err) {

@@ -1,6 +1,7 @@
 /**
- * The child processes a topology starts (HAProxy, nginx masters, backends), tracked so that whatever happens
- * (a failed start, an exception, Ctrl-C, the process exiting) none of them outlives its parent.
+ * The child processes a topology starts (HAProxy, nginx masters, backends), so that whatever happens (a failed
+ * start, an exception, Ctrl-C, the process exiting) none of them outlives its parent. Ctrl-C reaches them
+ * through the AbortSignal a run passes down; the `exit` hook below is only the last resort.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
@@ -20,13 +21,16 @@ export interface ManagedProcess {
   kill(): Promise<void>;
 }
 
+/** Processes still running, only for the `exit` hook (which cannot wait for a signal's listeners). */
 const live = new Set<ManagedProcess>();
 const OUTPUT_KEPT = 4096;
 
+/** Starts `command`; when `abort` aborts (or already has), the process is stopped as by `stop()`. */
 export function spawnManaged(
   name: string,
   command: string,
   args: readonly string[],
+  abort?: AbortSignal,
 ): ManagedProcess {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -100,6 +104,14 @@ export function spawnManaged(
     kill: () => signal('SIGKILL', 0),
   };
   live.add(managed);
+  if (abort) {
+    const onAbort = () => void managed.stop();
+    if (abort.aborted) onAbort();
+    else {
+      abort.addEventListener('abort', onAbort, { once: true });
+      exited.then(() => abort.removeEventListener('abort', onAbort));
+    }
+  }
   return managed;
 }
 
@@ -110,11 +122,6 @@ function problemLine(text: string): string {
     lines.find((l) => /alert|emerg|error/i.test(l)) ??
     (lines[lines.length - 1] || '(no output)')
   );
-}
-
-/** Stops every process still running (Ctrl-C in the CLI). */
-export async function stopAllProcesses(): Promise<void> {
-  await Promise.all([...live].map((p) => p.stop()));
 }
 
 /**

@@ -40,6 +40,12 @@ export interface TopologyOptions {
    * @default - the OS temp directory
    */
   readonly tempParent?: string;
+  /**
+   * Stops the topology when it aborts (Ctrl-C): every process it started or is still starting, and its
+   * directory.
+   * @default - stopped only by `stop()`
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface Topology {

@@ -46,14 +46,6 @@ const backendName = (index: number) => `app-${String.fromCharCode(97 + index)}`;
 /** Something started that must be stopped, whatever happens next. */
 type Stoppable = { stop(): Promise<void> };
 
-/** Every topology of this process that is starting or running, for `stopAllTopologies`. */
-const running = new Set<() => Promise<void>>();
-
-/** Stops every topology this process started (the CLI's Ctrl-C handler). */
-export async function stopAllTopologies(): Promise<void> {
-  await Promise.all([...running].map((stop) => stop()));
-}
-
 export async function startTopology(
   options: TopologyOptions,
 ): Promise<Topology> {
@@ -68,6 +60,7 @@ export async function startTopology(
   ) {
     throw new Error(`backends must be 1-${MAX_BACKENDS}, got ${backendCount}`);
   }
+  options.signal?.throwIfAborted();
   // A missing nginx or HAProxy is reported (with how to install it) before anything starts.
   findNginx();
   findHaproxy();
@@ -82,11 +75,13 @@ export async function startTopology(
       await Promise.all(started.map((s) => s.stop()));
       await rm(dir, { recursive: true, force: true });
       releaseBlock(block);
-      running.delete(cleanUp);
+      options.signal?.removeEventListener('abort', onAbort);
     })();
     return cleaning;
   };
-  running.add(cleanUp);
+  // Each process also gets the signal, so one that starts after the abort is stopped at once.
+  const onAbort = () => void cleanUp();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     return await build(
       options,
@@ -126,6 +121,7 @@ async function build(
           host,
           await freePort(host),
           NAT_ADDRESS,
+          options.signal,
         );
         started.push(backend);
         return backend;
@@ -173,6 +169,7 @@ async function build(
           workerProcesses: options.nginxWorkers ?? 1,
           bufferAccessLog: options.bufferAccessLog ?? false,
         },
+        options.signal,
       );
       started.push(node);
       return node;
@@ -180,14 +177,18 @@ async function build(
   );
 
   const lbPort = await freePort(lbAddress);
-  const lb: ManagedProcess = await startLoadBalancer(dir, {
-    lb: options.lb,
-    listen: `${lbAddress}:${lbPort}`,
-    source: lbAddress,
-    nodes: nodes.map((n) => `${n.host}:${n.port}`),
-    // The seed listens without proxy_protocol: its NLB would have proxy protocol off.
-    proxyProtocol: !options.naive,
-  });
+  const lb: ManagedProcess = await startLoadBalancer(
+    dir,
+    {
+      lb: options.lb,
+      listen: `${lbAddress}:${lbPort}`,
+      source: lbAddress,
+      nodes: nodes.map((n) => `${n.host}:${n.port}`),
+      // The seed listens without proxy_protocol: its NLB would have proxy protocol off.
+      proxyProtocol: !options.naive,
+    },
+    options.signal,
+  );
   started.push(lb);
   await waitUntilListening(lb, lbAddress, lbPort, 10_000);
 

@@ -20,25 +20,44 @@ test('the peer pins with an inserted cookie and redispatches away from a dead se
   expect(config).toContain(`server app1 ${backends[1]} cookie app1\n`);
 });
 
-test('HAProxy accepts the peer config (haproxy -c)', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-peer-test-'));
-  try {
-    const file = path.join(dir, 'haproxy.cfg');
-    await writeFile(file, config);
-    const result = await new Promise<{ code: number; output: string }>(
-      (resolve) =>
-        execFile(findHaproxy(), ['-c', '-f', file], (err, stdout, stderr) =>
-          resolve({
-            code: err ? Number(err.code) : 0,
-            output: stdout + stderr,
-          }),
-        ),
-    );
-    expect(result).toEqual({
-      code: 0,
-      output: expect.stringContaining('Configuration file is valid'),
-    });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+test('the peer logs nothing by default, and every request into a ring when nginx logs too', () => {
+  expect(config).not.toMatch(/\blog\b/);
+  const logging = renderPeerConfig({
+    listen: `${net}.1:1`,
+    backends,
+    log: true,
+  });
+  expect(logging).toContain('ring requests\n');
+  expect(logging).toContain('  log ring@requests local0\n  option httplog\n');
 });
+
+test.each([false, true])(
+  'HAProxy accepts the peer config with log=%s (haproxy -c)',
+  async (log) => {
+    const config = renderPeerConfig({
+      listen: `${net}.1:${port()}`,
+      backends,
+      log,
+    });
+    const dir = await mkdtemp(path.join(tmpdir(), 'sticky-edge-peer-test-'));
+    try {
+      const file = path.join(dir, 'haproxy.cfg');
+      await writeFile(file, config);
+      const result = await new Promise<{ code: number; output: string }>(
+        (resolve) =>
+          execFile(findHaproxy(), ['-c', '-f', file], (err, stdout, stderr) =>
+            resolve({
+              code: err ? Number(err.code) : 0,
+              output: stdout + stderr,
+            }),
+          ),
+      );
+      expect(result).toEqual({
+        code: 0,
+        output: expect.stringContaining('Configuration file is valid'),
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -1,5 +1,6 @@
-import { renderReport } from '../../lib/bench/report';
-import type { BenchResults } from '../../lib/bench/results';
+import { readFileSync } from 'node:fs';
+import { renderReport, TEMPLATE_FILE } from '../../lib/bench/report';
+import type { BenchResults, LoadPath } from '../../lib/bench/results';
 import { checkTargets } from '../../lib/bench/targets';
 
 const machine = {
@@ -10,18 +11,16 @@ const machine = {
   node: 'v20.0.0',
   nginx: '1.22.1',
   haproxy: '2.6.12',
+  wrk: '4.1.0',
   loadAverageAtStart: 3.5,
 };
 
-const load = (
-  path: 'direct' | 'haproxy-peer' | 'nginx',
-  rps: number,
-  p99: number,
-) => ({
+const around = (x: number) => ({ median: x, min: x * 0.9, max: x * 1.1 });
+const load = (path: LoadPath, rps: number, p99: number) => ({
   path,
-  requestsPerSecond: rps,
-  p50Ms: 1,
-  p99Ms: p99,
+  requestsPerSecond: around(rps),
+  p50Ms: around(1),
+  p99Ms: around(p99),
   requests: rps * 5,
   failed: 0,
 });
@@ -34,13 +33,25 @@ const results: BenchResults = {
   machine,
   wallSeconds: 150,
   overhead: {
-    connections: 16,
+    generator: 'wrk',
+    threads: 1,
+    connections: 32,
     durationSeconds: 5,
-    rounds: 1,
+    rounds: 3,
+    warmUpSeconds: 1,
+    pinning: 'wrk pinned to core 1',
+    loadAverage: { median: 2, min: 1.5, max: 2.5 },
+    nginxLogs: true,
     rows: [
+      load('static-nginx', 30000, 2),
       load('direct', 10000, 5),
       load('haproxy-peer', 8000, 8),
-      load('nginx', 7000, 9),
+      // Throughput met, p99 missed (> 1.1 × 8).
+      load('nginx-cookie', 8000, 9),
+      // Throughput missed, p99 met.
+      load('nginx-ip_hash', 7000, 8.8),
+      load('nginx-hash', 7700, 8),
+      load('nginx-round-robin', 8100, 8),
     ],
   },
   balance: [
@@ -116,6 +127,7 @@ const results: BenchResults = {
   ],
   build: {
     synthSeconds: 9.5,
+    emptySynthSeconds: 5,
     unitTestSeconds: 20,
     unitTestCommand: 'npx jest --silent',
     lambdaBundleBytes: 42_000,
@@ -135,12 +147,43 @@ describe('renderReport', () => {
   const report = renderReport(results);
 
   test('shows missed targets as missed and met ones as met', () => {
-    expect(verdictOf(report, 'nginx hop throughput ≥ HAProxy peer')).toBe(
-      '**missed**',
-    );
-    expect(verdictOf(report, 'nginx hop p99 ≤ HAProxy peer')).toBe(
-      '**missed**',
-    );
+    expect(
+      verdictOf(
+        report,
+        'load generator not the cap: its ceiling ≥ 1.25× the fastest proxied path',
+      ),
+    ).toBe('met');
+    expect(
+      verdictOf(report, 'nginx hop (cookie) throughput ≥ 1× HAProxy peer'),
+    ).toBe('met');
+    expect(
+      verdictOf(report, 'nginx hop (cookie) p99 ≤ 1.1× HAProxy peer'),
+    ).toBe('**missed**');
+    expect(
+      verdictOf(report, 'nginx hop (ip_hash) throughput ≥ 1× HAProxy peer'),
+    ).toBe('**missed**');
+    expect(
+      verdictOf(report, 'nginx hop (ip_hash) p99 ≤ 1.1× HAProxy peer'),
+    ).toBe('met');
+    // 8000 vs 8100: 1.2 % less; 7000: 13.6 % less; 7700: 4.9 % less.
+    expect(
+      verdictOf(
+        report,
+        "sticky logic (cookie) costs ≤ 5 % of plain round-robin nginx's throughput",
+      ),
+    ).toBe('met');
+    expect(
+      verdictOf(
+        report,
+        "sticky logic (ip_hash) costs ≤ 5 % of plain round-robin nginx's throughput",
+      ),
+    ).toBe('**missed**');
+    expect(
+      verdictOf(
+        report,
+        "sticky logic (hash) costs ≤ 5 % of plain round-robin nginx's throughput",
+      ),
+    ).toBe('met');
     expect(
       verdictOf(report, 'balance hash on distinct /24s within 10 % of ideal'),
     ).toBe('met');
@@ -160,11 +203,12 @@ describe('renderReport', () => {
     expect(
       verdictOf(report, 'failover cookie: zero failed idempotent requests'),
     ).toBe('**missed**');
-    expect(verdictOf(report, 'cdk synth of the whole app ≤ 8 s')).toBe(
-      '**missed**',
-    );
+    expect(
+      verdictOf(report, "cdk synth of the whole app ≤ 1.5× an empty app's"),
+    ).toBe('**missed**');
+    expect(report).toContain('| 9.5 s vs 5.0 s (×1.90) |');
     expect(verdictOf(report, 'verification Lambda bundle ≤ 50 KB')).toBe('met');
-    expect(report).toContain('4 of 10 targets met, 6 missed.');
+    expect(report).toContain('9 of 16 targets met, 7 missed.');
   });
 
   test('the seed is compared, not held to the targets', () => {
@@ -176,7 +220,7 @@ describe('renderReport', () => {
 
   test('names the machine, the date, the command and the load caveat', () => {
     expect(report).toContain(
-      '| Test CPU 3000 | 2 | 4 GiB | Debian GNU/Linux 12 | v20.0.0 | 1.22.1 | 2.6.12 | 3.50 |',
+      '| Test CPU 3000 | 2 | 4 GiB | Debian GNU/Linux 12 | v20.0.0 | 1.22.1 | 2.6.12 | 4.1.0 | 3.50 |',
     );
     expect(report).toContain(
       '**Caveat:** other work was running on the machine',
@@ -194,10 +238,52 @@ describe('renderReport', () => {
     expect(idle).not.toContain('Caveat');
   });
 
-  test('gives ratios to direct and links the charts', () => {
-    expect(report).toMatch(/\| `haproxy-peer` \| [^|]+ \| 8000 \| 0\.80× \|/);
-    expect(report).toContain('](docs/benchmarks/balance.svg)');
-    expect(report).toContain('](docs/benchmarks/remap.svg)');
+  test('gives medians with their spread, ratios to direct, and the charts as Mermaid blocks', () => {
+    expect(report).toMatch(
+      /\| `haproxy-peer` \| [^|]+ \| 8,000 \(7,200–8,800\) \| 0\.80× \| 1\.00 ms \| 8\.00 ms \(7\.20 ms–8\.80 ms\) \| 0 of 40,000 \|/,
+    );
+    expect(report.match(/```mermaid\nxychart-beta\n/g)).toHaveLength(3);
+    expect(report).not.toContain('.svg');
+    expect(report).toContain('wrk pinned to core 1');
+    expect(report).toContain('2.00 (1.50–2.50)');
+  });
+
+  test('says the run is not capped when the ceiling clears the margin, and capped when not', () => {
+    expect(report).toContain('It is 3.70× the fastest proxied path');
+    const capped = renderReport({
+      ...results,
+      overhead: {
+        ...(results.overhead as NonNullable<BenchResults['overhead']>),
+        rows: [load('static-nginx', 9000, 2), load('nginx-cookie', 8000, 9)],
+      },
+    });
+    expect(capped).toContain('**This run is capped:**');
+    expect(
+      verdictOf(
+        capped,
+        'load generator not the cap: its ceiling ≥ 1.25× the fastest proxied path',
+      ),
+    ).toBe('**missed**');
+  });
+
+  test('says whether nginx and the peer log, from the run', () => {
+    expect(report).toContain('so the peer logs each request too');
+    const quiet = renderReport({
+      ...results,
+      overhead: {
+        ...(results.overhead as NonNullable<BenchResults['overhead']>),
+        nginxLogs: false,
+      },
+    });
+    expect(quiet).toContain(
+      'nginx writes no access log as shipped, and neither does the peer.',
+    );
+    expect(quiet).not.toContain('the peer logs each request too');
+  });
+
+  test('every placeholder of the template is filled and no section marker is left', () => {
+    expect(readFileSync(TEMPLATE_FILE, 'utf8')).toContain('{{overheadTable}}');
+    expect(report).not.toMatch(/\{\{|\}\}/);
   });
 
   test('a figure the run did not measure has no section and no target', () => {
@@ -211,6 +297,7 @@ describe('renderReport', () => {
     });
     expect(partial).not.toContain('## 1. Overhead');
     expect(partial).toContain('## 5. Build figures');
+    expect(partial).not.toContain('wrk pinned');
     expect(partial).toContain('1 of 2 targets met, 1 missed.');
   });
 
@@ -222,9 +309,9 @@ describe('renderReport', () => {
         problems: ['cdk synth failed: boom'],
       },
     });
-    expect(verdictOf(failed, 'cdk synth of the whole app ≤ 8 s')).toBe(
-      'not measured',
-    );
+    expect(
+      verdictOf(failed, "cdk synth of the whole app ≤ 1.5× an empty app's"),
+    ).toBe('not measured');
     expect(failed).toContain('- cdk synth failed: boom');
   });
 });

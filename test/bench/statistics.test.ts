@@ -2,10 +2,12 @@ import {
   countPerBackend,
   countRemap,
   idealRemap,
+  median,
   percentile,
   ratio,
   repinnedAtMs,
   shares,
+  spread,
   worstDeviationFromIdeal,
 } from '../../lib/bench/statistics';
 
@@ -115,5 +117,18 @@ describe('repinnedAtMs', () => {
     ).toBeUndefined();
     expect(repinnedAtMs([{ atMs: 5, backend: 'a' }], 'a')).toBeUndefined();
     expect(repinnedAtMs([], 'a')).toBeUndefined();
+  });
+});
+
+describe('median and spread', () => {
+  test('the middle value of an odd count, the mean of the middle two of an even one', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+
+  test('spread is median, least and greatest', () => {
+    expect(spread([5, 9, 7, 6])).toEqual({ median: 6.5, min: 5, max: 9 });
+    expect(spread([])).toEqual({ median: NaN, min: NaN, max: NaN });
   });
 });

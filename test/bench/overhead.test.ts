@@ -1,0 +1,160 @@
+import {
+  summarisePath,
+  wrkPlacement,
+  writesAccessLog,
+} from '../../lib/bench/overhead';
+import {
+  nodeConfigFor,
+  withoutStickiness,
+} from '../../lib/bench/topology-pool';
+import { testNginxConfig } from '../../lib/nginx/nginx-binary';
+import { renderEdgeConfig, renderMainConfig } from '../../lib/nginx/render';
+
+describe('wrkPlacement', () => {
+  test('2 cores: wrk on core 1, the proxies left on both cores, and the report says why', () => {
+    const two = wrkPlacement(2);
+    expect(two.wrkCpu).toBe(1);
+    expect(two.othersCpus).toBeUndefined();
+    expect(two.pinning).toContain('`taskset -c 1`');
+    expect(two.pinning).toContain('one worker per core');
+  });
+
+  test('4 cores: wrk on core 3, everything else on cores 0-2', () => {
+    expect(wrkPlacement(4)).toMatchObject({ wrkCpu: 3, othersCpus: '0-2' });
+  });
+
+  test('1 core: nothing to pin', () => {
+    expect(wrkPlacement(1)).toMatchObject({
+      wrkCpu: undefined,
+      othersCpus: undefined,
+    });
+  });
+});
+
+test('summarisePath: medians and spread over the rounds, requests and failures summed', () => {
+  const round = (rps: number, p99: number, failed: number) => ({
+    path: 'direct' as const,
+    requestsPerSecond: rps,
+    p50Ms: rps / 10000,
+    p99Ms: p99,
+    requests: rps * 2,
+    failed,
+  });
+  expect(
+    summarisePath('direct', [
+      round(9000, 4, 0),
+      round(12000, 2, 1),
+      round(10000, 3, 2),
+    ]),
+  ).toEqual({
+    path: 'direct',
+    requestsPerSecond: { median: 10000, min: 9000, max: 12000 },
+    p50Ms: { median: 1, min: 0.9, max: 1.2 },
+    p99Ms: { median: 3, min: 2, max: 4 },
+    requests: 62000,
+    failed: 3,
+  });
+});
+
+test('writesAccessLog tells a logging nginx.conf from one with the log off', () => {
+  expect(
+    writesAccessLog('http {\n    access_log /x/access.log sticky_edge;\n}'),
+  ).toBe(true);
+  expect(writesAccessLog('http {\n    access_log off;\n}')).toBe(false);
+  expect(writesAccessLog('http {\n}')).toBe(false);
+});
+
+describe('withoutStickiness', () => {
+  const options = {
+    lb: 'alb' as const,
+    listen: '127.0.0.1:8080',
+    trust: ['127.0.0.0/8'],
+    backends: [{ address: '127.0.0.2:3000' }, { address: '127.0.0.3:3000' }],
+  };
+  const ipHash = renderEdgeConfig({ ...options, sticky: 'ip_hash' });
+
+  test('is the ip_hash config without its ip_hash line, nothing else changed', () => {
+    const plain = withoutStickiness(ipHash);
+    expect(plain).not.toMatch(/^\s*ip_hash;/m);
+    expect(ipHash).toMatch(/^\s*ip_hash;/m);
+    expect(ipHash.split('\n').filter((l) => l.trim() !== 'ip_hash;')).toEqual(
+      plain.split('\n'),
+    );
+  });
+
+  test('nginx loads the round-robin config (nginx -t)', async () => {
+    const result = await testNginxConfig(
+      renderMainConfig({
+        http: withoutStickiness(ipHash),
+        pidFile: 'nginx.pid',
+        errorLog: 'stderr',
+        accessLog: 'access.log',
+        tempDir: '.',
+      }),
+    );
+    expect(result.output).toContain('test is successful');
+    expect(result.ok).toBe(true);
+  });
+
+  test('fails when the config has no ip_hash line (another strategy)', () => {
+    expect(() =>
+      withoutStickiness(renderEdgeConfig({ ...options, sticky: 'cookie' })),
+    ).toThrow('expected one "ip_hash;" line in the rendered config, found 0');
+  });
+});
+
+describe('nodeConfigFor: the pooled topologies of the overhead figure', () => {
+  const options = {
+    lb: 'alb' as const,
+    sticky: 'hash' as const,
+    listen: '127.0.0.1:8080',
+    trust: ['127.0.0.0/8'],
+    backends: [{ address: '127.0.0.2:3000', id: 'app-a' }],
+  };
+  const shared = [
+    { address: '127.0.0.7:3000', id: 'app-a' },
+    { address: '127.0.0.8:3000', id: 'app-b' },
+  ];
+  const rendered = renderEdgeConfig(options);
+
+  test("routes to the shared backends, not the topology's own one", () => {
+    const http = nodeConfigFor(
+      { lb: 'alb', sticky: 'hash', backends: shared },
+      new Set(),
+      rendered,
+      options,
+    );
+    expect(http).toContain('127.0.0.7:3000');
+    expect(http).toContain('127.0.0.8:3000');
+    expect(http).not.toContain('127.0.0.2:3000');
+  });
+
+  test('the seed and the round-robin baseline also take the shared backends', () => {
+    const seed = nodeConfigFor(
+      { lb: 'alb', sticky: 'ip_hash', naive: true, backends: shared },
+      new Set(),
+      'unused',
+      options,
+    );
+    expect(seed).toContain('127.0.0.8:3000');
+    const plain = nodeConfigFor(
+      { lb: 'alb', sticky: 'ip_hash', roundRobin: true, backends: shared },
+      new Set(),
+      renderEdgeConfig({ ...options, sticky: 'ip_hash' }),
+      { ...options, sticky: 'ip_hash' },
+    );
+    expect(plain).toContain('127.0.0.8:3000');
+    expect(plain).not.toMatch(/^\s*ip_hash;/m);
+  });
+
+  test('without shared backends or removals, the rendered config is kept as it is', () => {
+    expect(
+      nodeConfigFor(
+        { lb: 'alb', sticky: 'hash' },
+        new Set(),
+        rendered,
+        options,
+      ),
+    ).toBe(rendered);
+  });
+});
