@@ -190,7 +190,7 @@ function egressOnlyGroup(
     group.addEgressRule(
       ec2.Peer.anyIpv4(),
       ec2.Port.tcp(port),
-      "the load balancer's public listener, via the NAT",
+      'the public listener of the load balancer, via the NAT',
     );
   }
   for (const backend of props.backends ?? []) {
