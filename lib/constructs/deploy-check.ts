@@ -13,7 +13,7 @@ import { LIMITS } from '../verify';
 
 /** An app server the check calls directly, skipping nginx, to prove it is up. */
 export interface DeployCheckBackend {
-  /** Its public address (the Elastic IP; a token until deploy). */
+  /** Its public address (the app server's auto-assigned public IPv4 address; a token until deploy). */
   readonly address: string;
   readonly port: number;
 }
