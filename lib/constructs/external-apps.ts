@@ -28,9 +28,12 @@ export interface ExternalAppsProps {
  * Two app servers standing in for the seed's "external servers": one per AZ in public subnets, each with an
  * auto-assigned public IPv4 address that nginx dials through the NAT, so they see what a server outside AWS
  * would see (the NAT's Elastic IP) and admit nothing else. Traffic from the private subnets to a public address
- * of the same VPC leaves through the NAT gateway and the internet gateway and comes back in with the NAT's
- * Elastic IP as its source (VPC User Guide, "NAT gateways": a public NAT gateway replaces the source address
- * with its Elastic IP on the way to the internet gateway).
+ * of the same VPC follows the private route table (0.0.0.0/0 to the NAT gateway), and a public NAT gateway
+ * sends it to the internet gateway with its Elastic IP as the source (VPC User Guide, "NAT gateways"); the
+ * internet gateway turns it back to the instance's public address (the "hairpin" described in
+ * unix.stackexchange.com/questions/711850). No AWS page we found states the same-VPC hairpin in so many
+ * words, so the post-deploy check proves it on every deploy: it fails unless each backend saw exactly the NAT
+ * gateways' addresses as its TCP peer.
  */
 export class ExternalApps extends Construct {
   readonly securityGroup: ec2.SecurityGroup;
