@@ -122,7 +122,7 @@ function wholeNumber(
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 
 /** An Availability Zone name: its region's name and one letter (us-east-1a, ap-southeast-2c, us-gov-west-1b). */
-const ZONE_NAME = /^([a-z]{2}(?:-[a-z]+)+-\d+)[a-z]$/;
+const ZONE_NAME = /^([a-z]{2,}(?:-[a-z]+)+-\d+)[a-z]$/;
 
 /** The region an Availability Zone name belongs to (`us-east-1a` → `us-east-1`). */
 export function regionOfZone(zone: string): string | undefined {
