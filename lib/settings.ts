@@ -26,6 +26,13 @@ export interface EdgeSettings {
   readonly certificateArn?: string;
   /** Lifetime of the routing cookie set by the `cookie` strategy. */
   readonly cookieTtlSeconds: number;
+  /**
+   * The two Availability Zones of the VPC, by name (`us-east-1a`), both in one region; undefined means the
+   * region's first two (`Fn::GetAZs`), which may lack an instance type.
+   */
+  readonly availabilityZones?: readonly string[];
+  /** NAT gateways of the VPC: 1 (one Elastic IP) or 2 (one per AZ, survives losing an AZ, one more Elastic IP). */
+  readonly natGateways: 1 | 2;
 }
 
 export const DEFAULT_SETTINGS: EdgeSettings = {
@@ -38,6 +45,7 @@ export const DEFAULT_SETTINGS: EdgeSettings = {
   nginxMaxCapacity: 4,
   appPort: 3000,
   cookieTtlSeconds: 3600,
+  natGateways: 1,
 };
 
 /** The context keys `parseSettings` reads, each with what it accepts (for errors and the README). */
@@ -55,6 +63,10 @@ export const SETTING_KEYS = {
   amiId: 'an AMI ID such as ami-0123456789abcdef0',
   certificateArn: 'an ACM certificate ARN',
   cookieTtl: 'a whole number of seconds from 60 to 31536000',
+  availabilityZones:
+    'two distinct Availability Zones of one region, comma-separated, such as us-east-1a,us-east-1b',
+  natGateways:
+    '1 or 2 (2 puts one NAT gateway in each AZ at the cost of one more Elastic IP)',
 } as const;
 
 export type SettingKey = keyof typeof SETTING_KEYS;
@@ -110,6 +122,32 @@ function wholeNumber(
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 
+/** An Availability Zone name: its region's name and one letter (us-east-1a, ap-southeast-2c, us-gov-west-1b). */
+const ZONE_NAME = /^([a-z]{2,}(?:-[a-z]+)+-\d+)[a-z]$/;
+
+/** The region an Availability Zone name belongs to (`us-east-1a` → `us-east-1`). */
+export function regionOfZone(zone: string): string | undefined {
+  return ZONE_NAME.exec(zone)?.[1];
+}
+
+/** Two distinct zones of one region, from `a,b` (context, CLI) or a list (cdk.json). */
+function zonePair(value: unknown): readonly string[] {
+  const zones =
+    typeof value === 'string'
+      ? value.split(',').map((zone) => zone.trim())
+      : Array.isArray(value)
+        ? value
+        : [];
+  if (
+    zones.length !== 2 ||
+    !zones.every((zone) => typeof zone === 'string' && ZONE_NAME.test(zone)) ||
+    zones[0] === zones[1] ||
+    regionOfZone(zones[0]) !== regionOfZone(zones[1])
+  )
+    fail('availabilityZones', value);
+  return zones;
+}
+
 /**
  * Validates raw settings (CDK context or CLI flags) and fills in defaults.
  * `read(key)` returns the raw value or undefined when the key is not set.
@@ -134,6 +172,8 @@ export function parseSettings(
     amiId: get('amiId'),
     certificateArn: get('certificateArn'),
     cookieTtl: get('cookieTtl'),
+    availabilityZones: get('availabilityZones'),
+    natGateways: get('natGateways'),
   };
   const nginxMinCapacity =
     raw.nginxMinCapacity === undefined
@@ -188,5 +228,13 @@ export function parseSettings(
       raw.cookieTtl === undefined
         ? d.cookieTtlSeconds
         : wholeNumber('cookieTtl', raw.cookieTtl, 60, 31536000),
+    availabilityZones:
+      raw.availabilityZones === undefined
+        ? undefined
+        : zonePair(raw.availabilityZones),
+    natGateways:
+      raw.natGateways === undefined
+        ? d.natGateways
+        : (wholeNumber('natGateways', raw.natGateways, 1, 2) as 1 | 2),
   };
 }

@@ -57,6 +57,33 @@ describe('parseSettings', () => {
       /^certificateArn must be .*got "arn:aws:iam/,
     ],
     ['cookieTtl', '5', /^cookieTtl must be .*got "5"$/],
+    ['natGateways', '3', /^natGateways must be 1 or 2 .*got "3"$/],
+    ['natGateways', '0', /^natGateways must be .*got "0"$/],
+    [
+      'availabilityZones',
+      'us-east-1a',
+      /^availabilityZones must be two distinct .*got "us-east-1a"$/,
+    ],
+    [
+      'availabilityZones',
+      'us-east-1a,us-east-1a',
+      /^availabilityZones must be .*got "us-east-1a,us-east-1a"$/,
+    ],
+    [
+      'availabilityZones',
+      'us-east-1a,us-west-2a',
+      /^availabilityZones must be .*one region.*got "us-east-1a,us-west-2a"$/,
+    ],
+    [
+      'availabilityZones',
+      'us-east-1a,us-east-1b,us-east-1c',
+      /^availabilityZones must be .*got "us-east-1a,us-east-1b,us-east-1c"$/,
+    ],
+    [
+      'availabilityZones',
+      'use1-az1,use1-az2',
+      /^availabilityZones must be .*got "use1-az1,use1-az2"$/,
+    ],
   ] as const)('fails when %s is %j', (key, value, message) => {
     expect(() => from({ [key]: value })).toThrow(message);
   });
@@ -65,6 +92,23 @@ describe('parseSettings', () => {
     expect(() => from({ nginxMinCapacity: 4, nginxMaxCapacity: 3 })).toThrow(
       /^nginxMaxCapacity must be .*got 3 \(nginxMinCapacity is 4\)$/,
     );
+  });
+
+  test('reads two zones of one region from a comma-separated value or a list', () => {
+    expect(from({ availabilityZones: 'us-east-1b, us-east-1c' })).toMatchObject(
+      { availabilityZones: ['us-east-1b', 'us-east-1c'] },
+    );
+    expect(
+      from({ availabilityZones: ['ap-southeast-2a', 'ap-southeast-2c'] })
+        .availabilityZones,
+    ).toEqual(['ap-southeast-2a', 'ap-southeast-2c']);
+    expect(from({}).availabilityZones).toBeUndefined();
+  });
+
+  test('reads natGateways 1 or 2, 1 by default', () => {
+    expect(from({}).natGateways).toBe(1);
+    expect(from({ natGateways: '2' }).natGateways).toBe(2);
+    expect(from({ natGateways: 2 }).natGateways).toBe(2);
   });
 
   test('accepts a pinned AMI and an ACM certificate', () => {

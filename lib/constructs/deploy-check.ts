@@ -13,7 +13,7 @@ import { LIMITS } from '../verify';
 
 /** An app server the check calls directly, skipping nginx, to prove it is up. */
 export interface DeployCheckBackend {
-  /** Its public address (the Elastic IP; a token until deploy). */
+  /** Its public address (the app server's auto-assigned public IPv4 address; a token until deploy). */
   readonly address: string;
   /** The port the backend listens on (the app port). */
   readonly port: number;
@@ -198,7 +198,7 @@ function egressOnlyGroup(
     group.addEgressRule(
       ec2.Peer.anyIpv4(),
       ec2.Port.tcp(port),
-      "the load balancer's public listener, via the NAT",
+      'the public listener of the load balancer, via the NAT',
     );
   }
   for (const backend of props.backends ?? []) {

@@ -4,12 +4,15 @@ import { Construct, DependencyGroup, IDependable } from 'constructs';
 import { backendInstallCommands } from '../backend/install';
 import {
   INSTANCE_ROOT_VOLUME,
-  logVpcTraffic,
   SSM_MANAGED_POLICY_REASON,
 } from './ec2-baseline';
 import { dnfInstallWithRetry } from '../os/dnf-install';
 
 export interface ExternalAppsProps {
+  /** The VPC the app servers run in (the edge VPC: one VPC per stage keeps two stages within the default quotas). */
+  readonly vpc: ec2.IVpc;
+  /** Public subnets, one server in each of the first two; each server gets a public IPv4 address at launch. */
+  readonly vpcSubnets: ec2.SubnetSelection;
   /** The app servers' instance type. */
   readonly instanceType: ec2.InstanceType;
   /** The app servers' image: Amazon Linux 2023 (user data installs Node.js 22 with dnf). */
@@ -24,34 +27,31 @@ export interface ExternalAppsProps {
 }
 
 /**
- * Two app servers outside the edge network, the seed's "external servers": their own VPC with public
- * subnets only, one server per AZ, each with an Elastic IP that nginx dials through the edge NAT.
+ * Two app servers standing in for the seed's "external servers": one per AZ in public subnets, each with an
+ * auto-assigned public IPv4 address that nginx dials through the NAT, so they see what a server outside AWS
+ * would see (the NAT's Elastic IP) and admit nothing else. Traffic from the private subnets to a public address
+ * of the same VPC follows the private route table (0.0.0.0/0 to the NAT gateway), and a public NAT gateway
+ * sends it to the internet gateway with its Elastic IP as the source (VPC User Guide, "NAT gateways"); the
+ * internet gateway turns it back to the instance's public address (the "hairpin" described in
+ * unix.stackexchange.com/questions/711850). No AWS page we found states the same-VPC hairpin in so many
+ * words, so the post-deploy check proves it on every deploy: it fails unless each backend saw exactly the NAT
+ * gateways' addresses as its TCP peer.
  */
 export class ExternalApps extends Construct {
-  readonly vpc: ec2.Vpc;
   readonly securityGroup: ec2.SecurityGroup;
   readonly servers: readonly AppServer[];
-  /** Complete when every server has signalled a running backend and holds its Elastic IP. */
+  /** Complete when every server has signalled a running backend. */
   readonly ready: IDependable;
 
   constructor(scope: Construct, id: string, props: ExternalAppsProps) {
     super(scope, id);
-    this.vpc = new ec2.Vpc(this, 'Vpc', {
-      ipAddresses: ec2.IpAddresses.cidr('10.50.0.0/16'),
-      maxAzs: 2,
-      natGateways: 0,
-      subnetConfiguration: [
-        { name: 'App', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-      ],
-    });
-    logVpcTraffic(this.vpc);
-    this.securityGroup = appSecurityGroup(this, this.vpc, props);
-    const [subnetA, subnetB] = this.vpc.publicSubnets;
-    const serverProps = {
-      ...props,
-      vpc: this.vpc,
-      securityGroup: this.securityGroup,
-    };
+    this.securityGroup = appSecurityGroup(this, props.vpc, props);
+    const [subnetA, subnetB] = props.vpc.selectSubnets(
+      props.vpcSubnets,
+    ).subnets;
+    if (subnetB === undefined)
+      throw new Error('ExternalApps needs two subnets, one per server');
+    const serverProps = { ...props, securityGroup: this.securityGroup };
     this.servers = [
       new AppServer(this, 'AppA', {
         ...serverProps,
@@ -103,20 +103,20 @@ function appSecurityGroup(
 export interface AppServerProps extends ExternalAppsProps {
   /** What the backend reports as `backend` and the route id in nginx's config. */
   readonly name: string;
-  /** The app VPC. */
-  readonly vpc: ec2.IVpc;
-  /** The public subnet the server and its Elastic IP live in. */
+  /** The public subnet the server runs in (it gets a public IPv4 address at launch). */
   readonly subnet: ec2.ISubnet;
   /** The app servers' shared security group (the app port from the proxies' addresses only). */
   readonly securityGroup: ec2.ISecurityGroup;
 }
 
-/** One app instance running the demo backend, with its own Elastic IP. */
+/**
+ * One app instance running the demo backend, with an auto-assigned public IPv4 address (not an Elastic IP, so
+ * it does not count against the region's Elastic IP quota). Replacing the instance changes the address; nginx's
+ * config is rendered from it, so the nginx tier rolls to the new one.
+ */
 export class AppServer extends Construct {
   readonly name: string;
   readonly instance: ec2.Instance;
-  /** Kept apart from the instance so replacing the instance keeps the address nginx is configured with. */
-  readonly eip: ec2.CfnEIP;
   /** The public address nginx dials (a token until deploy). */
   readonly address: string;
   /** `address:port`, as nginx's upstream names it. */
@@ -133,6 +133,7 @@ export class AppServer extends Construct {
       instanceType: props.instanceType,
       machineImage: props.machineImage,
       securityGroup: props.securityGroup,
+      associatePublicIpAddress: true,
       userData,
       userDataCausesReplacement: true,
       requireImdsv2: true,
@@ -153,14 +154,9 @@ export class AppServer extends Construct {
     this.instance.instance.cfnOptions.creationPolicy = {
       resourceSignal: { count: 1, timeout: Duration.minutes(15).toIsoString() },
     };
-    this.eip = new ec2.CfnEIP(this, 'Eip', { domain: 'vpc' });
-    const association = new ec2.CfnEIPAssociation(this, 'EipAssociation', {
-      allocationId: this.eip.attrAllocationId,
-      instanceId: this.instance.instanceId,
-    });
-    this.address = this.eip.attrPublicIp;
+    this.address = this.instance.instancePublicIp;
     this.endpoint = `${this.address}:${props.port}`;
-    this.ready = association;
+    this.ready = this.instance;
     Validations.of(this.instance.role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
       reason: SSM_MANAGED_POLICY_REASON,

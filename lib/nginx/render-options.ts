@@ -2,7 +2,7 @@ import type { LbKind, StickyStrategy } from '../settings';
 
 /** One upstream app server. */
 export interface BackendSpec {
-  /** `host:port`. In the CDK app the host is an Elastic IP token, resolved by CloudFormation. */
+  /** `host:port`. In the CDK app the host is an app server's public address, a token resolved by CloudFormation. */
   readonly address: string;
   /**
    * Opaque, stable route id carried in the `cookie` strategy's cookie. Must not change when other

@@ -4,13 +4,19 @@ import {
   Stack,
   StackProps,
   Tags,
+  Token,
   Validations,
 } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { HEALTH_PATH } from '../nginx/render';
-import { EdgeSettings, SETTING_KEYS, SettingsError } from '../settings';
+import {
+  EdgeSettings,
+  regionOfZone,
+  SETTING_KEYS,
+  SettingsError,
+} from '../settings';
 import { DeployCheck } from '../constructs/deploy-check';
 import { amazonLinux2023 } from '../constructs/ec2-baseline';
 import { EdgeLoadBalancer } from '../constructs/edge-load-balancer';
@@ -25,8 +31,9 @@ export interface StickyEdgeStackProps extends StackProps {
 }
 
 /**
- * The whole path in one stack, so a stage deploys and tears down as a unit: load balancer → nginx Auto
- * Scaling group (private subnets) → edge NAT gateways → two external app servers.
+ * The whole path in one stack and one VPC, so a stage deploys and tears down as a unit and two stages fit the
+ * default per-region quotas: load balancer → nginx Auto Scaling group (private subnets) → NAT gateway → two
+ * app servers at their public addresses.
  */
 export class StickyEdgeStack extends Stack {
   readonly settings: EdgeSettings;
@@ -46,8 +53,13 @@ export class StickyEdgeStack extends Stack {
     const settings = props.settings;
     const images = machineImages(settings);
     this.settings = settings;
-    this.network = new EdgeNetwork(this, 'EdgeNetwork');
+    this.network = new EdgeNetwork(this, 'EdgeNetwork', {
+      natGateways: settings.natGateways,
+      availabilityZones: zonesInRegion(this, settings),
+    });
     this.apps = new ExternalApps(this, 'ExternalApps', {
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.appSubnets,
       instanceType: new ec2.InstanceType(settings.appInstanceType),
       machineImage: images.app,
       port: settings.appPort,
@@ -75,7 +87,7 @@ export class StickyEdgeStack extends Stack {
       ),
       upstreamPort: settings.appPort,
     });
-    // nginx nodes come up (and signal) only once the app servers answer at their Elastic IPs.
+    // nginx nodes come up (and signal) only once the app servers answer at their public addresses.
     this.nginx.autoScalingGroup.node.addDependency(this.apps.ready);
     // Unlike ec2.Instance, an Auto Scaling group does not wait for its subnets' NAT routes, and nginx's user data
     // needs them to reach the package repositories.
@@ -146,15 +158,34 @@ export class StickyEdgeStack extends Stack {
       ),
       description: 'The addresses the app servers see nginx connect from',
     });
-    new CfnOutput(this, 'AppElasticIps', {
+    new CfnOutput(this, 'AppPublicIps', {
       value: Fn.join(
         ',',
         this.appServers.map((server) => server.address),
       ),
       description:
-        'The app servers nginx proxies to (port appPort, reachable from the NAT addresses only)',
+        'The app servers nginx proxies to (port appPort, reachable from the NAT addresses only); they change when an app server is replaced',
     });
   }
+}
+
+/**
+ * The zones setting, checked against the stack's region when the stack names one (an environment-agnostic stack
+ * learns its region only at deploy time; preflight checks the zones there).
+ */
+function zonesInRegion(
+  stack: Stack,
+  settings: EdgeSettings,
+): readonly string[] | undefined {
+  const zones = settings.availabilityZones;
+  if (zones === undefined || Token.isUnresolved(stack.region)) return zones;
+  const outside = zones.filter((zone) => regionOfZone(zone) !== stack.region);
+  if (outside.length > 0) {
+    throw new SettingsError(
+      `availabilityZones must be zones of the stack's region ${stack.region}, got ${JSON.stringify(zones.join(','))}`,
+    );
+  }
+  return zones;
 }
 
 /**

@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { renderEdgeConfig, renderMainConfig } from '../../lib/nginx/render';
 import type { EdgeRenderOptions } from '../../lib/nginx/render-options';
+import { parseSettings } from '../../lib/settings';
+import { StickyEdgeStack } from '../../lib/stacks/sticky-edge-stack';
 import {
+  cdkJsonContext,
   ContextSettings,
   flatten,
   getAttText,
@@ -63,14 +67,22 @@ function synth(mode: Mode): Synthesized {
   return synthesized.get(mode)!;
 }
 
-/** The logical IDs a deploy must never change: replacing them loses the VPCs or the addresses. */
+/** The logical IDs a deploy must never change: replacing them loses the VPC or the NAT addresses. */
 const PINNED = {
-  vpcs: ['EdgeNetworkVpc23CD18F7', 'ExternalAppsVpc3F14802C'],
-  natEips: ['EdgeNetworkNatEipA12F86648', 'EdgeNetworkNatEipB23DA2266'],
-  appEips: ['ExternalAppsAppAEip67FFE0CF', 'ExternalAppsAppBEip729DDB8B'],
+  vpcs: ['EdgeNetworkVpc23CD18F7'],
+  natEips: ['EdgeNetworkNatEipA12F86648'],
+  /** The second NAT gateway's address, with natGateways=2. */
+  secondNatEip: 'EdgeNetworkNatEipB23DA2266',
 };
 
-/** Documentation addresses standing in for the app Elastic IPs when comparing configs. */
+/** The app servers' instances, whose public addresses nginx dials. */
+function appInstances(s: Synthesized): string[] {
+  return s.stack.appServers.map((server) =>
+    logicalIdOf(s.stack, server.instance),
+  );
+}
+
+/** Documentation addresses standing in for the app servers' public addresses when comparing configs. */
 const APP_ADDRESSES = ['198.51.100.10', '198.51.100.11'];
 
 /** The Properties of every load-balancer listener in the template. */
@@ -120,7 +132,7 @@ function expectedListenerPorts(mode: Mode): number[] {
 
 describe('pinned logical IDs', () => {
   test.each(ALL)(
-    '%s: the VPCs and Elastic IPs keep their logical IDs',
+    '%s: the one VPC and the one Elastic IP keep their logical IDs',
     (mode) => {
       const { template } = synth(mode);
       expect(
@@ -128,14 +140,14 @@ describe('pinned logical IDs', () => {
       ).toEqual(PINNED.vpcs);
       expect(
         Object.keys(template.findResources('AWS::EC2::EIP')).sort(),
-      ).toEqual([...PINNED.natEips, ...PINNED.appEips]);
+      ).toEqual(PINNED.natEips);
     },
   );
 });
 
 describe('edge network', () => {
   test.each(ALL)(
-    '%s: one NAT gateway per AZ, each on an Elastic IP the stack owns',
+    '%s: one NAT gateway, on an Elastic IP the stack owns, for both AZs',
     (mode) => {
       const { template } = synth(mode);
       const gateways = Object.values(
@@ -146,12 +158,23 @@ describe('edge network', () => {
       ).toEqual(PINNED.natEips);
       expect(
         gateways.map((g) => g.Properties.AllocationId['Fn::GetAtt'][1]),
-      ).toEqual(['AllocationId', 'AllocationId']);
+      ).toEqual(['AllocationId']);
+      const natRoutes = Object.values(
+        template.findResources('AWS::EC2::Route'),
+      ).filter((route) => route.Properties.NatGatewayId !== undefined);
+      expect(natRoutes).toHaveLength(2);
+      expect(
+        new Set(
+          natRoutes.map((route) => targetOf(route.Properties.NatGatewayId)),
+        ),
+      ).toEqual(
+        new Set(Object.keys(template.findResources('AWS::EC2::NatGateway'))),
+      );
     },
   );
 
   test.each(ALL)(
-    '%s: both VPCs span two AZs chosen at deploy time and log their traffic',
+    '%s: the VPC spans two AZs chosen at deploy time and logs its traffic',
     (mode) => {
       const { template } = synth(mode);
       const zones = Object.values(
@@ -238,10 +261,13 @@ describe('security groups', () => {
           FromPort: 443,
           ToPort: 443,
         }),
-        ...PINNED.appEips.map((eip) =>
+        ...appInstances(s).map((instance) =>
           expect.objectContaining({
             CidrIp: {
-              'Fn::Join': ['', [{ 'Fn::GetAtt': [eip, 'PublicIp'] }, '/32']],
+              'Fn::Join': [
+                '',
+                [{ 'Fn::GetAtt': [instance, 'PublicIp'] }, '/32'],
+              ],
             },
             FromPort: port,
             ToPort: port,
@@ -335,10 +361,9 @@ describe('nginx tier', () => {
         ),
         WaitOnResourceSignals: true,
       });
+      // Nodes render the app servers' addresses and start only once the app servers answer at them.
       expect(resource.DependsOn).toEqual(
-        expect.arrayContaining(
-          Object.keys(s.template.findResources('AWS::EC2::EIPAssociation')),
-        ),
+        expect.arrayContaining(appInstances(s)),
       );
     },
   );
@@ -363,10 +388,10 @@ describe('nginx tier', () => {
     (mode) => {
       const s = synth(mode);
       let userData = nginxUserData(s);
-      PINNED.appEips.forEach(
-        (eip, i) =>
+      appInstances(s).forEach(
+        (instance, i) =>
           (userData = userData.replaceAll(
-            getAttText(eip, 'PublicIp'),
+            getAttText(instance, 'PublicIp'),
             APP_ADDRESSES[i],
           )),
       );
@@ -426,7 +451,7 @@ describe('nginx tier', () => {
 
 describe('load balancer', () => {
   test.each(ALL)(
-    '%s: internet-facing in the public subnets, with its own security group from creation',
+    "%s: internet-facing in the load balancer subnets (not the app servers' ones), with its own security group from creation",
     (mode) => {
       const s = synth(mode);
       expect(propertiesOf(s.template, ids(s).lb)).toMatchObject({
@@ -434,12 +459,20 @@ describe('load balancer', () => {
         Scheme: 'internet-facing',
         SecurityGroups: [{ 'Fn::GetAtt': [ids(s).lbSg, 'GroupId'] }],
       });
-      const publicSubnets = s.stack.network.vpc.publicSubnets.map((subnet) => ({
-        Ref: logicalIdOf(s.stack, subnet),
-      }));
-      expect(propertiesOf(s.template, ids(s).lb).Subnets).toEqual(
-        publicSubnets,
+      const lbSubnets = s.stack.network.vpc
+        .selectSubnets(s.stack.network.loadBalancerSubnets)
+        .subnets.map((subnet) => ({ Ref: logicalIdOf(s.stack, subnet) }));
+      expect(lbSubnets).toHaveLength(2);
+      expect(
+        lbSubnets.map((subnet) => propertiesOf(s.template, subnet.Ref)),
+      ).toEqual(
+        [0, 1].map(() =>
+          expect.objectContaining({
+            CidrBlock: expect.stringMatching(/^10\.40\.[01]\.0\/24$/),
+          }),
+        ),
       );
+      expect(propertiesOf(s.template, ids(s).lb).Subnets).toEqual(lbSubnets);
     },
   );
 
@@ -565,34 +598,38 @@ describe('load balancer', () => {
 
 describe('external app tier', () => {
   test.each(ALL)(
-    '%s: two app servers in their own public VPC, each with its own Elastic IP',
+    "%s: two app servers in the VPC's app subnets, one per AZ, each with a public address and no Elastic IP",
     (mode) => {
       const s = synth(mode);
-      const appVpc = { Ref: PINNED.vpcs[1] };
       const instances = s.template.findResources('AWS::EC2::Instance');
-      expect(Object.keys(instances)).toHaveLength(2);
-      for (const instance of Object.values(instances)) {
-        expect(
-          propertiesOf(s.template, targetOf(instance.Properties.SubnetId)),
-        ).toMatchObject({ VpcId: appVpc, MapPublicIpOnLaunch: true });
-      }
-      const associations = Object.values(
-        s.template.findResources('AWS::EC2::EIPAssociation'),
-      ).map((a) => a.Properties);
+      expect(Object.keys(instances)).toEqual(appInstances(s));
+      const appSubnets = s.stack.network.vpc
+        .selectSubnets(s.stack.network.appSubnets)
+        .subnets.map((subnet) => logicalIdOf(s.stack, subnet));
+      expect(appSubnets).toHaveLength(2);
+      const lbSubnets = s.stack.network.vpc
+        .selectSubnets(s.stack.network.loadBalancerSubnets)
+        .subnets.map((subnet) => logicalIdOf(s.stack, subnet));
+      expect(appSubnets).not.toEqual(expect.arrayContaining([lbSubnets[0]]));
       expect(
-        associations.map((a) => [
-          targetOf(a.AllocationId),
-          targetOf(a.InstanceId),
-        ]),
-      ).toEqual(
-        PINNED.appEips.map((eip, i) => [eip, Object.keys(instances)[i]]),
-      );
-      s.template.resourceCountIs('AWS::EC2::NatGateway', 2);
-      expect(
-        Object.values(s.template.findResources('AWS::EC2::Subnet')).filter(
-          (subnet) => subnet.Properties.VpcId.Ref === appVpc.Ref,
-        ),
-      ).toHaveLength(2);
+        Object.values(instances).map((instance) => {
+          const [nic] = instance.Properties.NetworkInterfaces;
+          expect(instance.Properties.SubnetId).toBeUndefined();
+          expect(nic).toMatchObject({
+            DeviceIndex: '0',
+            AssociatePublicIpAddress: true,
+            GroupSet: [{ 'Fn::GetAtt': [ids(s).appSg, 'GroupId'] }],
+          });
+          return targetOf(nic.SubnetId);
+        }),
+      ).toEqual(appSubnets);
+      for (const subnet of appSubnets)
+        expect(propertiesOf(s.template, subnet)).toMatchObject({
+          VpcId: { Ref: PINNED.vpcs[0] },
+          MapPublicIpOnLaunch: false,
+        });
+      s.template.resourceCountIs('AWS::EC2::EIPAssociation', 0);
+      s.template.resourceCountIs('AWS::EC2::NatGateway', 1);
     },
   );
 
@@ -734,7 +771,7 @@ describe('stage', () => {
 
 describe('outputs', () => {
   test.each(ALL)(
-    '%s: the URL, a curl line with a cookie jar, the NAT and app Elastic IPs',
+    '%s: the URL, a curl line with a cookie jar, the NAT Elastic IP and the app public addresses',
     (mode) => {
       const s = synth(mode);
       const outputs = s.template.toJSON().Outputs;
@@ -749,18 +786,18 @@ describe('outputs', () => {
         if (TLS.includes(mode)) expect(output.Description).toMatch(tlsHint);
         else expect(output.Description).not.toMatch(tlsHint);
       }
-      expect(outputs.NatElasticIps.Value).toEqual({
+      expect(flatten(outputs.NatElasticIps.Value)).toBe(
+        PINNED.natEips.map((eip) => getAttText(eip, 'PublicIp')).join(','),
+      );
+      expect(outputs.AppPublicIps.Value).toEqual({
         'Fn::Join': [
           ',',
-          PINNED.natEips.map((eip) => ({ 'Fn::GetAtt': [eip, 'PublicIp'] })),
+          appInstances(s).map((instance) => ({
+            'Fn::GetAtt': [instance, 'PublicIp'],
+          })),
         ],
       });
-      expect(outputs.AppElasticIps.Value).toEqual({
-        'Fn::Join': [
-          ',',
-          PINNED.appEips.map((eip) => ({ 'Fn::GetAtt': [eip, 'PublicIp'] })),
-        ],
-      });
+      expect(outputs.AppElasticIps).toBeUndefined();
     },
   );
 });
@@ -781,4 +818,69 @@ describe('cdk-nag', () => {
       ).toEqual([]);
     },
   );
+});
+
+describe('settings that shape the network', () => {
+  test('natGateways=2: one NAT gateway per AZ, each on its own Elastic IP, each private subnet routed to its own', () => {
+    const s = synthesize({ natGateways: '2' });
+    expect(
+      Object.keys(s.template.findResources('AWS::EC2::EIP')).sort(),
+    ).toEqual([...PINNED.natEips, PINNED.secondNatEip]);
+    const gateways = s.template.findResources('AWS::EC2::NatGateway');
+    expect(
+      Object.values(gateways)
+        .map((g) => targetOf(g.Properties.AllocationId))
+        .sort(),
+    ).toEqual([...PINNED.natEips, PINNED.secondNatEip]);
+    const routes = Object.values(
+      s.template.findResources('AWS::EC2::Route', {
+        Properties: { NatGatewayId: Match.anyValue() },
+      }),
+    );
+    expect(
+      new Set(routes.map((route) => targetOf(route.Properties.NatGatewayId))),
+    ).toEqual(new Set(Object.keys(gateways)));
+    expect(
+      ingressRules(s.template)
+        .filter(({ group }) => group === ids(s).appSg)
+        .map(({ rule }) => flatten(rule.CidrIp)),
+    ).toEqual(
+      [...PINNED.natEips, PINNED.secondNatEip].map(
+        (eip) => `${getAttText(eip, 'PublicIp')}/32`,
+      ),
+    );
+  });
+
+  test('availabilityZones: every subnet sits in one of the two zones given, written as they are', () => {
+    const s = synthesize({ availabilityZones: 'us-east-1b,us-east-1c' });
+    const zones = Object.values(
+      s.template.findResources('AWS::EC2::Subnet'),
+    ).map((subnet) => subnet.Properties.AvailabilityZone);
+    expect(zones).toHaveLength(6);
+    expect(new Set(zones)).toEqual(new Set(['us-east-1b', 'us-east-1c']));
+    expect(JSON.stringify(s.template.toJSON())).not.toContain('Fn::GetAZs');
+  });
+
+  test('fails when availabilityZones lie outside the region the stack names', () => {
+    const app = new App({ context: cdkJsonContext() });
+    const settings = parseSettings((key) =>
+      key === 'availabilityZones' ? 'us-east-1a,us-east-1b' : undefined,
+    );
+    expect(
+      () =>
+        new StickyEdgeStack(app, 'Zones', {
+          settings,
+          env: { region: 'eu-west-1' },
+        }),
+    ).toThrow(
+      /^availabilityZones must be zones of the stack's region eu-west-1, got "us-east-1a,us-east-1b"$/,
+    );
+    expect(
+      () =>
+        new StickyEdgeStack(new App({ context: cdkJsonContext() }), 'Zones', {
+          settings,
+          env: { region: 'us-east-1' },
+        }),
+    ).not.toThrow();
+  });
 });

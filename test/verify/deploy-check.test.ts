@@ -13,6 +13,7 @@ import {
   DeployCheck,
   DeployCheckProps,
 } from '../../lib/constructs/deploy-check';
+import type { AppServer } from '../../lib/constructs/external-apps';
 import { Synthesized, synthesize } from '../cdk/synth';
 
 const CERT =
@@ -76,7 +77,6 @@ test('one trigger runs the check function, after the nginx group, both app serve
     expect(dependsOn).toContain(
       logicalId(plain, server.instance.node.defaultChild as CfnElement),
     );
-    expect(dependsOn).toContain(logicalId(plain, server.eip));
   }
   const listeners = Object.keys(
     plain.template.findResources('AWS::ElasticLoadBalancingV2::Listener'),
@@ -149,11 +149,19 @@ test('the IAM policy grants ec2:DescribeNatGateways and nothing else', () => {
 test('its security group admits nothing and lets out only HTTPS, the listener ports and each app server', () => {
   const egress = (s: Synthesized) =>
     deployCheckResource(s, 'AWS::EC2::SecurityGroup')[1].Properties;
-  const appRule = (s: Synthesized, eip: ec2.CfnEIP) => ({
+  const appRule = (s: Synthesized, server: AppServer) => ({
     CidrIp: {
       'Fn::Join': [
         '',
-        [{ 'Fn::GetAtt': [logicalId(s, eip), 'PublicIp'] }, '/32'],
+        [
+          {
+            'Fn::GetAtt': [
+              logicalId(s, server.instance.node.defaultChild as CfnElement),
+              'PublicIp',
+            ],
+          },
+          '/32',
+        ],
       ],
     },
     FromPort: 3000,
@@ -176,7 +184,7 @@ test('its security group admits nothing and lets out only HTTPS, the listener po
       IpProtocol: 'tcp',
     }),
     ...plain.stack.appServers.map((server) =>
-      expect.objectContaining(appRule(plain, server.eip)),
+      expect.objectContaining(appRule(plain, server)),
     ),
   ]);
   // A TLS listener on 443 shares the rule the EC2 API needs; only the other listener ports get their own.

@@ -1,0 +1,299 @@
+import {
+  awsConstraintViolations,
+  Template,
+  Violation,
+  worstCase,
+} from './aws-constraints';
+import { ContextSettings, synthesize } from './synth';
+
+// Thirteen syntheses with cdk-nag: each takes seconds on a shared machine.
+jest.setTimeout(600_000);
+
+const CERT =
+  'arn:aws:acm:us-east-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b';
+
+/** Every mode: nlb/alb × ip_hash/hash/cookie × plain/TLS, and the longest stage name settings allow. */
+const MODES: Record<string, ContextSettings> = {};
+for (const lb of ['nlb', 'alb'])
+  for (const sticky of ['ip_hash', 'hash', 'cookie'])
+    for (const tls of [false, true])
+      MODES[`${lb} ${sticky}${tls ? ' tls' : ''}`] = {
+        lb,
+        sticky,
+        ...(tls ? { certificateArn: CERT } : {}),
+      };
+MODES['a 20-character stage, alb cookie tls, two NAT gateways'] = {
+  stage: 'abcdefghij-klmnopqrs',
+  lb: 'alb',
+  sticky: 'cookie',
+  certificateArn: CERT,
+  natGateways: '2',
+};
+
+const describeViolation = (v: Violation) => `${v.where}: ${v.rule}: ${v.value}`;
+
+describe('the synthesized template passes the AWS create-time constraints', () => {
+  test.each(Object.keys(MODES))('%s', (mode) => {
+    const { stack, template } = synthesize(MODES[mode]);
+    const violations = awsConstraintViolations(
+      template.toJSON() as Template,
+      stack.stackName,
+    ).map(describeViolation);
+    expect(violations).toEqual([]);
+  });
+});
+
+/** A template of one resource, to show each rule catches what it must. */
+function oneResource(Type: string, Properties: unknown): Template {
+  return { Resources: { R: { Type, Properties } } };
+}
+const violationsOf = (template: Template, stackName = 'sandbox-StickyEdge') =>
+  awsConstraintViolations(template, stackName).map((v) => v.where);
+
+describe('the constraint walker', () => {
+  test.each([
+    ['an apostrophe', "the load balancer's public listener"],
+    ['an arrow', 'nginx → app'],
+    ['a greater-than sign', 'nginx > app'],
+    ['a percent sign', '100% of traffic'],
+    ['a question mark', 'why?'],
+    ['a double quote', 'the "app" port'],
+    ['256 characters', 'a'.repeat(256)],
+  ])('fails a security group rule description with %s', (_, description) => {
+    expect(
+      violationsOf(
+        oneResource('AWS::EC2::SecurityGroup', {
+          GroupDescription: 'ok',
+          SecurityGroupEgress: [
+            { CidrIp: '0.0.0.0/0', Description: description },
+          ],
+        }),
+      ),
+    ).toEqual(['R.SecurityGroupEgress.0.Description']);
+    expect(
+      violationsOf(
+        oneResource('AWS::EC2::SecurityGroupIngress', {
+          Description: description,
+        }),
+      ),
+    ).toEqual(['R.Description']);
+    expect(
+      violationsOf(
+        oneResource('AWS::EC2::SecurityGroup', {
+          GroupDescription: description,
+        }),
+      ),
+    ).toEqual(['R.GroupDescription']);
+  });
+
+  test('passes every character EC2 allows in a description', () => {
+    expect(
+      violationsOf(
+        oneResource('AWS::EC2::SecurityGroup', {
+          GroupDescription: 'aZ09. _-:/()#,@[]+=&;{}!$*',
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  test('fails a group name starting with sg-', () => {
+    expect(
+      violationsOf(
+        oneResource('AWS::EC2::SecurityGroup', {
+          GroupDescription: 'ok',
+          GroupName: 'sg-edge',
+        }),
+      ),
+    ).toEqual(['R.GroupName']);
+  });
+
+  test.each([
+    ['a key starting with aws:', [{ Key: 'aws:stage', Value: 'x' }], 'Key'],
+    ['a key of 129 characters', [{ Key: 'k'.repeat(129), Value: 'x' }], 'Key'],
+    [
+      'a value of 257 characters',
+      [{ Key: 'k', Value: 'v'.repeat(257) }],
+      'Value',
+    ],
+    ['a value with a quote', [{ Key: 'k', Value: "bob's" }], 'Value'],
+  ])('fails %s', (_, tags, part) => {
+    expect(violationsOf(oneResource('AWS::EC2::VPC', { Tags: tags }))).toEqual([
+      `R.Tags.0.${part}`,
+    ]);
+  });
+
+  test('reads tags on launch templates and tag maps', () => {
+    expect(
+      violationsOf(
+        oneResource('AWS::EC2::LaunchTemplate', {
+          LaunchTemplateData: {
+            TagSpecifications: [{ Tags: [{ Key: 'aws:x', Value: 'y' }] }],
+          },
+        }),
+      ),
+    ).toEqual(['R.LaunchTemplateData.TagSpecifications.0.Tags.0.Key']);
+    expect(
+      violationsOf(
+        oneResource('AWS::SSM::Parameter', { Tags: { 'aws:x': 'y' } }),
+      ),
+    ).toEqual(['R.Tags.0.Key']);
+  });
+
+  test.each(['-edge', 'edge-', 'internal-edge', 'a'.repeat(33), 'edge_lb'])(
+    'fails the load balancer name %j',
+    (name) => {
+      expect(
+        violationsOf(
+          oneResource('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+            Name: name,
+          }),
+        ),
+      ).toEqual(['R.Name']);
+    },
+  );
+
+  test('fails a launch template name with a colon or over 128 characters', () => {
+    for (const name of ['stage:edge', 'x'.repeat(129)])
+      expect(
+        violationsOf(
+          oneResource('AWS::EC2::LaunchTemplate', { LaunchTemplateName: name }),
+        ),
+      ).toEqual(['R.LaunchTemplateName']);
+  });
+
+  test('fails user data over 16 KB once base64-encoded, counting tokens at their worst case', () => {
+    // 12,000 bytes raw are 16,000 base64-encoded; 30 public addresses add 450 bytes raw, 600 encoded.
+    const joined = {
+      'Fn::Base64': {
+        'Fn::Join': [
+          '',
+          [
+            'x'.repeat(12_000),
+            ...Array.from({ length: 30 }, () => ({
+              'Fn::GetAtt': ['Eip', 'PublicIp'],
+            })),
+          ],
+        ],
+      },
+    };
+    expect(
+      violationsOf(oneResource('AWS::EC2::Instance', { UserData: joined })),
+    ).toEqual(['R.UserData']);
+    const fits = { 'Fn::Base64': 'x'.repeat(12_000) };
+    expect(
+      violationsOf(oneResource('AWS::EC2::Instance', { UserData: fits })),
+    ).toEqual([]);
+  });
+
+  test('fails a Lambda description over 256 characters and environment variables over 4 KB', () => {
+    expect(
+      violationsOf(
+        oneResource('AWS::Lambda::Function', {
+          Description: 'd'.repeat(257),
+          Environment: {
+            Variables: {
+              ARN: { 'Fn::GetAtt': ['Role', 'Arn'] },
+              MORE: 'v'.repeat(2100),
+            },
+          },
+        }),
+      ),
+    ).toEqual(['R.Description', 'R.Environment.Variables']);
+  });
+
+  test('fails a log group name with a space and a retention CloudWatch does not offer', () => {
+    expect(
+      violationsOf(
+        oneResource('AWS::Logs::LogGroup', {
+          LogGroupName: '/sticky edge',
+          RetentionInDays: 10,
+        }),
+      ),
+    ).toEqual(['R.LogGroupName', 'R.RetentionInDays']);
+  });
+
+  test('fails a role path without slashes and a description with an arrow', () => {
+    expect(
+      violationsOf(
+        oneResource('AWS::IAM::Role', { Path: 'edge', Description: 'a → b' }),
+      ),
+    ).toEqual(['R.Path', 'R.Description']);
+  });
+
+  test("fails a role's inline policies over 10,240 characters, AWS::IAM::Policy included", () => {
+    const statement = (n: number) => ({
+      Version: '2012-10-17',
+      Statement: Array.from({ length: n }, () => ({
+        Effect: 'Allow',
+        Action: 'ec2:DescribeNatGateways',
+        Resource: { 'Fn::GetAtt': ['Thing', 'Arn'] },
+      })),
+    });
+    const template: Template = {
+      Resources: {
+        Role: {
+          Type: 'AWS::IAM::Role',
+          Properties: {
+            Policies: [{ PolicyName: 'Inline', PolicyDocument: statement(2) }],
+          },
+        },
+        Extra: {
+          Type: 'AWS::IAM::Policy',
+          Properties: {
+            PolicyName: 'Extra',
+            Roles: [{ Ref: 'Role' }],
+            PolicyDocument: statement(3),
+          },
+        },
+      },
+    };
+    expect(violationsOf(template)).toEqual(['Role inline policies']);
+  });
+
+  test('fails a stack name over 128 characters or with an underscore', () => {
+    const empty: Template = { Resources: {} };
+    expect(violationsOf(empty, 's'.repeat(129))).toEqual(['stack name']);
+    expect(violationsOf(empty, 'sandbox_StickyEdge')).toEqual(['stack name']);
+  });
+
+  test('fails an output description over 1024 bytes', () => {
+    expect(
+      violationsOf({
+        Resources: {},
+        Outputs: { Url: { Description: 'é'.repeat(513) } },
+      }),
+    ).toEqual(['Url.Description']);
+  });
+
+  test('resolves each token to a run of zeros as long as its worst case', () => {
+    const template: Template = {
+      Parameters: {
+        Ami: { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>' },
+      },
+      Resources: { Sg: { Type: 'AWS::EC2::SecurityGroup' } },
+    };
+    expect(
+      worstCase(
+        {
+          'Fn::Join': [
+            '/',
+            [
+              { Ref: 'Sg' },
+              { Ref: 'Ami' },
+              { 'Fn::GetAtt': ['Eip', 'PublicIp'] },
+              { 'Fn::Select': [0, { 'Fn::GetAZs': '' }] },
+              { 'Fn::Sub': 'arn:${AWS::Partition}:x' },
+            ],
+          ],
+        },
+        template,
+      ).split('/'),
+    ).toEqual([
+      '0'.repeat(20),
+      '0'.repeat(21),
+      '0'.repeat(15),
+      '0'.repeat(32),
+      `arn:${'0'.repeat(20)}:x`,
+    ]);
+  });
+});
