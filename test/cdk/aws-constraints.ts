@@ -59,7 +59,9 @@ const STACK_NAME = /^[a-zA-Z][-a-zA-Z0-9]{0,127}$/;
 // Description up to 1000 of [\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]; RoleName 1-64 of [\w+=,.@-];
 // PutRolePolicy / CreatePolicy PolicyName 1-128 of [\w+=,.@-].
 const IAM_PATH = /^(\/|\/[\u0021-\u007E]{1,510}\/)$/;
+// Tab, line feed and carriage return are allowed in an IAM description: the API's own pattern names them.
 const IAM_DESCRIPTION =
+  // oxlint-disable-next-line no-control-regex
   /^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]{0,1000}$/;
 const IAM_ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const IAM_POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
