@@ -4,6 +4,7 @@ import * as render from '../lib/cli/render';
 import * as local from '../lib/cli/local';
 import * as verify from '../lib/cli/verify';
 import * as bench from '../lib/cli/bench';
+import * as preflight from '../lib/cli/preflight';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -16,6 +17,10 @@ const commands: Record<string, { summary: string; run: Command }> = {
   verify: {
     summary: 'check stickiness and the real client address at a URL',
     run: verify.run,
+  },
+  preflight: {
+    summary: 'check an AWS account and region before cdk deploy',
+    run: (argv) => preflight.run(argv),
   },
   bench: {
     summary: 'measure overhead, balance, remap, failover and build figures',

@@ -25,6 +25,8 @@ export interface EdgeSettings {
   readonly certificateArn?: string;
   /** Lifetime of the routing cookie set by the `cookie` strategy. */
   readonly cookieTtlSeconds: number;
+  /** The availability zones the stack uses; undefined means the region's first two (`Fn::GetAZs`). */
+  readonly availabilityZones?: readonly string[];
 }
 
 export const DEFAULT_SETTINGS: EdgeSettings = {
@@ -54,6 +56,8 @@ export const SETTING_KEYS = {
   amiId: 'an AMI ID such as ami-0123456789abcdef0',
   certificateArn: 'an ACM certificate ARN',
   cookieTtl: 'a whole number of seconds from 60 to 31536000',
+  availabilityZones:
+    'two or more distinct availability zone names, comma-separated, such as us-east-1a,us-east-1b',
 } as const;
 
 export type SettingKey = keyof typeof SETTING_KEYS;
@@ -133,6 +137,7 @@ export function parseSettings(
     amiId: get('amiId'),
     certificateArn: get('certificateArn'),
     cookieTtl: get('cookieTtl'),
+    availabilityZones: get('availabilityZones'),
   };
   const nginxMinCapacity =
     raw.nginxMinCapacity === undefined
@@ -187,5 +192,28 @@ export function parseSettings(
       raw.cookieTtl === undefined
         ? d.cookieTtlSeconds
         : wholeNumber('cookieTtl', raw.cookieTtl, 60, 31536000),
+    availabilityZones:
+      raw.availabilityZones === undefined
+        ? undefined
+        : zoneList(raw.availabilityZones),
   };
+}
+
+const ZONE_NAME = /^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/;
+
+/** `-c availabilityZones=a,b` arrives as text; cdk.json may hold a list. */
+function zoneList(value: unknown): readonly string[] {
+  const zones =
+    typeof value === 'string'
+      ? value.split(',').map((zone) => zone.trim())
+      : Array.isArray(value)
+        ? value
+        : [];
+  if (
+    zones.length < 2 ||
+    new Set(zones).size !== zones.length ||
+    !zones.every((zone) => typeof zone === 'string' && ZONE_NAME.test(zone))
+  )
+    fail('availabilityZones', value);
+  return zones as string[];
 }

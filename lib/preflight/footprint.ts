@@ -305,3 +305,15 @@ export function combined(...footprints: QuotaFootprint[]): QuotaFootprint {
     ),
   };
 }
+
+/** The distinct zones of a template's subnets (as `zoneOf` names them), sorted. */
+export function subnetZones(template: {
+  Resources?: Record<string, unknown>;
+}): string[] {
+  const zones = Object.values(
+    (template.Resources ?? {}) as Record<string, Resource>,
+  )
+    .filter((r) => r.Type === 'AWS::EC2::Subnet')
+    .map((r) => zoneOf(r.Properties?.AvailabilityZone));
+  return [...new Set(zones)].sort();
+}
