@@ -6,6 +6,7 @@ import {
   mostRulesInOneGroup,
   quotaFootprint,
   stagesThatFit,
+  subnetZones,
   zoneOf,
 } from '../../lib/preflight/footprint';
 
@@ -212,4 +213,17 @@ describe('stagesThatFit', () => {
       limitedBy: 'rules per security group',
     });
   });
+});
+
+test('subnetZones lists the distinct zones of the subnets, sorted', () => {
+  expect(
+    subnetZones({
+      Resources: {
+        A: subnet(az(1)),
+        B: subnet(az(0)),
+        C: subnet(az(1)),
+        Vpc: { Type: 'AWS::EC2::VPC' },
+      },
+    }),
+  ).toEqual(['GetAZs[0]', 'GetAZs[1]']);
 });
