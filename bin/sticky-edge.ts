@@ -29,8 +29,9 @@ const commands: Record<string, { summary: string; run: Command }> = {
 };
 
 export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
   const lines = Object.entries(commands).map(
-    ([name, c]) => `  ${name.padEnd(8)} ${c.summary}`,
+    ([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`,
   );
   return [
     'usage: sticky-edge <command> [options]',

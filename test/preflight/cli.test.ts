@@ -346,3 +346,20 @@ test('the real binary with no credentials anywhere prints one line and exits 2',
     rmSync(home, { recursive: true, force: true });
   }
 }, 60_000);
+
+test("sticky-edge's command list names preflight", async () => {
+  jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const out: string[] = [];
+  (process.stdout.write as unknown as jest.Mock).mockImplementation((c) => {
+    out.push(String(c));
+    return true;
+  });
+  try {
+    expect(await main(['--help'])).toBe(0);
+  } finally {
+    jest.restoreAllMocks();
+  }
+  expect(out.join('')).toMatch(
+    /\n  preflight +check an AWS account and region before cdk deploy\n/,
+  );
+});

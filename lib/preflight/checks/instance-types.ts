@@ -114,13 +114,13 @@ export const instanceTypes: PreflightCheck = {
           ? `${types.filter((t) => offered.get(zone)?.has(t) !== true).join(' and ')} not offered in ${zone}`
           : `${zone} is not an available zone of ${input.region}`,
       );
-    const types_ = types.join(' and ');
+    const typeList = types.join(' and ');
     if (lacking.length === 0)
-      return ok(CHECK, `${types_} offered in ${zones.join(', ')}`);
+      return ok(CHECK, `${typeList} offered in ${zones.join(', ')}`);
     const action =
       candidates.length >= zones.length
-        ? `deploy with -c availabilityZones=${candidates.slice(0, zones.length).join(',')} (zones that offer ${types_})`
-        : `choose instance types offered in ${zones.length} zones of ${input.region} (-c nginxInstanceType=… -c appInstanceType=…); ${candidates.length === 0 ? 'no zone' : `only ${candidates.join(', ')}`} offers ${types_}`;
+        ? `deploy with -c availabilityZones=${candidates.slice(0, zones.length).join(',')} (zones that offer ${typeList})`
+        : `choose instance types offered in ${zones.length} zones of ${input.region} (-c nginxInstanceType=… -c appInstanceType=…); ${candidates.length === 0 ? 'no zone' : `only ${candidates.join(', ')}`} offers ${typeList}`;
     return fail(CHECK, lacking.join('; '), action);
   },
 };
