@@ -348,10 +348,9 @@ test('the real binary with no credentials anywhere prints one line and exits 2',
 }, 60_000);
 
 test("sticky-edge's command list names preflight", async () => {
-  jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const out: string[] = [];
-  (process.stdout.write as unknown as jest.Mock).mockImplementation((c) => {
-    out.push(String(c));
+  let out = '';
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
     return true;
   });
   try {
@@ -359,7 +358,7 @@ test("sticky-edge's command list names preflight", async () => {
   } finally {
     jest.restoreAllMocks();
   }
-  expect(out.join('')).toMatch(
+  expect(out).toMatch(
     /\n  preflight +check an AWS account and region before cdk deploy\n/,
   );
 });
