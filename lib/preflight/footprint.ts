@@ -146,7 +146,11 @@ function securityGroupsPerVpc(
   return perVpc;
 }
 
-/** How one rule counts: a CIDR rule for its own family, a group or prefix-list reference for both. */
+/**
+ * How one rule counts: a CIDR rule for its own family, a group reference for both. A prefix-list reference
+ * really counts as the list's maximum entries (VPC quotas, "Maximum number of entries per prefix list"), which
+ * a template does not show: it is counted as one of each here, a lower bound (the stack references none).
+ */
 function ruleCount(rule: Json): RuleCount {
   if (rule.CidrIpv6 !== undefined) return { ipv4: 0, ipv6: 1 };
   if (rule.CidrIp !== undefined) return { ipv4: 1, ipv6: 0 };
