@@ -167,6 +167,28 @@ test('broken credentials fail their row, skip the others, and synthesize nothing
   );
 });
 
+test('an existing stage passes the quota rows without room: an update keeps what its stack holds', async () => {
+  stubs.ec2.on(DescribeAddressesCommand).resolves({
+    Addresses: Array.from({ length: 5 }, () => ({})),
+  });
+  stubs.cloudFormation
+    .on(DescribeStacksCommand, { StackName: 'sandbox-StickyEdge' })
+    .resolves({
+      Stacks: [
+        {
+          StackName: 'sandbox-StickyEdge',
+          StackStatus: 'UPDATE_COMPLETE',
+          CreationTime: new Date(0),
+        },
+      ],
+    });
+  const { code, stdout } = await preflight([]);
+  expect(code).toBe(0);
+  expect(stdout).toMatch(
+    /\nElastic IPs left +ok +5 of 5 in use \(vpc-max-elastic-ips\), 0 left; sandbox-StickyEdge exists, so an update takes no new Elastic IPs\n/,
+  );
+});
+
 test('--json prints the report as JSON', async () => {
   const { code, stdout } = await preflight(['--json']);
   expect(code).toBe(0);
