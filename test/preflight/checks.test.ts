@@ -244,6 +244,22 @@ describe('instance types in the zones', () => {
     });
   });
 
+  test('a zone named in availabilityZones needs no default subnet', async () => {
+    stubs.ec2.on(DescribeSubnetsCommand).resolves({
+      Subnets: [{ AvailabilityZone: 'us-east-1c' }],
+    });
+    expect(
+      await instanceTypes.run(
+        input({
+          settings: { availabilityZones: ['us-east-1a', 'us-east-1b'] },
+        }),
+      ),
+    ).toMatchObject({
+      status: 'ok',
+      detail: 't3.micro offered in us-east-1a, us-east-1b',
+    });
+  });
+
   test('reads every page of offerings', async () => {
     stubs.ec2
       .on(DescribeInstanceTypeOfferingsCommand)

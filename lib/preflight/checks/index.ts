@@ -2,5 +2,5 @@ export { bootstrap } from './bootstrap';
 export { certificate } from './certificate';
 export { elasticIps } from './elastic-ips';
 export { image } from './image';
-export { instanceTypes, getAzs } from './instance-types';
+export { instanceTypes, regionZones } from './instance-types';
 export { internetGateways, vpcs } from './region-quota';

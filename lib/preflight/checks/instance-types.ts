@@ -13,11 +13,13 @@ import { fail, ok, PreflightCheck, PreflightInput } from '../check';
 const CHECK = 'instance types in the zones';
 
 /**
- * The zones `Fn::GetAZs` returns, in its order: the available zones (not Local or Wavelength Zones) in
- * alphabetical order, only those with a default subnet unless none has one (CloudFormation Template
- * Reference, "Fn::GetAZs").
+ * The region's available zones (not Local or Wavelength Zones) in alphabetical order, and among them the
+ * ones `Fn::GetAZs` returns: only those with a default subnet, unless none has one (CloudFormation Template
+ * Reference, "Fn::GetAZs"). A zone named in `availabilityZones` needs no default subnet.
  */
-export async function getAzs(ec2: EC2Client): Promise<string[]> {
+export async function regionZones(
+  ec2: EC2Client,
+): Promise<{ available: string[]; getAzs: string[] }> {
   const [zones, defaults] = await Promise.all([
     ec2.send(
       new DescribeAvailabilityZonesCommand({
@@ -33,16 +35,20 @@ export async function getAzs(ec2: EC2Client): Promise<string[]> {
       }),
     ),
   ]);
-  const all = (zones.AvailabilityZones ?? [])
+  const available = (zones.AvailabilityZones ?? [])
     .map((z) => z.ZoneName)
     .filter((name): name is string => name !== undefined)
     .sort();
   const withDefaultSubnet = new Set(
     (defaults.Subnets ?? []).map((s) => s.AvailabilityZone),
   );
-  return withDefaultSubnet.size === 0
-    ? all
-    : all.filter((zone) => withDefaultSubnet.has(zone));
+  return {
+    available,
+    getAzs:
+      withDefaultSubnet.size === 0
+        ? available
+        : available.filter((zone) => withDefaultSubnet.has(zone)),
+  };
 }
 
 /** The zones the stage will use: the `availabilityZones` setting, else the template's (`GetAZs[i]` resolved). */
@@ -99,18 +105,18 @@ export const instanceTypes: PreflightCheck = {
         input.settings.appInstanceType,
       ]),
     ];
-    const [regionZones, offered] = await Promise.all([
-      getAzs(ec2),
+    const [region, offered] = await Promise.all([
+      regionZones(ec2),
       offerings(ec2, types),
     ]);
-    const zones = stageZones(input, regionZones);
+    const zones = stageZones(input, region.getAzs);
     const offersAll = (zone: string) =>
       types.every((type) => offered.get(zone)?.has(type) === true);
-    const candidates = regionZones.filter(offersAll);
+    const candidates = region.available.filter(offersAll);
     const lacking = zones
       .filter((zone) => !offersAll(zone))
       .map((zone) =>
-        regionZones.includes(zone) || offered.has(zone)
+        region.available.includes(zone)
           ? `${types.filter((t) => offered.get(zone)?.has(t) !== true).join(' and ')} not offered in ${zone}`
           : `${zone} is not an available zone of ${input.region}`,
       );
