@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseSettings, SettingKey } from '../settings';
 import type { AwsClients } from '../preflight/check';
 import { awsClients, resolvedRegion } from '../preflight/clients';
 import { formatReport } from '../preflight/report';
 import { NoCredentialsError, runPreflight } from '../preflight/run';
 import type { StageNeed } from '../preflight/stage-need';
-import type { EdgeSettings } from '../settings';
+import { EdgeSettings, parseSettings, SettingKey } from '../settings';
 import { CliError } from './cli-error';
 
 const HELP = `usage: sticky-edge preflight [-c key=value ...] [options]
@@ -19,7 +18,8 @@ AWS credentials what a deploy of that stage needs. Reads only (see the README fo
   Elastic IPs left         vpc-max-elastic-ips minus the addresses in use covers what the stage takes
   VPCs left                VPCs per Region (Service Quotas, else the default 5) minus the VPCs in use
   internet gateways left   internet gateways per Region minus those in use
-  instance types in zones  both instance types are offered in the zones the stack uses
+  instance types in the zones
+                           both instance types are offered in the zones the stack uses
   pinned image (amiId)     the image exists in the region and runs on both instance types
   certificate              the certificate is ISSUED, in the deploy's region and account
   CDK bootstrap            the bootstrap stack exists, is complete and new enough for the app
