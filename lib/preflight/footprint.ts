@@ -166,22 +166,7 @@ const NONE: RuleCount = { ipv4: 0, ipv6: 0 };
 function rulesPerSecurityGroup(
   resources: [string, Resource][],
 ): Record<string, SecurityGroupRules> {
-  const counts: Record<string, { inbound: RuleCount; outbound: RuleCount }> =
-    {};
-  for (const [id, r] of resources) {
-    if (r.Type !== 'AWS::EC2::SecurityGroup') continue;
-    const ingress = (r.Properties?.SecurityGroupIngress ?? []) as Json[];
-    const egress = (r.Properties?.SecurityGroupEgress ?? []) as Json[];
-    counts[id] = {
-      inbound: ingress.map(ruleCount).reduce(add, NONE),
-      // EC2 gives a new VPC security group an allow-all IPv4 egress rule, which CloudFormation removes only when
-      // SecurityGroupEgress lists rules (CloudFormation reference, AWS::EC2::SecurityGroup, SecurityGroupEgress).
-      outbound:
-        egress.length === 0
-          ? { ipv4: 1, ipv6: 0 }
-          : egress.map(ruleCount).reduce(add, NONE),
-    };
-  }
+  const standalone: Record<string, { inbound: Json[]; outbound: Json[] }> = {};
   for (const [, r] of resources) {
     const direction =
       r.Type === 'AWS::EC2::SecurityGroupIngress'
@@ -193,12 +178,37 @@ function rulesPerSecurityGroup(
     const group =
       referenced(r.Properties?.GroupId) ??
       String(r.Properties?.GroupId ?? r.Properties?.GroupName ?? 'unknown');
-    const current = counts[group] ?? { inbound: NONE, outbound: NONE };
-    counts[group] = {
-      ...current,
-      [direction]: add(current[direction], ruleCount(r.Properties ?? {})),
+    standalone[group] ??= { inbound: [], outbound: [] };
+    standalone[group][direction].push(r.Properties ?? {});
+  }
+  const count = (rules: Json[]) => rules.map(ruleCount).reduce(add, NONE);
+  const counts: Record<string, SecurityGroupRules> = {};
+  for (const [id, r] of resources) {
+    if (r.Type !== 'AWS::EC2::SecurityGroup') continue;
+    const extra = standalone[id] ?? { inbound: [], outbound: [] };
+    delete standalone[id];
+    const inbound = [
+      ...((r.Properties?.SecurityGroupIngress ?? []) as Json[]),
+      ...extra.inbound,
+    ];
+    const outbound = [
+      ...((r.Properties?.SecurityGroupEgress ?? []) as Json[]),
+      ...extra.outbound,
+    ];
+    counts[id] = {
+      inbound: count(inbound),
+      // EC2 gives a new VPC security group an allow-all IPv4 egress rule; CloudFormation removes it once the
+      // group gets an egress rule, inline (CloudFormation reference, AWS::EC2::SecurityGroup, SecurityGroupEgress)
+      // or as its own resource (observed in aws/aws-cdk#3355: the allow-all rule is replaced).
+      outbound: outbound.length === 0 ? { ipv4: 1, ipv6: 0 } : count(outbound),
     };
   }
+  // Rules on groups the template does not create (imported by ID).
+  for (const [group, rules] of Object.entries(standalone))
+    counts[group] = {
+      inbound: count(rules.inbound),
+      outbound: count(rules.outbound),
+    };
   return counts;
 }
 

@@ -104,6 +104,7 @@ describe('quotaFootprint', () => {
           },
         },
         Other: { Type: 'AWS::EC2::SecurityGroup', Properties: {} },
+        Bare: { Type: 'AWS::EC2::SecurityGroup', Properties: {} },
         StandaloneIn: {
           Type: 'AWS::EC2::SecurityGroupIngress',
           Properties: { GroupId: groupId('Sg'), CidrIp: '10.1.0.0/16' },
@@ -121,10 +122,15 @@ describe('quotaFootprint', () => {
       inbound: { ipv4: 3, ipv6: 2 },
       outbound: { ipv4: 1, ipv6: 0 },
     });
-    // No inline egress: EC2's allow-all IPv4 rule stays, and the standalone group reference adds one of each.
+    // A standalone egress rule replaces EC2's allow-all rule; the group reference counts one of each family.
     expect(f.rulesPerSecurityGroup.Other).toEqual({
       inbound: { ipv4: 0, ipv6: 0 },
-      outbound: { ipv4: 2, ipv6: 1 },
+      outbound: { ipv4: 1, ipv6: 1 },
+    });
+    // No egress rule at all: EC2's allow-all IPv4 rule stays.
+    expect(f.rulesPerSecurityGroup.Bare).toEqual({
+      inbound: { ipv4: 0, ipv6: 0 },
+      outbound: { ipv4: 1, ipv6: 0 },
     });
     expect(mostRulesInOneGroup(f)).toBe(3);
   });
