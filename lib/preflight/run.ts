@@ -38,6 +38,18 @@ export const CHECKS: readonly PreflightCheck[] = [
 
 export const CREDENTIALS_CHECK = 'credentials';
 
+/** STS's answers to credentials it does not accept. */
+const CREDENTIAL_ERRORS = new Set([
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'UnrecognizedClientException',
+]);
+
+/** Stacks that hold no resources: one waiting for a change set, one rolled back on its first create. */
+const EMPTY_STACK_STATUSES = ['REVIEW_IN_PROGRESS', 'ROLLBACK_COMPLETE'];
+
 /** The SDK's default provider chain found no credentials at all. */
 export class NoCredentialsError extends Error {
   constructor(reason: string) {
@@ -87,12 +99,17 @@ export async function runPreflight(
       ['sts:GetCallerIdentity'],
       err,
     );
+    const rejected = CREDENTIAL_ERRORS.has(
+      String((err as { name?: unknown })?.name),
+    );
     return report([
-      {
-        ...failed,
-        action:
-          'renew the credentials (aws sso login, or new keys) and check AWS_PROFILE',
-      },
+      rejected
+        ? {
+            ...failed,
+            action:
+              'renew the credentials (aws sso login, or new keys) and check AWS_PROFILE',
+          }
+        : failed,
       ...CHECKS.map((c) => skip(c.name, 'needs working credentials')),
     ]);
   }
@@ -123,7 +140,7 @@ export async function runPreflight(
   );
 }
 
-/** A stack that cannot be read counts as absent: the quota rows then ask for the whole stage's room. */
+/** A stack that cannot be read, or holds nothing, counts as absent: the quota rows then ask for the whole stage's room. */
 async function stackExists(
   clients: AwsClients,
   stackName: string,
@@ -133,7 +150,7 @@ async function stackExists(
       new DescribeStacksCommand({ StackName: stackName }),
     );
     return (answer.Stacks ?? []).some(
-      (s) => s.StackStatus !== 'REVIEW_IN_PROGRESS',
+      (s) => !EMPTY_STACK_STATUSES.includes(String(s.StackStatus)),
     );
   } catch {
     return false;

@@ -189,6 +189,37 @@ test('an existing stage passes the quota rows without room: an update keeps what
   );
 });
 
+test('a stage rolled back on its first create holds nothing: the quota rows ask for the whole stage', async () => {
+  stubs.ec2.on(DescribeAddressesCommand).resolves({
+    Addresses: Array.from({ length: 5 }, () => ({})),
+  });
+  stubs.cloudFormation
+    .on(DescribeStacksCommand, { StackName: 'sandbox-StickyEdge' })
+    .resolves({
+      Stacks: [
+        {
+          StackName: 'sandbox-StickyEdge',
+          StackStatus: 'ROLLBACK_COMPLETE',
+          CreationTime: new Date(0),
+        },
+      ],
+    });
+  const { code, stdout } = await preflight([]);
+  expect(code).toBe(1);
+  expect(stdout).toMatch(/\nElastic IPs left +FAIL +5 of 5 in use/);
+});
+
+test('an unreachable STS fails the credentials row without blaming the credentials', async () => {
+  stubs.sts
+    .on(GetCallerIdentityCommand)
+    .rejects(awsError('TimeoutError', 'connect ETIMEDOUT'));
+  const { code, stdout } = await preflight([]);
+  expect(code).toBe(1);
+  expect(stdout).toMatch(
+    /\ncredentials +FAIL +TimeoutError: connect ETIMEDOUT +run preflight again/,
+  );
+});
+
 test('--json prints the report as JSON', async () => {
   const { code, stdout } = await preflight(['--json']);
   expect(code).toBe(0);
