@@ -3,6 +3,7 @@ import * as render from '../lib/cli/render';
 import * as local from '../lib/cli/local';
 import * as verify from '../lib/cli/verify';
 import * as bench from '../lib/cli/bench';
+import * as preflight from '../lib/cli/preflight';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -16,6 +17,10 @@ const commands: Record<string, { summary: string; run: Command }> = {
     summary: 'check stickiness and the real client address at a URL',
     run: verify.run,
   },
+  preflight: {
+    summary: 'check an AWS account and region before cdk deploy',
+    run: (argv) => preflight.run(argv),
+  },
   bench: {
     summary: 'measure overhead, balance, remap, failover and build figures',
     run: bench.run,
@@ -23,8 +28,9 @@ const commands: Record<string, { summary: string; run: Command }> = {
 };
 
 export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
   const lines = Object.entries(commands).map(
-    ([name, c]) => `  ${name.padEnd(8)} ${c.summary}`,
+    ([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`,
   );
   return [
     'usage: sticky-edge <command> [options]',

@@ -1,0 +1,6 @@
+export { bootstrap } from './bootstrap';
+export { certificate } from './certificate';
+export { elasticIps } from './elastic-ips';
+export { image } from './image';
+export { instanceTypes, regionZones } from './instance-types';
+export { internetGateways, vpcs } from './region-quota';
