@@ -16,7 +16,7 @@ import {
   waitUntilAnswering,
 } from '../../lib/verify';
 import { STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
-import { VERIFY_ENV } from './environment';
+import { VERIFY_ENV } from '../../lib/verify/lambda-environment';
 
 /** The one EC2 call the handler makes; the SDK client satisfies it, tests stub it. */
 export interface NatGatewayDescriber {

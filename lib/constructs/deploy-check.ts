@@ -7,7 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
-import { VERIFY_ENV } from '../../lambda/verify/environment';
+import { VERIFY_ENV } from '../verify/lambda-environment';
 import type { StickyStrategy } from '../settings';
 import { LIMITS } from '../verify';
 

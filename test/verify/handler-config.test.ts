@@ -1,6 +1,6 @@
 /** The Lambda handler refuses a broken environment (set by DeployCheck) before calling EC2 or the edge. */
 import { createHandler, NatGatewayDescriber } from '../../lambda/verify';
-import { VERIFY_ENV } from '../../lambda/verify/environment';
+import { VERIFY_ENV } from '../../lib/verify/lambda-environment';
 
 const ec2: NatGatewayDescriber = { send: jest.fn() };
 

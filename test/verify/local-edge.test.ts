@@ -11,7 +11,7 @@ import {
   DescribeNatGatewaysCommandOutput,
 } from '@aws-sdk/client-ec2';
 import { createHandler, NatGatewayDescriber } from '../../lambda/verify';
-import { VERIFY_ENV } from '../../lambda/verify/environment';
+import { VERIFY_ENV } from '../../lib/verify/lambda-environment';
 import { startTopology } from '../../lib/local/topology';
 import { renderEdgeConfig } from '../../lib/nginx/render';
 import type { EdgeRenderOptions } from '../../lib/nginx/render-options';
