@@ -109,6 +109,7 @@ export class StickyEdgeStack extends Stack {
         port: settings.appPort,
       })),
       executeAfter: [this.nginx, this.apps, this.edge],
+      targetHealthCheck: this.edge.targetGroup.healthCheck,
     });
     this.autoScalingGroup = this.nginx.autoScalingGroup;
     this.loadBalancer = this.edge.loadBalancer;
