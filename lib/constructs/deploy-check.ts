@@ -72,6 +72,9 @@ export interface DeployCheckProps {
   readonly readyWithin?: Duration;
 }
 
+/** Where the check's log groups live: `<prefix><stack name>/<stack ID suffix>`, kept after the stack. */
+export const DEPLOY_CHECK_LOGS_PREFIX = '/sticky-edge/deploy-check/';
+
 /**
  * "It can take a few minutes for the registration process to complete and health checks to start" (ELB NLB
  * guide, "Register targets" and "Health checks for Network Load Balancer target groups"). AWS gives no figure
@@ -157,6 +160,12 @@ export class DeployCheck extends Construct {
     );
     this.securityGroup = egressOnlyGroup(this, props);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
+      // Named so it can be found once the stack is gone: one per stack instance (the stack ID's last part),
+      // so a redeploy never collides with a group an earlier one left.
+      logGroupName: Fn.join('', [
+        `${DEPLOY_CHECK_LOGS_PREFIX}${stack.stackName}/`,
+        Fn.select(2, Fn.split('/', stack.stackId)),
+      ]),
       retention: logs.RetentionDays.ONE_MONTH,
       // A failed first deploy rolls back by deleting the stack's resources: the report must survive it.
       removalPolicy: RemovalPolicy.RETAIN,

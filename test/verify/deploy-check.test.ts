@@ -145,8 +145,18 @@ test('its log group outlives a rollback or `cdk destroy`, so a failed check stay
   expect(logGroup.DeletionPolicy).toBe('Retain');
   expect(logGroup.UpdateReplacePolicy).toBe('Retain');
   expect(logGroup.Properties.RetentionInDays).toBe(30);
-  // CloudFormation names it (stack name, logical ID, a suffix), so a redeploy never collides with a kept one.
-  expect(logGroup.Properties.LogGroupName).toBeUndefined();
+  // Found by stack name once the stack is gone; the stack ID's last part keeps a redeploy from colliding with it.
+  expect(logGroup.Properties.LogGroupName).toEqual({
+    'Fn::Join': [
+      '',
+      [
+        '/sticky-edge/deploy-check/sandbox-StickyEdge/',
+        {
+          'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }],
+        },
+      ],
+    ],
+  });
   const [, fn] = deployCheckResource(plain, 'AWS::Lambda::Function');
   expect(fn.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: logsId } });
 });
