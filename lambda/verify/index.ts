@@ -81,7 +81,7 @@ export function createHandler(
   return async () => {
     const config = readConfig(env);
     console.log(
-      `checking ${config.url} (fingerprint ${env[VERIFY_ENV.fingerprint] ?? 'unset'}, deploy-time inputs ${env[VERIFY_ENV.deployInputs] ?? 'unset'})`,
+      `checking ${config.url} (fingerprint ${env[VERIFY_ENV.fingerprint] ?? 'unset'}; ${env[VERIFY_ENV.deployInputs] ?? 'no deploy-time inputs'})`,
     );
     // Asked on every run, so a missing permission fails the first deploy, not a later rollback.
     const status = await stackStatus(clients.cloudFormation, config.stackId);

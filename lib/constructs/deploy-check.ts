@@ -158,6 +158,10 @@ export class DeployCheck extends Construct {
     const watched = once(() =>
       describeWatched(stack, props.watch ?? props.executeAfter, props),
     );
+    const deployInputs = Lazy.string({
+      produce: () =>
+        Fn.join(' ', ['deploy-time inputs:', ...watched().deployInputs]),
+    });
     this.securityGroup = egressOnlyGroup(this, props);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // Named so it can be found once the stack is gone: one per stack instance (the stack ID's last part),
@@ -201,9 +205,7 @@ export class DeployCheck extends Construct {
         [VERIFY_ENV.fingerprint]: Lazy.string({
           produce: () => watched().fingerprint,
         }),
-        [VERIFY_ENV.deployInputs]: Lazy.string({
-          produce: () => Fn.join(' ', ['-', ...watched().deployInputs]),
-        }),
+        [VERIFY_ENV.deployInputs]: deployInputs,
       },
       currentVersionOptions: {
         // Values known only at deploy time (the latest image from SSM, an app server's address) change no
@@ -213,10 +215,7 @@ export class DeployCheck extends Construct {
         // the trigger an Update, and its provider invokes the handler on every Update (aws-cdk-lib
         // custom-resource-handlers/dist/triggers/lambda: only Delete is skipped). Putting the values on the
         // trigger alone would re-run the old version, with the old addresses in its environment.
-        description: Lazy.string({
-          produce: () =>
-            Fn.join(' ', ['deploy-time inputs:', ...watched().deployInputs]),
-        }),
+        description: deployInputs,
       },
       bundling: {
         minify: true,

@@ -314,12 +314,11 @@ describe('the trigger runs again after any change to what it verifies', () => {
       plain.stack.resolve(server.address),
     );
     const inputs = [...parameters.map((id) => ({ Ref: id })), ...addresses];
-    expect(base.deployInputs).toEqual({ 'Fn::Join': [' ', ['-', ...inputs]] });
+    const joined = { 'Fn::Join': [' ', ['deploy-time inputs:', ...inputs]] };
+    expect(base.deployInputs).toEqual(joined);
     // A version's Description cannot be updated in place (Update requires: Replacement), so a new value
     // publishes a new version and changes the trigger's HandlerArn.
-    expect(base.versionDescription).toEqual({
-      'Fn::Join': [' ', ['deploy-time inputs:', ...inputs]],
-    });
+    expect(base.versionDescription).toEqual(joined);
   });
 });
 
