@@ -100,10 +100,16 @@ const VERIFY_BUDGET = Duration.minutes(2);
 const AWS_CALLS_BUDGET = Duration.seconds(30);
 
 /**
+ * The trigger's provider waits on the invocation this much longer than the function may run, so a function
+ * that times out is reported as Lambda's "Task timed out", not as the provider's socket timeout.
+ */
+const TRIGGER_GRACE = Duration.seconds(30);
+
+/**
  * Lambda stops a function after 15 minutes (Lambda quotas), and so does the trigger's provider function
  * (CDK's custom resource providers run for at most 15 minutes), which first retries AccessDenied for up to
- * 60 s (12 × 5 s, in its handler) while IAM propagates: the function's timeout must leave it both, and a
- * minute's margin.
+ * 60 s (12 × 5 s, in its handler) while IAM propagates, then waits on the invocation for the trigger's
+ * timeout: 13 minutes for the function leaves the retries, the grace and 30 s of margin.
  */
 const FUNCTION_TIMEOUT_MAX = Duration.minutes(13);
 
@@ -241,7 +247,9 @@ export class DeployCheck extends Construct {
     this.trigger = new Trigger(this, 'Trigger', {
       handler: this.function,
       executeAfter: [...props.executeAfter],
-      timeout,
+      timeout: Duration.seconds(
+        timeout.toSeconds() + TRIGGER_GRACE.toSeconds(),
+      ),
     });
     // Re-checks at any time, for example after a change the fingerprint does not see (a setting of the
     // load balancer itself, or nginx nodes replaced by the Auto Scaling group).
