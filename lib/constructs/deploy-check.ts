@@ -251,8 +251,7 @@ export class DeployCheck extends Construct {
         timeout.toSeconds() + TRIGGER_GRACE.toSeconds(),
       ),
     });
-    // Re-checks at any time, for example after a change the fingerprint does not see (a setting of the
-    // load balancer itself, or nginx nodes replaced by the Auto Scaling group).
+    // Re-checks at any time, for example after the Auto Scaling group replaced nginx nodes, which no deploy sees.
     new CfnOutput(this, 'RerunCommand', {
       value: `aws lambda invoke --function-name ${this.function.functionName} --cli-read-timeout 0 /dev/stdout`,
       description:
