@@ -55,18 +55,6 @@ const LAYERS: readonly Layer[] = [
 const CDK_PACKAGES = /^(aws-cdk-lib|constructs|cdk-nag)(\/|$)/;
 const CDK_FREE_BELOW = LAYERS.find((l) => l.name === 'constructs')!.rank;
 
-/**
- * Known upward imports that another change removes, each with the reason. This test also fails when one of
- * them is gone, so the entry is deleted with it.
- */
-const PENDING: readonly { from: string; to: string; why: string }[] = [
-  {
-    from: 'lib/constructs/deploy-check.ts',
-    to: 'lambda/verify/environment.ts',
-    why: "the Lambda's environment names move into lib/verify (issue 10, part 1)",
-  },
-];
-
 function layerOf(file: string): Layer | undefined {
   return LAYERS.find((l) =>
     l.paths.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p)),
@@ -136,9 +124,6 @@ const IMPORTS: Import[] = FILES.flatMap((from) =>
   })),
 );
 
-const isPending = (i: Import) =>
-  PENDING.some((p) => p.from === i.from && p.to === i.to);
-
 /** Why an import breaks the layering, or undefined when it is fine. */
 function violation(i: Import): string | undefined {
   const from = layerOf(i.from)!;
@@ -171,17 +156,8 @@ test('every module belongs to a layer', () => {
 });
 
 test('every import points to its own layer or below', () => {
-  const violations = IMPORTS.filter((i) => !isPending(i)).flatMap(
-    (i) => violation(i) ?? [],
-  );
+  const violations = IMPORTS.flatMap((i) => violation(i) ?? []);
   expect(violations).toEqual([]);
-});
-
-test('every pending exception still exists (delete it once its import is gone)', () => {
-  for (const p of PENDING)
-    expect(
-      IMPORTS.filter((i) => i.from === p.from && i.to === p.to),
-    ).not.toEqual([]);
 });
 
 describe('the rule itself', () => {

@@ -1,13 +1,25 @@
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  CfnParameter,
+  CfnResource,
+  Duration,
+  Fn,
+  Lazy,
+  RemovalPolicy,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Trigger } from 'aws-cdk-lib/triggers';
-import { Construct } from 'constructs';
-import { VERIFY_ENV } from '../../lambda/verify/environment';
+import { Construct, IConstruct } from 'constructs';
+import { VERIFY_ENV } from '../verify/lambda-environment';
 import type { StickyStrategy } from '../settings';
 import { LIMITS } from '../verify';
 
@@ -41,6 +53,17 @@ export interface DeployCheckProps {
   /** What must be deployed, and signalled healthy, before the check runs: the nginx tier, app servers, listener. */
   readonly executeAfter: readonly Construct[];
   /**
+   * What the check verifies: a change to any CloudFormation resource under these constructs (nginx config,
+   * image, instance type, app servers) gives the function a new version, and so runs the check again.
+   * @default - the `executeAfter` constructs
+   */
+  readonly watch?: readonly IConstruct[];
+  /**
+   * The health check of the load balancer's target group (its interval and healthy threshold size the wait).
+   * Missing fields count at ELB's defaults: a 30 s interval and 5 healthy checks.
+   */
+  readonly targetHealthCheck: elbv2.HealthCheck;
+  /**
    * Simulated visitors.
    * @default 20
    */
@@ -52,36 +75,119 @@ export interface DeployCheckProps {
   readonly requestsPerSession?: number;
   /**
    * How long the check may wait for a fresh load balancer to answer (DNS, target health) before verifying.
-   * @default Duration.minutes(4)
+   * @default - target registration, the health checks that make a target healthy, and one DNS TTL (see `readyWithinFor`)
    */
   readonly readyWithin?: Duration;
 }
 
-/** The verification itself is bounded at 90 s by the core; this leaves room for waiting and the EC2 call. */
+/** Where the check's log groups live: `<prefix><stack name>/<stack ID suffix>`, kept after the stack. */
+export const DEPLOY_CHECK_LOGS_PREFIX = '/sticky-edge/deploy-check/';
+
+/**
+ * "It can take a few minutes for the registration process to complete and health checks to start" (ELB NLB
+ * guide, "Register targets" and "Health checks for Network Load Balancer target groups"). AWS gives no figure
+ * for "a few"; five minutes is what we allow.
+ */
+const TARGET_REGISTRATION = Duration.minutes(5);
+
+/**
+ * A zone's load balancer address is in DNS only while it has a healthy target (NLB guide, health checks), and
+ * ELB's records live 60 s (ELB asks clients to re-resolve at least once a minute): one TTL after the targets
+ * turn healthy, every answer names a serving node.
+ */
+const DNS_TTL = Duration.seconds(60);
+
+/** ELB's defaults when the target group leaves them unset (ELB API reference, CreateTargetGroup). */
+const DEFAULT_HEALTH_CHECK_INTERVAL = Duration.seconds(30);
+const DEFAULT_HEALTHY_THRESHOLD = 5;
+
+/** The verification itself is bounded at 90 s by the core. */
 const VERIFY_BUDGET = Duration.minutes(2);
 
-/** Lambda stops a function after 15 minutes; waiting plus verifying must fit. */
-const READY_WITHIN_MAX = Duration.minutes(13);
+/** DescribeStacks and DescribeNatGateways, each a single call (paged, in practice one page). */
+const AWS_CALLS_BUDGET = Duration.seconds(30);
+
+/**
+ * The trigger's provider waits on the invocation this much longer than the function may run, so a function
+ * that times out is reported as Lambda's "Task timed out", not as the provider's socket timeout.
+ */
+const TRIGGER_GRACE = Duration.seconds(30);
+
+/**
+ * Lambda stops a function after 15 minutes (Lambda quotas), and so does the trigger's provider function
+ * (CDK's custom resource providers run for at most 15 minutes), which first retries AccessDenied for up to
+ * 60 s (12 × 5 s, in its handler) while IAM propagates, then waits on the invocation for the trigger's
+ * timeout: 13 minutes for the function leaves the retries, the grace and 30 s of margin.
+ */
+const FUNCTION_TIMEOUT_MAX = Duration.minutes(13);
+
+/** How long a fresh target group takes, at the worst AWS documents, until its load balancer answers through it. */
+export function readyWithinFor(healthCheck: elbv2.HealthCheck): Duration {
+  const interval = healthCheck.interval ?? DEFAULT_HEALTH_CHECK_INTERVAL;
+  const threshold =
+    healthCheck.healthyThresholdCount ?? DEFAULT_HEALTHY_THRESHOLD;
+  return Duration.seconds(
+    TARGET_REGISTRATION.toSeconds() +
+      threshold * interval.toSeconds() +
+      DNS_TTL.toSeconds(),
+  );
+}
+
+/** The function's (and the trigger's) timeout: the wait, the verification and the AWS calls. */
+function timeoutFor(readyWithin: Duration): Duration {
+  return Duration.seconds(
+    readyWithin.toSeconds() +
+      VERIFY_BUDGET.toSeconds() +
+      AWS_CALLS_BUDGET.toSeconds(),
+  );
+}
 
 /**
  * Verifies the deployed edge from inside the edge VPC during `cdk deploy`: a trigger runs the verifier
  * Lambda after the nginx tier, the app servers and the listener exist, and a failed check fails the
  * deployment (CloudFormation rolls back) with the diagnosis. The trigger runs on the first deploy and
- * whenever the function or its settings change; the `RerunCommand` output runs it on demand.
+ * whenever the function, its settings or anything it watches change; the `RerunCommand` output runs it on
+ * demand. Its log group outlives the stack, so a failed check's report is still there after a rollback.
+ *
+ * It stays in the VPC although Lambda releases a VPC function's network interfaces late (deleting the stack
+ * can wait 20-40 minutes on them: aws-cdk #14456, #4119): from there its requests leave through the NAT
+ * gateways, whose addresses EC2 names, so it proves that the backends see exactly the caller's public
+ * address. Outside the VPC its address is Lambda's own, unknown in advance, and the check could only show
+ * that the backends see some public address.
  */
 export class DeployCheck extends Construct {
   readonly function: NodejsFunction;
   readonly securityGroup: ec2.SecurityGroup;
   readonly trigger: Trigger;
+  /** Kept after the stack is deleted or rolled back, with the last reports. */
+  readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: DeployCheckProps) {
     super(scope, id);
     checkProps(props);
-    const readyWithin = props.readyWithin ?? Duration.minutes(4);
-    const timeout = Duration.seconds(
-      readyWithin.toSeconds() + VERIFY_BUDGET.toSeconds(),
+    const readyWithin =
+      props.readyWithin ?? readyWithinFor(props.targetHealthCheck);
+    const timeout = timeoutFor(readyWithin);
+    const stack = Stack.of(this);
+    const watched = once(() =>
+      describeWatched(stack, props.watch ?? props.executeAfter, props),
     );
+    const deployInputs = Lazy.string({
+      produce: () =>
+        Fn.join(' ', ['deploy-time inputs:', ...watched().deployInputs]),
+    });
     this.securityGroup = egressOnlyGroup(this, props);
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      // Named so it can be found once the stack is gone: one per stack instance (the stack ID's last part),
+      // so a redeploy never collides with a group an earlier one left.
+      logGroupName: Fn.join('', [
+        `${DEPLOY_CHECK_LOGS_PREFIX}${stack.stackName}/`,
+        Fn.select(2, Fn.split('/', stack.stackId)),
+      ]),
+      retention: logs.RetentionDays.ONE_MONTH,
+      // A failed first deploy rolls back by deleting the stack's resources: the report must survive it.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     this.function = new NodejsFunction(this, 'Function', {
       description:
         'sticky-edge post-deploy check: stickiness and the real client address through the load balancer',
@@ -96,20 +202,34 @@ export class DeployCheck extends Construct {
         subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS,
       },
       securityGroups: [this.securityGroup],
-      logGroup: new logs.LogGroup(this, 'Logs', {
-        retention: logs.RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      logGroup: this.logGroup,
       environment: {
         [VERIFY_ENV.url]: props.url,
         [VERIFY_ENV.sticky]: props.sticky,
         [VERIFY_ENV.vpcId]: props.vpc.vpcId,
+        [VERIFY_ENV.stackId]: stack.stackId,
         [VERIFY_ENV.backendUrls]: (props.backends ?? [])
           .map((b) => `http://${b.address}:${b.port}`)
           .join(','),
         [VERIFY_ENV.sessions]: String(props.sessions ?? 20),
         [VERIFY_ENV.requestsPerSession]: String(props.requestsPerSession ?? 4),
         [VERIFY_ENV.readyWithinSeconds]: String(readyWithin.toSeconds()),
+        // A new fingerprint changes the function's configuration, so CDK gives it a new version (its logical
+        // ID hashes the configuration) and the trigger, which points at that version, runs again.
+        [VERIFY_ENV.fingerprint]: Lazy.string({
+          produce: () => watched().fingerprint,
+        }),
+        [VERIFY_ENV.deployInputs]: deployInputs,
+      },
+      currentVersionOptions: {
+        // Values known only at deploy time (the latest image from SSM, an app server's address) change no
+        // logical ID. A version's Description cannot be updated ("Update requires: Replacement", CloudFormation
+        // AWS::Lambda::Version), so a new value publishes a new version (the environment above changed with it,
+        // so Lambda has something new to publish), which changes the trigger's HandlerArn: CloudFormation sends
+        // the trigger an Update, and its provider invokes the handler on every Update (aws-cdk-lib
+        // custom-resource-handlers/dist/triggers/lambda: only Delete is skipped). Putting the values on the
+        // trigger alone would re-run the old version, with the old addresses in its environment.
+        description: deployInputs,
       },
       bundling: {
         minify: true,
@@ -125,12 +245,21 @@ export class DeployCheck extends Construct {
         resources: ['*'],
       }),
     );
+    // To tell an update's rollback (which re-runs the old check) from a deploy; its own stack only.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudformation:DescribeStacks'],
+        resources: [stack.stackId],
+      }),
+    );
     this.trigger = new Trigger(this, 'Trigger', {
       handler: this.function,
       executeAfter: [...props.executeAfter],
-      timeout,
+      timeout: Duration.seconds(
+        timeout.toSeconds() + TRIGGER_GRACE.toSeconds(),
+      ),
     });
-    // The trigger re-runs only when the function changes; this re-checks after any other change or at any time.
+    // Re-checks at any time, for example after the Auto Scaling group replaced nginx nodes, which no deploy sees.
     new CfnOutput(this, 'RerunCommand', {
       value: `aws lambda invoke --function-name ${this.function.functionName} --cli-read-timeout 0 /dev/stdout`,
       description:
@@ -164,14 +293,71 @@ function checkProps(props: DeployCheckProps): void {
   );
   if (props.listenerPorts.length === 0)
     throw new Error('deploy check needs at least one listener port, got none');
+  const readyWithinMax = Duration.seconds(
+    FUNCTION_TIMEOUT_MAX.toSeconds() -
+      VERIFY_BUDGET.toSeconds() -
+      AWS_CALLS_BUDGET.toSeconds(),
+  );
   if (
     props.readyWithin !== undefined &&
-    props.readyWithin.toSeconds() > READY_WITHIN_MAX.toSeconds()
+    props.readyWithin.toSeconds() > readyWithinMax.toSeconds()
   ) {
     throw new Error(
-      `deploy check readyWithin must be at most ${READY_WITHIN_MAX.toHumanString()}, got ${props.readyWithin.toHumanString()}`,
+      `deploy check readyWithin must be at most ${readyWithinMax.toHumanString()}, got ${props.readyWithin.toHumanString()}`,
     );
   }
+  const sized = readyWithinFor(props.targetHealthCheck);
+  if (
+    props.readyWithin === undefined &&
+    sized.toSeconds() > readyWithinMax.toSeconds()
+  ) {
+    throw new Error(
+      `deploy check cannot wait for the target group's health check within Lambda's limit: it needs ${sized.toHumanString()}, at most ${readyWithinMax.toHumanString()} fit`,
+    );
+  }
+}
+
+/** What the check verifies, as the trigger must see it change. */
+interface Watched {
+  /** A hash of the watched resources' CloudFormation, as synthesized. */
+  readonly fingerprint: string;
+  /** Tokens for the values those resources read at deploy time: template parameters, the app servers' addresses. */
+  readonly deployInputs: readonly string[];
+}
+
+/** Resolved late (from a Lazy), once every construct, rule and dependency has been added. */
+function describeWatched(
+  stack: Stack,
+  scopes: readonly IConstruct[],
+  props: DeployCheckProps,
+): Watched {
+  const resources = scopes
+    .flatMap((scope) => scope.node.findAll())
+    .filter(
+      (c): c is CfnResource =>
+        CfnResource.isCfnResource(c) && Stack.of(c) === stack,
+    )
+    .map((r) => stack.resolve(r._toCloudFormation()))
+    .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+  const text = JSON.stringify(resources);
+  const parameters = stack.node
+    .findAll()
+    .filter((c): c is CfnParameter => c instanceof CfnParameter)
+    .filter((p) =>
+      text.includes(JSON.stringify({ Ref: stack.resolve(p.logicalId) })),
+    );
+  return {
+    fingerprint: createHash('sha256').update(text).digest('hex'),
+    deployInputs: [
+      ...parameters.map((p) => p.valueAsString),
+      ...(props.backends ?? []).map((b) => b.address),
+    ],
+  };
+}
+
+function once<T>(produce: () => T): () => T {
+  let value: { readonly v: T } | undefined;
+  return () => (value ??= { v: produce() }).v;
 }
 
 /**

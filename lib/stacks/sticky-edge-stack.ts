@@ -119,6 +119,9 @@ export class StickyEdgeStack extends Stack {
         port: settings.appPort,
       })),
       executeAfter: [this.nginx, this.apps, this.edge],
+      // The NAT gateways' addresses are what the backends must report: a network change re-runs it too.
+      watch: [this.network, this.nginx, this.apps, this.edge],
+      targetHealthCheck: this.edge.targetGroup.healthCheck,
     });
     this.autoScalingGroup = this.nginx.autoScalingGroup;
     this.loadBalancer = this.edge.loadBalancer;

@@ -103,6 +103,7 @@ test('the function runs on an explicit Node.js 24 runtime in the edge VPC privat
   });
   expect(fn.Properties.Environment.Variables).toMatchObject({
     VERIFY_STICKY: 'cookie',
+    VERIFY_STACK_ID: { Ref: 'AWS::StackId' },
     VERIFY_VPC_ID: {
       Ref: logicalId(
         plain,
@@ -110,10 +111,54 @@ test('the function runs on an explicit Node.js 24 runtime in the edge VPC privat
       ),
     },
   });
-  // The trigger gives up no earlier than the function itself.
-  expect(triggerOf(plain).Properties.Timeout).toBe(
-    String(fn.Properties.Timeout * 1000),
+});
+
+test('the wait covers target registration, the target group health checks and a DNS TTL, within the Lambda limits', () => {
+  const [, fn] = deployCheckResource(plain, 'AWS::Lambda::Function');
+  const [, group] = Object.entries(
+    plain.template.findResources('AWS::ElasticLoadBalancingV2::TargetGroup'),
+  )[0];
+  const { HealthCheckIntervalSeconds, HealthyThresholdCount } =
+    group.Properties;
+  // 5 min for "a few minutes" of registration (NLB guide) + 2 checks × 10 s + a 60 s DNS TTL.
+  expect([HealthyThresholdCount, HealthCheckIntervalSeconds]).toEqual([2, 10]);
+  const wait = Number(
+    fn.Properties.Environment.Variables.VERIFY_READY_WITHIN_SECONDS,
   );
+  expect(wait).toBe(
+    300 + HealthyThresholdCount * HealthCheckIntervalSeconds + 60,
+  );
+  expect(wait).toBe(380);
+  // Then 2 min of verification and 30 s for the AWS calls; well inside Lambda's 15 minutes.
+  expect(fn.Properties.Timeout).toBe(530);
+  // The trigger waits 30 s longer than the function may run, so a timeout reads as the function's own.
+  expect(triggerOf(plain).Properties.Timeout).toBe('560000');
+  // The ALB's target group has the same health check, so the same wait.
+  const [, albFn] = deployCheckResource(tls, 'AWS::Lambda::Function');
+  expect(
+    albFn.Properties.Environment.Variables.VERIFY_READY_WITHIN_SECONDS,
+  ).toBe('380');
+});
+
+test('its log group outlives a rollback or `cdk destroy`, so a failed check stays readable', () => {
+  const [logsId, logGroup] = deployCheckResource(plain, 'AWS::Logs::LogGroup');
+  expect(logGroup.DeletionPolicy).toBe('Retain');
+  expect(logGroup.UpdateReplacePolicy).toBe('Retain');
+  expect(logGroup.Properties.RetentionInDays).toBe(30);
+  // Found by stack name once the stack is gone; the stack ID's last part keeps a redeploy from colliding with it.
+  expect(logGroup.Properties.LogGroupName).toEqual({
+    'Fn::Join': [
+      '',
+      [
+        '/sticky-edge/deploy-check/sandbox-StickyEdge/',
+        {
+          'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }],
+        },
+      ],
+    ],
+  });
+  const [, fn] = deployCheckResource(plain, 'AWS::Lambda::Function');
+  expect(fn.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: logsId } });
 });
 
 test('an output gives the command that re-runs the check on demand', () => {
@@ -134,10 +179,15 @@ test('an output gives the command that re-runs the check on demand', () => {
   });
 });
 
-test('the IAM policy grants ec2:DescribeNatGateways and nothing else', () => {
+test('the IAM policy grants ec2:DescribeNatGateways and DescribeStacks on its own stack, nothing else', () => {
   const [, policy] = deployCheckResource(plain, 'AWS::IAM::Policy');
   expect(policy.Properties.PolicyDocument.Statement).toEqual([
     { Action: 'ec2:DescribeNatGateways', Effect: 'Allow', Resource: '*' },
+    {
+      Action: 'cloudformation:DescribeStacks',
+      Effect: 'Allow',
+      Resource: { Ref: 'AWS::StackId' },
+    },
   ]);
   const [, role] = deployCheckResource(plain, 'AWS::IAM::Role');
   const managed = JSON.stringify(role.Properties.ManagedPolicyArns);
@@ -220,6 +270,66 @@ test('the bundle is minified, leaves the AWS SDK to the runtime and holds the ve
   expect(statSync(bundle).size).toBeLessThan(100 * 1024);
 });
 
+/** The check function's environment, the trigger's HandlerArn (the version) and that version's description. */
+function watchedBy(s: Synthesized) {
+  const [, fn] = deployCheckResource(s, 'AWS::Lambda::Function');
+  const handlerArn = triggerOf(s).Properties.HandlerArn.Ref;
+  return {
+    fingerprint: fn.Properties.Environment.Variables
+      .VERIFY_FINGERPRINT as string,
+    deployInputs: fn.Properties.Environment.Variables.VERIFY_DEPLOY_INPUTS,
+    version: handlerArn as string,
+    versionDescription:
+      s.template.toJSON().Resources[handlerArn].Properties.Description,
+  };
+}
+
+describe('the trigger runs again after any change to what it verifies', () => {
+  let base: ReturnType<typeof watchedBy>;
+  beforeAll(() => {
+    base = watchedBy(synthesize({ lb: 'nlb', sticky: 'cookie' }));
+  });
+
+  test('nothing changed: the same fingerprint and the same version', () => {
+    const again = watchedBy(plain);
+    expect(base.fingerprint).toMatch(/^[a-f0-9]{64}$/);
+    expect(again.fingerprint).toBe(base.fingerprint);
+    expect(again.version).toBe(base.version);
+  });
+
+  test.each([
+    ['nginxInstanceType', { nginxInstanceType: 't3.small' }],
+    ['appInstanceType', { appInstanceType: 't3.small' }],
+    ['appPort', { appPort: '3001' }],
+    ['the image (amiId)', { amiId: 'ami-0123456789abcdef0' }],
+  ])(
+    '%s alone changes the fingerprint, so the function gets a new version',
+    (_name, change) => {
+      const changed = watchedBy(
+        synthesize({ lb: 'nlb', sticky: 'cookie', ...change }),
+      );
+      expect(changed.fingerprint).not.toBe(base.fingerprint);
+      expect(changed.version).not.toBe(base.version);
+    },
+  );
+
+  test("values known only at deploy time, the latest image and the app servers' addresses, are in the environment and the version description", () => {
+    const parameters = Object.keys(plain.template.toJSON().Parameters).filter(
+      (id) => id.startsWith('SsmParameterValue'),
+    );
+    expect(parameters.length).toBeGreaterThan(0);
+    const addresses = plain.stack.appServers.map((server) =>
+      plain.stack.resolve(server.address),
+    );
+    const inputs = [...parameters.map((id) => ({ Ref: id })), ...addresses];
+    const joined = { 'Fn::Join': [' ', ['deploy-time inputs:', ...inputs]] };
+    expect(base.deployInputs).toEqual(joined);
+    // A version's Description cannot be updated in place (Update requires: Replacement), so a new value
+    // publishes a new version and changes the trigger's HandlerArn.
+    expect(base.versionDescription).toEqual(joined);
+  });
+});
+
 describe('fails at synth', () => {
   const attempt = (props: Partial<DeployCheckProps>) => () => {
     const stack = new Stack(new App(), 'Bad');
@@ -230,6 +340,7 @@ describe('fails at synth', () => {
       listenerPorts: [80],
       sticky: 'ip_hash',
       executeAfter: [],
+      targetHealthCheck: {},
       ...props,
     });
   };
@@ -253,8 +364,21 @@ describe('fails at synth', () => {
   });
 
   test('fails when waiting could outlast the Lambda limit', () => {
-    expect(attempt({ readyWithin: Duration.minutes(14) })).toThrow(
-      'deploy check readyWithin must be at most 13 minutes, got 14 minutes',
+    expect(attempt({ readyWithin: Duration.minutes(11) })).toThrow(
+      'deploy check readyWithin must be at most 10 minutes 30 seconds, got 11 minutes',
+    );
+  });
+
+  test('fails when the target group health check is too slow to wait for within the Lambda limit', () => {
+    expect(
+      attempt({
+        targetHealthCheck: {
+          interval: Duration.seconds(300),
+          healthyThresholdCount: 10,
+        },
+      }),
+    ).toThrow(
+      "deploy check cannot wait for the target group's health check within Lambda's limit: it needs 56 minutes, at most 10 minutes 30 seconds fit",
     );
   });
 });

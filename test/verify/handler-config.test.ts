@@ -1,16 +1,21 @@
-/** The Lambda handler refuses a broken environment (set by DeployCheck) before calling EC2 or the edge. */
-import { createHandler, NatGatewayDescriber } from '../../lambda/verify';
-import { VERIFY_ENV } from '../../lambda/verify/environment';
+/** The Lambda handler refuses a broken environment (set by DeployCheck) before calling AWS or the edge. */
+import { CheckClients, createHandler } from '../../lambda/verify';
+import { VERIFY_ENV } from '../../lib/verify/lambda-environment';
 
-const ec2: NatGatewayDescriber = { send: jest.fn() };
+const clients: CheckClients = {
+  ec2: { send: jest.fn() },
+  cloudFormation: { send: jest.fn() },
+};
 
 const good = {
   [VERIFY_ENV.url]: 'http://127.0.0.1:9/',
   [VERIFY_ENV.sticky]: 'cookie',
   [VERIFY_ENV.vpcId]: 'vpc-edge',
+  [VERIFY_ENV.stackId]:
+    'arn:aws:cloudformation:eu-west-1:123456789012:stack/dev-StickyEdge/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b',
   [VERIFY_ENV.sessions]: '20',
   [VERIFY_ENV.requestsPerSession]: '4',
-  [VERIFY_ENV.readyWithinSeconds]: '240',
+  [VERIFY_ENV.readyWithinSeconds]: '380',
 };
 
 test.each([
@@ -23,6 +28,10 @@ test.each([
     'environment variable VERIFY_VPC_ID is not set',
   ],
   [
+    { ...good, [VERIFY_ENV.stackId]: undefined },
+    'environment variable VERIFY_STACK_ID is not set',
+  ],
+  [
     { ...good, [VERIFY_ENV.sticky]: 'sticky' },
     'VERIFY_STICKY must be ip_hash, hash or cookie, got "sticky"',
   ],
@@ -31,6 +40,7 @@ test.each([
     'environment variable VERIFY_SESSIONS must be a whole number, got "many"',
   ],
 ])('fails when the environment is %j', async (env, message) => {
-  await expect(createHandler(ec2, env)()).rejects.toThrow(message);
-  expect(ec2.send).not.toHaveBeenCalled();
+  await expect(createHandler(clients, env)()).rejects.toThrow(message);
+  expect(clients.ec2.send).not.toHaveBeenCalled();
+  expect(clients.cloudFormation.send).not.toHaveBeenCalled();
 });

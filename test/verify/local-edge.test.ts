@@ -10,8 +10,8 @@ import {
   DescribeNatGatewaysCommand,
   DescribeNatGatewaysCommandOutput,
 } from '@aws-sdk/client-ec2';
-import { createHandler, NatGatewayDescriber } from '../../lambda/verify';
-import { VERIFY_ENV } from '../../lambda/verify/environment';
+import { CheckClients, createHandler } from '../../lambda/verify';
+import { VERIFY_ENV } from '../../lib/verify/lambda-environment';
 import { startTopology } from '../../lib/local/topology';
 import { renderEdgeConfig } from '../../lib/nginx/render';
 import type { EdgeRenderOptions } from '../../lib/nginx/render-options';
@@ -233,12 +233,27 @@ describe('verification core', () => {
   });
 });
 
-/** The EC2 client stubbed at the SDK boundary: answers DescribeNatGateways with the given public addresses. */
-function ec2Reporting(
+/**
+ * The AWS clients stubbed at the SDK boundary: EC2 answers DescribeNatGateways with the given public
+ * addresses, CloudFormation reports a deploy in progress (rollbacks: handler-rollback.test.ts).
+ */
+function awsReporting(
   publicIps: string[],
   seen: DescribeNatGatewaysCommand[] = [],
-): NatGatewayDescriber {
-  return {
+): CheckClients {
+  const cloudFormation = {
+    send: async () => ({
+      $metadata: {},
+      Stacks: [
+        {
+          StackName: 'dev-StickyEdge',
+          StackStatus: 'UPDATE_IN_PROGRESS' as const,
+          CreationTime: new Date(),
+        },
+      ],
+    }),
+  };
+  const ec2 = {
     async send(
       command: DescribeNatGatewaysCommand,
     ): Promise<DescribeNatGatewaysCommandOutput> {
@@ -255,12 +270,17 @@ function ec2Reporting(
       };
     },
   };
+  return { ec2, cloudFormation };
 }
+
+const STACK_ID =
+  'arn:aws:cloudformation:eu-west-1:123456789012:stack/dev-StickyEdge/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b';
 
 const lambdaEnv = (t: Topology) => ({
   [VERIFY_ENV.url]: t.url,
   [VERIFY_ENV.sticky]: 'ip_hash',
   [VERIFY_ENV.vpcId]: 'vpc-edge',
+  [VERIFY_ENV.stackId]: STACK_ID,
   [VERIFY_ENV.backendUrls]: t.backendUrls.join(','),
   [VERIFY_ENV.sessions]: '6',
   [VERIFY_ENV.requestsPerSession]: '2',
@@ -277,7 +297,7 @@ describe('post-deploy Lambda handler', () => {
   test('passes when the backends report the NAT gateway address EC2 names, asking EC2 only about the edge VPC', async () => {
     const seen: DescribeNatGatewaysCommand[] = [];
     const outcome = await createHandler(
-      ec2Reporting(['127.0.0.1'], seen),
+      awsReporting(['127.0.0.1'], seen),
       lambdaEnv(topologies.project),
     )();
     expect(outcome).toMatchObject({ ok: true, natAddresses: ['127.0.0.1'] });
@@ -290,7 +310,7 @@ describe('post-deploy Lambda handler', () => {
   test('throws with the diagnosis when the backends see another address than the NAT gateway', async () => {
     await expect(
       createHandler(
-        ec2Reporting(['198.51.100.10']),
+        awsReporting(['198.51.100.10']),
         lambdaEnv(topologies.project),
       )(),
     ).rejects.toThrow(
@@ -301,7 +321,7 @@ describe('post-deploy Lambda handler', () => {
   test("throws with the seed's diagnosis against the seed's configuration", async () => {
     const lb = topologies.naive.lbAddress;
     await expect(
-      createHandler(ec2Reporting(['127.0.0.1']), lambdaEnv(topologies.naive))(),
+      createHandler(awsReporting(['127.0.0.1']), lambdaEnv(topologies.naive))(),
     ).rejects.toThrow(
       `client-address: backends see ${lb} (the same for every client): nginx is not reading the PROXY header`,
     );
@@ -309,7 +329,7 @@ describe('post-deploy Lambda handler', () => {
 
   test('throws when EC2 names no NAT gateway address', async () => {
     await expect(
-      createHandler(ec2Reporting([]), lambdaEnv(topologies.project))(),
+      createHandler(awsReporting([]), lambdaEnv(topologies.project))(),
     ).rejects.toThrow(
       'no available NAT gateway with a public address in vpc-edge',
     );

@@ -1,0 +1,20 @@
+/**
+ * The environment variables the DeployCheck construct sets and the post-deploy Lambda reads. They live here,
+ * below both, so the construct names them without importing from `lambda/` (imports point down) and without
+ * loading the AWS SDK at synth time.
+ */
+export const VERIFY_ENV = {
+  url: 'VERIFY_URL',
+  sticky: 'VERIFY_STICKY',
+  vpcId: 'VERIFY_VPC_ID',
+  /** The stack's ID (ARN): the handler asks CloudFormation whether its stack is rolling back. */
+  stackId: 'VERIFY_STACK_ID',
+  backendUrls: 'VERIFY_BACKEND_URLS',
+  sessions: 'VERIFY_SESSIONS',
+  requestsPerSession: 'VERIFY_REQUESTS_PER_SESSION',
+  readyWithinSeconds: 'VERIFY_READY_WITHIN_SECONDS',
+  /** A synth-time hash of what the check verifies; the handler only logs it. */
+  fingerprint: 'VERIFY_FINGERPRINT',
+  /** Deploy-time values of what the check verifies (images, addresses); the handler only logs them. */
+  deployInputs: 'VERIFY_DEPLOY_INPUTS',
+} as const;
