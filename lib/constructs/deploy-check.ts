@@ -337,6 +337,9 @@ function describeWatched(
       (c): c is CfnResource =>
         CfnResource.isCfnResource(c) && Stack.of(c) === stack,
     )
+    // The resource as it will be synthesized (property overrides, DependsOn, metadata) is only to be had from
+    // CfnResource's own renderer; it is marked internal but is what the stack synthesizer calls for every resource.
+    // oxlint-disable-next-line no-underscore-dangle
     .map((r) => stack.resolve(r._toCloudFormation()))
     .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
   const text = JSON.stringify(resources);
