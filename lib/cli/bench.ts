@@ -8,7 +8,7 @@ import {
   type Mode,
 } from '../bench/run';
 import { checkTargets } from '../bench/targets';
-import { CliError } from './cli-error';
+import { UserError } from '../errors';
 
 export const BENCH_USAGE = `usage: sticky-edge bench [--quick | --full] [--only LIST] [--out DIR] [--json]
 
@@ -37,7 +37,7 @@ function parseOnly(value: string | undefined): Scenario[] {
     (name) => !(SCENARIOS as readonly string[]).includes(name),
   );
   if (bad !== undefined || names.length === 0) {
-    throw new CliError(
+    throw new UserError(
       `--only must be a comma-separated list of ${SCENARIOS.join(', ')}, got ${JSON.stringify(value)}`,
     );
   }
@@ -74,9 +74,9 @@ export function parseBenchArgs(
   });
   if (values.help) return undefined;
   if (values.quick && values.full)
-    throw new CliError('--quick and --full cannot be used together');
+    throw new UserError('--quick and --full cannot be used together');
   if (values.out !== undefined && values.out.trim() === '')
-    throw new CliError('--out must be a directory, got ""');
+    throw new UserError('--out must be a directory, got ""');
   const mode: Mode = values.full ? 'full' : 'quick';
   return {
     mode,
@@ -128,8 +128,8 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     // Interrupted: the run unwinds with errors from the processes it was using; they are not news.
     if (controller.signal.aborted) return 130;
-    if (err instanceof CliError) throw err;
-    throw new CliError(
+    if (err instanceof UserError) throw err;
+    throw new UserError(
       `benchmark failed: ${(err as Error).message.split('\n')[0]}`,
       1,
     );

@@ -7,7 +7,7 @@ import { formatReport } from '../preflight/report';
 import { NoCredentialsError, runPreflight } from '../preflight/run';
 import type { StageNeed } from '../preflight/stage-need';
 import { EdgeSettings, parseSettings, SettingKey } from '../settings';
-import { CliError } from './cli-error';
+import { UserError } from '../errors';
 
 const HELP = `usage: sticky-edge preflight [-c key=value ...] [options]
 
@@ -101,7 +101,7 @@ export async function run(
   );
   const deployRegion = await resolvedRegion(clients);
   if (deployRegion === undefined)
-    throw new CliError(
+    throw new UserError(
       'no AWS region: set AWS_REGION, give the profile a region, or pass --region',
     );
   let report;
@@ -114,7 +114,7 @@ export async function run(
       toolkitStackName,
     });
   } catch (err) {
-    if (err instanceof NoCredentialsError) throw new CliError(err.message);
+    if (err instanceof NoCredentialsError) throw new UserError(err.message);
     throw err;
   }
   process.stdout.write(
@@ -129,7 +129,7 @@ function cdkJsonContext(file: string): Record<string, unknown> {
   try {
     return JSON.parse(readFileSync(file, 'utf8')).context ?? {};
   } catch (err) {
-    throw new CliError(
+    throw new UserError(
       `cannot read the context of ${file}: ${(err as Error).message}`,
     );
   }
@@ -141,7 +141,7 @@ function contextFlags(flags: string[]): Record<string, string> {
   for (const flag of flags) {
     const eq = flag.indexOf('=');
     if (eq <= 0)
-      throw new CliError(`-c must be key=value, got ${JSON.stringify(flag)}`);
+      throw new UserError(`-c must be key=value, got ${JSON.stringify(flag)}`);
     context[flag.slice(0, eq)] = flag.slice(eq + 1);
   }
   return context;
@@ -149,7 +149,7 @@ function contextFlags(flags: string[]): Record<string, string> {
 
 function region(value: string): string {
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(value))
-    throw new CliError(
+    throw new UserError(
       `--region must be a region name such as eu-west-1, got ${JSON.stringify(value)}`,
     );
   return value;
@@ -158,7 +158,7 @@ function region(value: string): string {
 /** CloudFormation stack names: a letter, then letters, digits and dashes, 128 characters at most. */
 function stackName(value: string): string {
   if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(value))
-    throw new CliError(
+    throw new UserError(
       `--toolkit-stack-name must be a CloudFormation stack name, got ${JSON.stringify(value)}`,
     );
   return value;

@@ -296,4 +296,20 @@ describe('the constraint walker', () => {
       `arn:${'0'.repeat(20)}:x`,
     ]);
   });
+
+  test("bounds a part split off the stack ID by the part's own length (the UUID is 36)", () => {
+    const stackIdPart = (index: number) =>
+      worstCase(
+        {
+          'Fn::Select': [
+            index,
+            { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] },
+          ],
+        },
+        { Resources: {} },
+      );
+    expect(stackIdPart(2)).toBe('0'.repeat(36));
+    expect(stackIdPart(1)).toBe('0'.repeat(128));
+    expect(stackIdPart(3)).toHaveLength(2048);
+  });
 });

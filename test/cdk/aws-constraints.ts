@@ -135,6 +135,10 @@ export function worstCase(value: unknown, template: Template): string {
   if (Array.isArray(value))
     return value.map((v) => worstCase(v, template)).join(',');
   const v = value as Record<string, any>;
+  // CloudFormation pseudo parameters: AWS::StackId is arn:<partition>:cloudformation:<region>:<account>:stack/
+  // <stack name>/<UUID>, so its parts keep their own bounds when a template splits it.
+  if (v.Ref === 'AWS::StackId')
+    return `arn:${pad(PSEUDO_LENGTH['AWS::Partition'])}:cloudformation:${pad(PSEUDO_LENGTH['AWS::Region'])}:${pad(12)}:stack/${pad(PSEUDO_LENGTH['AWS::StackName'])}/${pad(36)}`;
   if ('Ref' in v) return pad(refLength(v.Ref, template));
   if ('Fn::GetAtt' in v) {
     const [, attribute] = v['Fn::GetAtt'] as [string, string];
@@ -164,6 +168,14 @@ export function worstCase(value: unknown, template: Template): string {
     if (Array.isArray(list)) return worstCase(list[Number(index)], template);
     if ((list as Record<string, unknown>)?.['Fn::GetAZs'] !== undefined)
       return pad(ZONE_NAME_LENGTH);
+    const split = (list as Record<string, unknown>)?.['Fn::Split'];
+    if (Array.isArray(split)) {
+      const [separator, source] = split as [string, unknown];
+      return (
+        worstCase(source, template).split(separator)[Number(index)] ??
+        pad(UNKNOWN_TOKEN_LENGTH)
+      );
+    }
     return pad(UNKNOWN_TOKEN_LENGTH);
   }
   if ('Fn::If' in v) {

@@ -329,7 +329,7 @@ test.each([
   ],
   [
     ['-c', 'availabilityZones=us-east-1a'],
-    'availabilityZones must be two or more distinct availability zone names, comma-separated, such as us-east-1a,us-east-1b, got "us-east-1a"',
+    'availabilityZones must be two distinct Availability Zones of one region, comma-separated, such as us-east-1a,us-east-1b, got "us-east-1a"',
   ],
   [['-c', 'sticky'], '-c must be key=value, got "sticky"'],
   [['-c', '=cookie'], '-c must be key=value, got "=cookie"'],

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import { CliError, isParseArgsError } from '../../lib/cli/cli-error';
+import { UserError, isParseArgsError } from '../../lib/errors';
 import { run } from '../../lib/cli/verify';
 
 const BIN = path.join(__dirname, '../../bin/sticky-edge.cjs');
@@ -54,7 +54,7 @@ test.each([
   const stderr = jest
     .spyOn(process.stderr, 'write')
     .mockImplementation(() => true);
-  await expect(run(args)).rejects.toEqual(new CliError(message, 2));
+  await expect(run(args)).rejects.toEqual(new UserError(message, 2));
   await expect(run(args)).rejects.toMatchObject({ exitCode: 2 });
   expect(stdout).not.toHaveBeenCalled();
   expect(stderr).not.toHaveBeenCalled();
