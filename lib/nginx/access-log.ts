@@ -39,6 +39,9 @@ export const ACCESS_LOG_FIELDS = [
   ['xff', '"$http_x_forwarded_for"'],
 ] as const;
 
+/** Where an Amazon Linux 2023 node writes it (the package's log directory; the CloudWatch agent ships it). */
+export const INSTANCE_ACCESS_LOG = '/var/log/nginx/access.log';
+
 export type AccessLogField = (typeof ACCESS_LOG_FIELDS)[number][0];
 
 /** One parsed line. */
@@ -58,7 +61,7 @@ export interface AccessLogEntry {
   readonly request_time: number;
   readonly upstream_time: string;
   readonly upstream: string;
-  /** `host:port` of the backend that answered; empty when none did. */
+  /** `host:port` of the backend that answered; `-` when none did (nginx answered itself, or gave up). */
   readonly backend: string;
   /** The route the request's cookie carried (any strategy; only `cookie` sets one). */
   readonly route: string;
@@ -103,7 +106,7 @@ export function accessLogMaps(
   return [
     '# The access log: the backend that answered, its route id, and whether the carried route named another.',
     'map "$upstream_addr|$upstream_status" $sticky_edge_backend {',
-    '    default "";',
+    '    default "-";',
     `    ${LAST_ANSWERED_PATTERN}`,
     '}',
     'map $sticky_edge_backend $sticky_edge_route_set {',

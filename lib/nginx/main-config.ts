@@ -1,5 +1,5 @@
 import { UserError } from '../errors';
-import { logFormat } from './access-log';
+import { INSTANCE_ACCESS_LOG, logFormat } from './access-log';
 import type { MainConfigOptions } from './render-options';
 
 /** A path nginx reads unquoted: no spaces, quotes, `;`, braces, `$` (variables) or backslashes. */
@@ -43,10 +43,7 @@ const TEMP_PATHS = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'];
  */
 export function renderMainConfig(options: MainConfigOptions): string {
   const tempDir = path('tempDir', options.tempDir ?? '/var/lib/nginx/tmp');
-  const accessLog = path(
-    'accessLog',
-    options.accessLog ?? '/var/log/nginx/access.log',
-  );
+  const accessLog = path('accessLog', options.accessLog ?? INSTANCE_ACCESS_LOG);
   const http = options.http.trimEnd().split('\n');
   const lines = [
     '# sticky-edge nginx.conf. Rendered by sticky-edge; edit the options, not this file.',

@@ -600,7 +600,7 @@ describe.each(STICKY_STRATEGIES)(
           node: host,
           client,
           method: 'GET',
-          route_set: entry.backend === '' ? '' : expect.any(String),
+          route_set: entry.backend === '-' ? '' : expect.any(String),
         });
         expect(Date.parse(entry.time)).not.toBeNaN();
         expect(typeof entry.request_time).toBe('number');
@@ -629,7 +629,7 @@ describe.each(STICKY_STRATEGIES)(
       expect(c).toMatchObject({
         uri: '/c',
         status: 502,
-        backend: '',
+        backend: '-',
         route_set: '',
         repinned: 0,
       });
