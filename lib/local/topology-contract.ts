@@ -87,6 +87,13 @@ export interface Topology {
    * re-rendered config (`nginx -t` first, then SIGHUP; resolves once the old workers are gone).
    */
   scaleBackends(count: number): Promise<void>;
+  /**
+   * Grows or shrinks the nginx tier to `count` nodes (1-9) while it serves, as the Auto Scaling group does:
+   * new nodes start with the same rendered config, then the load balancer sends to them; leaving nodes are
+   * taken out of the load balancer first, keep their connections for up to `drainMs` (the deregistration
+   * delay; default 5000), then stop.
+   */
+  scaleNginx(count: number, drainMs?: number): Promise<void>;
   /** Kills backend `index` (SIGKILL: no goodbye). The nginx config still names it, as after a crash. */
   killBackend(index: number): Promise<void>;
   /** Stops everything this topology started and removes its temporary directory. */
