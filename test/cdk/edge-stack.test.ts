@@ -495,7 +495,10 @@ describe('load balancer', () => {
         expect.arrayContaining([
           { Key: 'proxy_protocol_v2.enabled', Value: 'true' },
           { Key: 'preserve_client_ip.enabled', Value: 'false' },
-          { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
+          {
+            Key: 'deregistration_delay.timeout_seconds',
+            Value: String(s.settings.nginxDrainSeconds),
+          },
         ]),
       );
     },
@@ -524,7 +527,10 @@ describe('load balancer', () => {
       });
       // The ALB pins nothing itself: stickiness to an app server is nginx's job, whichever node answers.
       expect(targetGroup.TargetGroupAttributes).toEqual([
-        { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
+        {
+          Key: 'deregistration_delay.timeout_seconds',
+          Value: String(s.settings.nginxDrainSeconds),
+        },
         { Key: 'stickiness.enabled', Value: 'false' },
       ]);
     },
