@@ -65,7 +65,7 @@ export interface AccessLogEntry {
   readonly backend: string;
   /** The route the request's cookie carried (any strategy; only `cookie` sets one). */
   readonly route: string;
-  /** The route id of the backend that answered (what the `cookie` strategy sets); empty when none did. */
+  /** The route id of the backend that answered (what the `cookie` strategy sets); empty when none did or another strategy runs. */
   readonly route_set: string;
   /** 1 when the request's cookie named a known backend and another one answered (a session moved), else 0. */
   readonly repinned: 0 | 1;
@@ -97,10 +97,13 @@ export function accessLogMaps(
   routes: readonly LogRoute[],
   routed: boolean,
 ): string[] {
-  const repinned = routed
+  // Route ids mean something only where a cookie carries them; elsewhere the maps stay empty, so the
+  // config does not depend on ids the strategy never uses.
+  const named = routed ? routes : [];
+  const repinned = named.length
     ? [
-        ...routes.map((r) => `${quote(`${r.id}|${r.id}`)} 0;`),
-        `"~^(?:${routes.map((r) => r.id).join('|')})\\|[^|]+$" 1;`,
+        ...named.map((r) => `${quote(`${r.id}|${r.id}`)} 0;`),
+        `"~^(?:${named.map((r) => r.id).join('|')})\\|[^|]+$" 1;`,
       ]
     : [];
   return [
@@ -111,7 +114,7 @@ export function accessLogMaps(
     '}',
     'map $sticky_edge_backend $sticky_edge_route_set {',
     '    default "";',
-    ...routes.map((r) => `    ${quote(r.address)} ${quote(r.id)};`),
+    ...named.map((r) => `    ${quote(r.address)} ${quote(r.id)};`),
     '}',
     `map "$cookie_${ROUTE_COOKIE}|$sticky_edge_route_set" $sticky_edge_repinned {`,
     '    default 0;',
