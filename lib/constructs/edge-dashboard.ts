@@ -146,7 +146,8 @@ export class EdgeDashboard extends Construct {
           graph('nginx nodes', [inService]),
           graph(
             'Latency at nginx (s)',
-            ['p50', 'p90', 'p99'].map((p) =>
+            // Average as well: percentiles need the raw values CloudWatch Logs publishes per event.
+            ['Average', 'p50', 'p90', 'p99'].map((p) =>
               metric('RequestTime', p, undefined, p),
             ),
           ),
