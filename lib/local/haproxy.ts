@@ -80,9 +80,10 @@ export async function startLoadBalancer(
     ['-W', '-db', '-f', file],
     signal,
   );
-  let reloads = Promise.resolve();
+  // One reload at a time; a failed one does not block the next.
+  let reloads: Promise<void> = Promise.resolve();
   const setNodes = (nodes: readonly string[], drainMs: number) => {
-    reloads = reloads.then(async () => {
+    const reload = reloads.then(async () => {
       await writeFile(file, renderLoadBalancerConfig({ ...config, nodes }));
       const loaded = master.waitForLine(/Loading (success|failure)/, 10_000);
       const drained = master
@@ -94,7 +95,8 @@ export async function startLoadBalancer(
         throw new Error(`haproxy did not reload: ${master.recentOutput()}`);
       await drained;
     });
-    return reloads;
+    reloads = reload.catch(() => undefined);
+    return reload;
   };
   return Object.assign(master, { setNodes });
 }

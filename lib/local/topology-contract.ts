@@ -75,7 +75,7 @@ export interface Topology {
   readonly nginxConfigFiles: readonly string[];
   /** Each nginx node's status listener (`/healthz`, `/nginx_status`), as on an instance at 127.0.0.1:8081; none for `naive`. */
   readonly statusUrls: readonly string[];
-  /** Each nginx node's access log (`sticky_edge` format, with the request line), in the order of `nginxUrls`. */
+  /** Each nginx node's JSON access log (`parseAccessLog` reads it), in the order of `nginxUrls`. */
   readonly accessLogs: readonly string[];
   /**
    * A client address in this topology's own block: `network` 1-255 picks a /24 (ip_hash looks at the first
