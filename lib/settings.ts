@@ -33,7 +33,23 @@ export interface EdgeSettings {
   readonly availabilityZones?: readonly string[];
   /** NAT gateways of the VPC: 1 (one Elastic IP) or 2 (one per AZ, survives losing an AZ, one more Elastic IP). */
   readonly natGateways: 1 | 2;
+  /** The nginx group's target-tracking target: average CPU utilisation, in percent. */
+  readonly nginxScaleCpuPercent: number;
+  /** How long a leaving nginx node keeps its connections (WebSockets) before it is terminated: the deregistration delay. */
+  readonly nginxDrainSeconds: number;
+  /** How long the nginx access log is kept in CloudWatch Logs, in days. */
+  readonly logRetentionDays: number;
+  /** The dashboard's alarms: no healthy nginx target, one backend taking more than `alarmBackendSharePercent`. */
+  readonly alarms: boolean;
+  /** The share of requests one backend may take before its alarm fires, in percent. */
+  readonly alarmBackendSharePercent: number;
 }
+
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy's retentionInDays enum). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+  2192, 2557, 2922, 3288, 3653,
+] as const;
 
 export const DEFAULT_SETTINGS: EdgeSettings = {
   stage: 'sandbox',
@@ -46,6 +62,11 @@ export const DEFAULT_SETTINGS: EdgeSettings = {
   appPort: 3000,
   cookieTtlSeconds: 3600,
   natGateways: 1,
+  nginxScaleCpuPercent: 50,
+  nginxDrainSeconds: 120,
+  logRetentionDays: 7,
+  alarms: false,
+  alarmBackendSharePercent: 80,
 };
 
 /** The context keys `parseSettings` reads, each with what it accepts (for errors and the README). */
@@ -67,6 +88,11 @@ export const SETTING_KEYS = {
     'two distinct Availability Zones of one region, comma-separated, such as us-east-1a,us-east-1b',
   natGateways:
     '1 or 2 (2 puts one NAT gateway in each AZ at the cost of one more Elastic IP)',
+  nginxScaleCpuPercent: 'a whole number of percent from 10 to 90',
+  nginxDrainSeconds: 'a whole number of seconds from 0 to 3600',
+  logRetentionDays: `one of ${LOG_RETENTION_DAYS.join(', ')} (days)`,
+  alarms: 'true or false',
+  alarmBackendSharePercent: 'a whole number of percent from 51 to 100',
 } as const;
 
 export type SettingKey = keyof typeof SETTING_KEYS;
@@ -174,6 +200,11 @@ export function parseSettings(
     cookieTtl: get('cookieTtl'),
     availabilityZones: get('availabilityZones'),
     natGateways: get('natGateways'),
+    nginxScaleCpuPercent: get('nginxScaleCpuPercent'),
+    nginxDrainSeconds: get('nginxDrainSeconds'),
+    logRetentionDays: get('logRetentionDays'),
+    alarms: get('alarms'),
+    alarmBackendSharePercent: get('alarmBackendSharePercent'),
   };
   const nginxMinCapacity =
     raw.nginxMinCapacity === undefined
@@ -236,5 +267,41 @@ export function parseSettings(
       raw.natGateways === undefined
         ? d.natGateways
         : (wholeNumber('natGateways', raw.natGateways, 1, 2) as 1 | 2),
+    nginxScaleCpuPercent:
+      raw.nginxScaleCpuPercent === undefined
+        ? d.nginxScaleCpuPercent
+        : wholeNumber('nginxScaleCpuPercent', raw.nginxScaleCpuPercent, 10, 90),
+    nginxDrainSeconds:
+      raw.nginxDrainSeconds === undefined
+        ? d.nginxDrainSeconds
+        : wholeNumber('nginxDrainSeconds', raw.nginxDrainSeconds, 0, 3600),
+    logRetentionDays:
+      raw.logRetentionDays === undefined
+        ? d.logRetentionDays
+        : retention(raw.logRetentionDays),
+    alarms: raw.alarms === undefined ? d.alarms : flag('alarms', raw.alarms),
+    alarmBackendSharePercent:
+      raw.alarmBackendSharePercent === undefined
+        ? d.alarmBackendSharePercent
+        : wholeNumber(
+            'alarmBackendSharePercent',
+            raw.alarmBackendSharePercent,
+            51,
+            100,
+          ),
   };
+}
+
+function retention(value: unknown): number {
+  const days = wholeNumber('logRetentionDays', value, 1, 3653);
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(days))
+    fail('logRetentionDays', value);
+  return days;
+}
+
+/** `true`/`false` from cdk.json, `"true"`/`"false"` from `-c alarms=true`. */
+function flag(key: SettingKey, value: unknown): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  fail(key, value);
 }

@@ -28,6 +28,25 @@ describe('parseSettings', () => {
     });
   });
 
+  test('reads the scaling, log and alarm settings from -c strings and cdk.json values', () => {
+    expect(
+      from({
+        nginxScaleCpuPercent: '60',
+        nginxDrainSeconds: 600,
+        logRetentionDays: '30',
+        alarms: 'true',
+        alarmBackendSharePercent: 90,
+      }),
+    ).toMatchObject({
+      nginxScaleCpuPercent: 60,
+      nginxDrainSeconds: 600,
+      logRetentionDays: 30,
+      alarms: true,
+      alarmBackendSharePercent: 90,
+    });
+    expect(from({ alarms: false }).alarms).toBe(false);
+  });
+
   test('raises the default maximum to a larger minimum', () => {
     expect(from({ nginxMinCapacity: 6 }).nginxMaxCapacity).toBe(6);
   });
@@ -83,6 +102,21 @@ describe('parseSettings', () => {
       'availabilityZones',
       'use1-az1,use1-az2',
       /^availabilityZones must be .*got "use1-az1,use1-az2"$/,
+    ],
+    ['nginxScaleCpuPercent', '95', /^nginxScaleCpuPercent must be .*got "95"$/],
+    ['nginxScaleCpuPercent', '5', /^nginxScaleCpuPercent must be .*got "5"$/],
+    ['nginxDrainSeconds', '3601', /^nginxDrainSeconds must be .*got "3601"$/],
+    [
+      'logRetentionDays',
+      '10',
+      /^logRetentionDays must be one of 1, 3, .*got "10"$/,
+    ],
+    ['logRetentionDays', 'week', /^logRetentionDays must be .*got "week"$/],
+    ['alarms', 'yes', /^alarms must be true or false, got "yes"$/],
+    [
+      'alarmBackendSharePercent',
+      '50',
+      /^alarmBackendSharePercent must be .*from 51 to 100, got "50"$/,
     ],
   ] as const)('fails when %s is %j', (key, value, message) => {
     expect(() => from({ [key]: value })).toThrow(message);

@@ -23,9 +23,15 @@ export interface EdgeLoadBalancerProps {
    * @default - plain HTTP on port 80
    */
   readonly certificate?: elbv2.IListenerCertificate;
+  /**
+   * How long a leaving nginx node keeps its open connections (the target group's deregistration delay). The
+   * Auto Scaling group waits this long before it terminates a node it scales in (activity
+   * WaitingForELBConnectionDraining), so a WebSocket shorter than this is never cut by a scale-in.
+   * @default Duration.seconds(30) - short, as sandbox deploys replace nodes often
+   */
+  readonly deregistrationDelay?: Duration;
 }
 
-/** Short, as nothing here holds long requests and sandbox deploys replace nodes often. */
 const DEREGISTRATION_DELAY = Duration.seconds(30);
 const HEALTHY_THRESHOLD = 2;
 const HEALTH_CHECK_INTERVAL = Duration.seconds(10);
@@ -125,7 +131,7 @@ function networkLoadBalancer(
     targets: [props.target],
     proxyProtocolV2: true,
     preserveClientIp: false,
-    deregistrationDelay: DEREGISTRATION_DELAY,
+    deregistrationDelay: props.deregistrationDelay ?? DEREGISTRATION_DELAY,
     healthCheck: {
       protocol: elbv2.Protocol.HTTP,
       port: 'traffic-port',
@@ -135,6 +141,12 @@ function networkLoadBalancer(
       unhealthyThresholdCount: HEALTHY_THRESHOLD,
     },
   });
+  // At the end of the delay the NLB resets what is still open, so the client reconnects at once (to the same
+  // backend: every node routes alike) instead of waiting on a connection to an instance that is gone.
+  targetGroup.setAttribute(
+    'deregistration_delay.connection_termination.enabled',
+    'true',
+  );
   return { loadBalancer, targetGroup, listenerPorts: [port] };
 }
 
@@ -174,7 +186,7 @@ function applicationLoadBalancer(
     port: props.targetPort,
     protocol: elbv2.ApplicationProtocol.HTTP,
     targets: [props.target],
-    deregistrationDelay: DEREGISTRATION_DELAY,
+    deregistrationDelay: props.deregistrationDelay ?? DEREGISTRATION_DELAY,
     healthCheck: {
       path: props.healthPath,
       interval: HEALTH_CHECK_INTERVAL,

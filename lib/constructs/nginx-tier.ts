@@ -1,6 +1,8 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { HEALTH_PATH } from '../nginx/render';
 import type { EdgeRenderOptions } from '../nginx/render-options';
@@ -10,6 +12,7 @@ import {
   NGINX_STATUS_LISTEN,
 } from '../nginx/nginx-options';
 import { dnfInstallWithRetry } from '../os/dnf-install';
+import { INSTANCE_ACCESS_LOG } from '../nginx/access-log';
 
 export interface NginxTierProps {
   /** The edge VPC. */
@@ -30,7 +33,23 @@ export interface NginxTierProps {
   readonly upstreamPeers: readonly ec2.IPeer[];
   /** The app servers' port, the only port nginx's security group lets it connect to them on. */
   readonly upstreamPort: number;
+  /**
+   * Target tracking keeps the group's average CPU utilisation near this percentage, between the bounds.
+   * @default 50
+   */
+  readonly scaleCpuPercent?: number;
+  /**
+   * The log group each node's CloudWatch agent ships nginx's JSON access log to (one stream per instance).
+   * @default - the access log stays on the node
+   */
+  readonly accessLogGroup?: logs.ILogGroup;
 }
+
+/**
+ * How long a new node's metrics are left out of the group's average: user data installs nginx with dnf and
+ * signals once nginx answers, about two minutes on a t3.micro; a minute more covers a slow mirror.
+ */
+const INSTANCE_WARMUP = Duration.minutes(3);
 
 /** Heredoc delimiter around nginx.conf in user data; quoted, so the shell expands nothing in between. */
 const NGINX_CONF_END = 'STICKY_EDGE_NGINX_CONF';
@@ -64,6 +83,14 @@ export class NginxTier extends Construct {
       ssmSessionPermissions: true,
       minCapacity: props.minCapacity,
       maxCapacity: props.maxCapacity,
+      defaultInstanceWarmup: INSTANCE_WARMUP,
+      // The dashboard's node count (GroupInServiceInstances); group metrics are free at one-minute granularity.
+      groupMetrics: [
+        new autoscaling.GroupMetrics(
+          autoscaling.GroupMetric.IN_SERVICE_INSTANCES,
+          autoscaling.GroupMetric.DESIRED_CAPACITY,
+        ),
+      ],
       healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
         additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
         gracePeriod: Duration.minutes(5),
@@ -80,9 +107,14 @@ export class NginxTier extends Construct {
         ),
       }),
     });
+    scaleOnCpu(this.autoScalingGroup, props.scaleCpuPercent ?? 50);
     userData.addCommands(
       ...nginxInstallCommands(amazonLinuxNginxConf(props.renderOptions)),
     );
+    if (props.accessLogGroup !== undefined)
+      userData.addCommands(
+        ...shipAccessLog(this.autoScalingGroup.role, props.accessLogGroup),
+      );
     userData.addSignalOnExitCommand(this.autoScalingGroup);
     Validations.of(this.autoScalingGroup.role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
@@ -99,6 +131,64 @@ export class NginxTier extends Construct {
         'Sandbox: 5-minute basic monitoring is enough and detailed monitoring is billed per instance',
     });
   }
+}
+
+/**
+ * Target tracking on average CPU: nginx's work (TLS-free proxying, the cookie maps' regexes, logging) grows
+ * with requests and connections whichever load balancer is in front, so one metric serves NLB and ALB alike
+ * (an ALB's RequestCountPerTarget would miss WebSocket load, an NLB's flow counts are per load balancer, not
+ * per node). Scaling the nginx tier moves no session: every node renders the same mapping. A node scaled in
+ * is first deregistered and the group waits the target group's deregistration delay (`nginxDrainSeconds`)
+ * before terminating it, so connections shorter than that finish; target tracking scales in only after 15
+ * minutes below the target, so the tier does not flap.
+ */
+function scaleOnCpu(
+  group: autoscaling.AutoScalingGroup,
+  targetPercent: number,
+): void {
+  group.scaleOnCpuUtilization('CpuTarget', {
+    targetUtilizationPercent: targetPercent,
+  });
+}
+
+/** Heredoc delimiter around the CloudWatch agent's config in user data. */
+const AGENT_CONFIG_END = 'STICKY_EDGE_AGENT_CONFIG';
+const AGENT_DIR = '/opt/aws/amazon-cloudwatch-agent';
+const AGENT_CONFIG = `${AGENT_DIR}/etc/sticky-edge.json`;
+
+/**
+ * The CloudWatch agent from the Amazon Linux 2023 repositories tails the access log into the group, one
+ * stream per instance. It only ships logs (no metrics section), so the role needs only to write to this group:
+ * CreateLogStream and PutLogEvents (`grantWrite`), and DescribeLogStreams, which the agent calls to resume a
+ * stream after a restart. The group exists already (the stack owns it and its retention), so no CreateLogGroup.
+ * The agent reaches CloudWatch Logs over HTTPS, which the nodes' security group already allows.
+ */
+function shipAccessLog(role: iam.IRole, group: logs.ILogGroup): string[] {
+  group.grantWrite(role);
+  group.grant(role, 'logs:DescribeLogStreams');
+  const config = {
+    logs: {
+      logs_collected: {
+        files: {
+          collect_list: [
+            {
+              file_path: INSTANCE_ACCESS_LOG,
+              log_group_name: group.logGroupName,
+              log_stream_name: '{instance_id}',
+              timezone: 'UTC',
+            },
+          ],
+        },
+      },
+    },
+  };
+  return [
+    dnfInstallWithRetry(['amazon-cloudwatch-agent']),
+    `cat > ${AGENT_CONFIG} <<'${AGENT_CONFIG_END}'`,
+    Stack.of(group).toJsonString(config),
+    AGENT_CONFIG_END,
+    `${AGENT_DIR}/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${AGENT_CONFIG}`,
+  ];
 }
 
 function nginxSecurityGroup(

@@ -54,14 +54,49 @@ export function renderLoadBalancerConfig(config: LoadBalancerConfig): string {
   ].join('\n');
 }
 
+/** The load-balancer stand-in: HAProxy's master process, and a way to change the nodes it sends to. */
+export interface LoadBalancer extends ManagedProcess {
+  /**
+   * Re-renders the config with these nodes and reloads HAProxy (SIGUSR2 to the master). New connections go to
+   * the new node list at once; the former worker keeps the connections it holds, like a target group's
+   * deregistration delay. Resolves once the former worker has exited, or after `drainMs`, whichever is first.
+   */
+  setNodes(nodes: readonly string[], drainMs: number): Promise<void>;
+}
+
 export async function startLoadBalancer(
   dir: string,
   config: LoadBalancerConfig,
   signal?: AbortSignal,
-): Promise<ManagedProcess> {
+): Promise<LoadBalancer> {
   const haproxy = findHaproxy();
   const file = path.join(dir, 'haproxy.cfg');
   await writeFile(file, renderLoadBalancerConfig(config));
-  // -db: stay in the foreground, so stopping this process stops HAProxy.
-  return spawnManaged('haproxy', haproxy, ['-db', '-f', file], signal);
+  // -db: stay in the foreground, so stopping this process stops HAProxy. -W: master-worker mode, so a reload
+  // keeps the listening sockets (no refused connection) and lets the former worker finish its connections.
+  const master = spawnManaged(
+    'haproxy',
+    haproxy,
+    ['-W', '-db', '-f', file],
+    signal,
+  );
+  // One reload at a time; a failed one does not block the next.
+  let reloads: Promise<void> = Promise.resolve();
+  const setNodes = (nodes: readonly string[], drainMs: number) => {
+    const reload = reloads.then(async () => {
+      await writeFile(file, renderLoadBalancerConfig({ ...config, nodes }));
+      const loaded = master.waitForLine(/Loading (success|failure)/, 10_000);
+      const drained = master
+        .waitForLine(/Former worker \(\d+\) exited/, drainMs)
+        .catch(() => undefined);
+      master.child.kill('SIGUSR2');
+      const line = await loaded;
+      if (/failure/.test(line))
+        throw new Error(`haproxy did not reload: ${master.recentOutput()}`);
+      await drained;
+    });
+    reloads = reload.catch(() => undefined);
+    return reload;
+  };
+  return Object.assign(master, { setNodes });
 }

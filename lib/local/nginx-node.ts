@@ -15,7 +15,7 @@ const run = promisify(execFile);
 export interface NginxNode {
   readonly host: string;
   readonly port: number;
-  /** The node's access log (`sticky_edge` format: client address, request line, upstream). */
+  /** The node's JSON access log (`lib/nginx/access-log.ts`: client address, request, backend, routes, times). */
   readonly accessLog: string;
   /** The whole nginx.conf the node runs. */
   readonly configFile: string;

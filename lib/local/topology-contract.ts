@@ -75,7 +75,7 @@ export interface Topology {
   readonly nginxConfigFiles: readonly string[];
   /** Each nginx node's status listener (`/healthz`, `/nginx_status`), as on an instance at 127.0.0.1:8081; none for `naive`. */
   readonly statusUrls: readonly string[];
-  /** Each nginx node's access log (`sticky_edge` format, with the request line), in the order of `nginxUrls`. */
+  /** Each nginx node's JSON access log (`parseAccessLog` reads it), in the order of `nginxUrls`. */
   readonly accessLogs: readonly string[];
   /**
    * A client address in this topology's own block: `network` 1-255 picks a /24 (ip_hash looks at the first
@@ -87,6 +87,13 @@ export interface Topology {
    * re-rendered config (`nginx -t` first, then SIGHUP; resolves once the old workers are gone).
    */
   scaleBackends(count: number): Promise<void>;
+  /**
+   * Grows or shrinks the nginx tier to `count` nodes (1-9) while it serves, as the Auto Scaling group does:
+   * new nodes start with the same rendered config, then the load balancer sends to them; leaving nodes are
+   * taken out of the load balancer first, keep their connections for up to `drainMs` (the deregistration
+   * delay; default 5000), then stop.
+   */
+  scaleNginx(count: number, drainMs?: number): Promise<void>;
   /** Kills backend `index` (SIGKILL: no goodbye). The nginx config still names it, as after a crash. */
   killBackend(index: number): Promise<void>;
   /** Stops everything this topology started and removes its temporary directory. */

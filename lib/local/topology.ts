@@ -26,10 +26,10 @@ import {
   writeBackendBundle,
 } from './backend-process';
 import { findHaproxy } from './binaries';
-import { startLoadBalancer } from './haproxy';
+import { LoadBalancer, startLoadBalancer } from './haproxy';
 import { NginxNode, startNginxNode } from './nginx-node';
 import { nodeHttpConfig, nodeRenderOptions } from './node-config';
-import { ManagedProcess, waitUntilListening } from './processes';
+import { waitUntilListening } from './processes';
 import type { Topology, TopologyOptions } from './topology-contract';
 
 /** The address nginx connects to the backends from: Linux's source address for loopback destinations. */
@@ -131,15 +131,12 @@ async function build(
   };
   await addBackends(backendCount);
 
-  const nodeHosts = Array.from({ length: nodeCount }, (_, i) =>
+  const nodeHosts = Array.from({ length: MAX_NODES }, (_, i) =>
     block.address(0, FIRST_NODE_HOST + i),
   );
-  const [nodePorts, statusPorts] = await Promise.all(
-    nodeHosts.map((host) => freePorts(host, 2)),
-  ).then((pairs) => [
-    pairs.map(([traffic]) => traffic),
-    pairs.map(([, status]) => status),
-  ]);
+  // Each node slot's traffic and status ports, found when the slot is first used.
+  const nodePorts: number[] = [];
+  const statusPorts: number[] = [];
   const renderFor = (
     index: number,
   ): { options: EdgeRenderOptions; http: string } => {
@@ -155,35 +152,40 @@ async function build(
       http: nodeHttpConfig(options, index, renderOptions),
     };
   };
+  const startNode = async (i: number): Promise<NginxNode> => {
+    const host = nodeHosts[i];
+    if (nodePorts[i] === undefined)
+      [nodePorts[i], statusPorts[i]] = await freePorts(host, 2);
+    const nodeDir = path.join(dir, `nginx-${i}`);
+    await mkdir(nodeDir, { recursive: true });
+    const node = await startNginxNode(
+      nodeDir,
+      host,
+      nodePorts[i],
+      renderFor(i).http,
+      {
+        workerProcesses: options.nginxWorkers ?? 1,
+        bufferAccessLog: options.bufferAccessLog ?? false,
+      },
+      options.signal,
+    );
+    started.push(node);
+    return node;
+  };
 
   const nodes: NginxNode[] = await allStarted(
-    nodeHosts.map(async (host, i) => {
-      const nodeDir = path.join(dir, `nginx-${i}`);
-      await mkdir(nodeDir);
-      const node = await startNginxNode(
-        nodeDir,
-        host,
-        nodePorts[i],
-        renderFor(i).http,
-        {
-          workerProcesses: options.nginxWorkers ?? 1,
-          bufferAccessLog: options.bufferAccessLog ?? false,
-        },
-        options.signal,
-      );
-      started.push(node);
-      return node;
-    }),
+    Array.from({ length: nodeCount }, (_, i) => startNode(i)),
   );
+  const nodeAddresses = () => nodes.map((n) => `${n.host}:${n.port}`);
 
   const lbPort = await freePort(lbAddress);
-  const lb: ManagedProcess = await startLoadBalancer(
+  const lb: LoadBalancer = await startLoadBalancer(
     dir,
     {
       lb: options.lb,
       listen: `${lbAddress}:${lbPort}`,
       source: lbAddress,
-      nodes: nodes.map((n) => `${n.host}:${n.port}`),
+      nodes: nodeAddresses(),
       // The seed listens without proxy_protocol: its NLB would have proxy protocol off.
       proxyProtocol: !options.naive,
     },
@@ -195,7 +197,9 @@ async function build(
   let renderedOptions = nodes.map((_, i) => renderFor(i).options);
   return {
     url: `http://${lbAddress}:${lbPort}`,
-    nginxUrls: nodes.map((n) => `http://${n.host}:${n.port}`),
+    get nginxUrls() {
+      return nodes.map((n) => `http://${n.host}:${n.port}`);
+    },
     get backendUrls() {
       return backends.map((b) => b.url);
     },
@@ -210,12 +214,18 @@ async function build(
     get nodeRenderOptions() {
       return renderedOptions;
     },
-    accessLogs: nodes.map((n) => n.accessLog),
-    nginxConfigFiles: nodes.map((n) => n.configFile),
+    get accessLogs() {
+      return nodes.map((n) => n.accessLog);
+    },
+    get nginxConfigFiles() {
+      return nodes.map((n) => n.configFile);
+    },
     // The seed's config has no status listener.
-    statusUrls: options.naive
-      ? []
-      : nodes.map((n, i) => `http://${n.host}:${statusPorts[i]}`),
+    get statusUrls() {
+      return options.naive
+        ? []
+        : nodes.map((n, i) => `http://${n.host}:${statusPorts[i]}`);
+    },
     clientAddress: (network, host) => {
       if (network < 1)
         throw new Error(`client network must be 1-255, got ${network}`);
@@ -234,6 +244,27 @@ async function build(
       await addBackends(count);
       await Promise.all(nodes.map((node, i) => node.reload(renderFor(i).http)));
       renderedOptions = nodes.map((_, i) => renderFor(i).options);
+    },
+    async scaleNginx(count, drainMs = 5_000) {
+      if (!Number.isInteger(count) || count < 1 || count > MAX_NODES)
+        throw new Error(`scaleNginx needs 1-${MAX_NODES} nodes, got ${count}`);
+      if (count > nodes.length) {
+        nodes.push(
+          ...(await allStarted(
+            Array.from({ length: count - nodes.length }, (_, i) =>
+              startNode(nodes.length + i),
+            ),
+          )),
+        );
+        renderedOptions = nodes.map((_, i) => renderFor(i).options);
+        await lb.setNodes(nodeAddresses(), drainMs);
+        return;
+      }
+      // Leaving nodes stop taking new connections first and keep the ones they hold for the drain.
+      const leaving = nodes.splice(count);
+      renderedOptions = nodes.map((_, i) => renderFor(i).options);
+      await lb.setNodes(nodeAddresses(), drainMs);
+      await Promise.all(leaving.map((node) => node.stop()));
     },
     async killBackend(index) {
       const backend = backends[index];

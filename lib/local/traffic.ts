@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { parseAccessLog } from '../nginx/access-log';
 import { ROUTE_COOKIE } from '../nginx/render';
 import { inPool } from '../verify/pool';
 import type { BackendAnswer } from '../verify/probe';
@@ -115,10 +116,10 @@ async function readTags(
   await Promise.all(
     accessLogs.map(async (file, node) => {
       const text = await readFile(file, 'utf8').catch(() => '');
-      for (const match of text.matchAll(
-        /"GET \/\?t=([0-9a-f]+\.\d+\.\d+) HTTP/g,
-      ))
-        found.set(match[1], node);
+      for (const entry of parseAccessLog(text)) {
+        const match = /^\/\?t=([0-9a-f]+\.\d+\.\d+)$/.exec(entry.uri);
+        if (entry.method === 'GET' && match) found.set(match[1], node);
+      }
     }),
   );
   return found;

@@ -1,4 +1,5 @@
 import { UserError } from '../errors';
+import { INSTANCE_ACCESS_LOG, logFormat } from './access-log';
 import type { MainConfigOptions } from './render-options';
 
 /** A path nginx reads unquoted: no spaces, quotes, `;`, braces, `$` (variables) or backslashes. */
@@ -20,13 +21,10 @@ function workers(value: MainConfigOptions['workerProcesses']): string {
 }
 
 /**
- * The access log names both the client address (after realip) and the peer it came through, and the
- * upstream that answered: what stickiness problems are diagnosed from.
+ * The access log is JSON (`access-log.ts`): the client address after realip and the peer it came through, the
+ * backend that answered and the routes, what stickiness problems are diagnosed from and the dashboard counts.
  */
-const LOG_FORMAT = [
-  'log_format sticky_edge \'$remote_addr via=$realip_remote_addr [$time_local] "$request" $status $body_bytes_sent \'',
-  '                       \'upstream=$upstream_addr upstream_status=$upstream_status rt=$request_time xff="$http_x_forwarded_for"\';',
-];
+const LOG_FORMAT = logFormat('sticky_edge');
 
 /** One write per 64 KB of log lines instead of one per request; a line is on disk within a second. */
 const LOG_BUFFER = ' buffer=64k flush=1s';
@@ -45,10 +43,7 @@ const TEMP_PATHS = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'];
  */
 export function renderMainConfig(options: MainConfigOptions): string {
   const tempDir = path('tempDir', options.tempDir ?? '/var/lib/nginx/tmp');
-  const accessLog = path(
-    'accessLog',
-    options.accessLog ?? '/var/log/nginx/access.log',
-  );
+  const accessLog = path('accessLog', options.accessLog ?? INSTANCE_ACCESS_LOG);
   const http = options.http.trimEnd().split('\n');
   const lines = [
     '# sticky-edge nginx.conf. Rendered by sticky-edge; edit the options, not this file.',

@@ -1,4 +1,5 @@
 import type { BackendSpec } from './render-options';
+import { accessLogMaps } from './access-log';
 import { validateNaiveOptions } from './validate';
 
 /**
@@ -14,6 +15,9 @@ export function renderNaiveConfig(options: {
   const o = validateNaiveOptions(options);
   const lines = [
     "# The seed article's configuration as written (sticky-edge render --naive). Do not deploy it.",
+    // Not the article's: the JSON access log of the main nginx.conf names these variables. They route nothing.
+    ...accessLogMaps([], false),
+    '',
     'upstream my_app {',
     '    ip_hash;',
     ...o.backends.map(

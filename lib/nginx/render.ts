@@ -1,11 +1,16 @@
 import type { EdgeRenderOptions } from './render-options';
 import { Backend, ValidEdgeOptions, validateEdgeOptions } from './validate';
 
+import {
+  accessLogMaps,
+  LAST_ANSWERED_PATTERN,
+  ROUTE_COOKIE,
+} from './access-log';
+
 export { renderMainConfig } from './main-config';
+export { ROUTE_COOKIE } from './access-log';
 export { renderNaiveConfig } from './naive-config';
 
-/** The `cookie` strategy's routing cookie: an opaque route id naming the backend that last answered. */
-export const ROUTE_COOKIE = 'sticky_edge_route';
 /** Answered by nginx itself (200) on the load-balancer listener and on the status listener. */
 export const HEALTH_PATH = '/healthz';
 /** `stub_status` on the status listener. */
@@ -118,10 +123,7 @@ export function cookieMaps(o: ValidEdgeOptions): string[] {
     '# statuses: the last one answered, unless nginx itself gave up on it (502/504: no backend answered).',
     ...block(
       'map "$upstream_addr|$upstream_status" $sticky_edge_answered_addr',
-      [
-        'default "";',
-        '"~(?:^| )(?<sticky_edge_last>[^ ,|]+)\\|(?:[^|]* )?(?!50[24]$)[0-9]{3}$" $sticky_edge_last;',
-      ],
+      ['default "";', LAST_ANSWERED_PATTERN],
     ),
     '',
     ...block('map $sticky_edge_answered_addr $sticky_edge_answered', [
@@ -274,6 +276,8 @@ export function renderEdgeConfig(options: EdgeRenderOptions): string {
     `# sticky-edge: lb=${o.lb} sticky=${o.sticky}${o.tls ? ' tls' : ''}. Rendered by sticky-edge; edit the options, not this file.`,
     '',
     ...upgradeMaps(),
+    '',
+    ...accessLogMaps(o.backends, o.sticky === 'cookie'),
     '',
     ...(o.sticky === 'cookie' ? [...cookieMaps(o), ''] : []),
     ...balancedUpstream(o),

@@ -1,6 +1,8 @@
 import {
   CfnOutput,
+  Duration,
   Fn,
+  RemovalPolicy,
   Stack,
   StackProps,
   Tags,
@@ -9,6 +11,7 @@ import {
 } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { HEALTH_PATH } from '../nginx/render';
 import {
@@ -18,6 +21,7 @@ import {
   SettingsError,
 } from '../settings';
 import { DeployCheck } from '../constructs/deploy-check';
+import { EdgeDashboard } from '../constructs/edge-dashboard';
 import { amazonLinux2023 } from '../constructs/ec2-baseline';
 import { EdgeLoadBalancer } from '../constructs/edge-load-balancer';
 import { EdgeNetwork } from '../constructs/edge-network';
@@ -41,6 +45,9 @@ export class StickyEdgeStack extends Stack {
   readonly apps: ExternalApps;
   readonly nginx: NginxTier;
   readonly edge: EdgeLoadBalancer;
+  /** nginx's JSON access log, shipped by every node. */
+  readonly accessLogGroup: logs.LogGroup;
+  readonly dashboard: EdgeDashboard;
   /** Shortcuts to what a post-deploy check needs. */
   readonly autoScalingGroup: NginxTier['autoScalingGroup'];
   readonly loadBalancer: EdgeLoadBalancer['loadBalancer'];
@@ -65,6 +72,11 @@ export class StickyEdgeStack extends Stack {
       port: settings.appPort,
       proxyAddresses: this.network.natAddresses,
     });
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLog', {
+      retention: settings.logRetentionDays as logs.RetentionDays,
+      // The log is a sandbox's diagnostics, not a record: `cdk destroy` removes it with the stack.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const lbSubnets = this.network.vpc.selectSubnets(
       this.network.loadBalancerSubnets,
     );
@@ -86,6 +98,8 @@ export class StickyEdgeStack extends Stack {
         ec2.Peer.ipv4(`${server.address}/32`),
       ),
       upstreamPort: settings.appPort,
+      scaleCpuPercent: settings.nginxScaleCpuPercent,
+      accessLogGroup: this.accessLogGroup,
     });
     // nginx nodes come up (and signal) only once the app servers answer at their public addresses.
     this.nginx.autoScalingGroup.node.addDependency(this.apps.ready);
@@ -102,6 +116,7 @@ export class StickyEdgeStack extends Stack {
       target: this.nginx.autoScalingGroup,
       targetPort: NGINX_TRAFFIC_PORT,
       healthPath: HEALTH_PATH,
+      deregistrationDelay: Duration.seconds(settings.nginxDrainSeconds),
       certificate:
         settings.certificateArn === undefined
           ? undefined
@@ -122,6 +137,19 @@ export class StickyEdgeStack extends Stack {
       // The NAT gateways' addresses are what the backends must report: a network change re-runs it too.
       watch: [this.network, this.nginx, this.apps, this.edge],
       targetHealthCheck: this.edge.targetGroup.healthCheck,
+    });
+    this.dashboard = new EdgeDashboard(this, 'Dashboard', {
+      accessLogGroup: this.accessLogGroup,
+      namespace: `StickyEdge/${settings.stage}`,
+      backends: this.apps.servers.map((server) => ({
+        address: server.endpoint,
+        name: server.name,
+      })),
+      loadBalancer: this.edge.loadBalancer,
+      targetGroup: this.edge.targetGroup,
+      autoScalingGroup: this.nginx.autoScalingGroup,
+      alarms: settings.alarms,
+      backendSharePercent: settings.alarmBackendSharePercent,
     });
     this.autoScalingGroup = this.nginx.autoScalingGroup;
     this.loadBalancer = this.edge.loadBalancer;
@@ -153,6 +181,11 @@ export class StickyEdgeStack extends Stack {
     new CfnOutput(this, 'CurlCommand', {
       value: `curl -s -c sticky-edge.jar -b sticky-edge.jar ${this.url}/`,
       description: `Repeat it: the same backend answers, the hit count grows and clientIp is your address${tlsHint}`,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: this.dashboard.url,
+      description:
+        'Where sessions go: requests and share per backend, re-pinned sessions, 5xx, targets, nginx nodes, latency',
     });
     new CfnOutput(this, 'NatElasticIps', {
       value: Fn.join(

@@ -212,6 +212,104 @@ describe('the constraint walker', () => {
     ).toEqual(['R.LogGroupName', 'R.RetentionInDays']);
   });
 
+  test('fails a metric filter name with a colon, a pattern over 1024 characters, a metric name with $, four dimensions', () => {
+    expect(
+      violationsOf(
+        oneResource('AWS::Logs::MetricFilter', {
+          FilterName: 'a:b',
+          FilterPattern: `{ $.uri = "${'x'.repeat(1020)}" }`,
+          MetricTransformations: [
+            {
+              MetricName: 'Requests$',
+              MetricNamespace: 'StickyEdge/sandbox',
+              MetricValue: '1',
+              Dimensions: ['a', 'b', 'c', 'd'].map((k) => ({
+                Key: k,
+                Value: `$.${k}`,
+              })),
+            },
+          ],
+        }),
+      ),
+    ).toEqual([
+      'R.FilterName',
+      'R.FilterPattern',
+      'R.MetricTransformations.0.MetricName',
+      'R.MetricTransformations.0.Dimensions',
+    ]);
+  });
+
+  test('passes a metric filter AWS accepts, and fails one without exactly one transformation', () => {
+    const transformation = {
+      MetricName: 'Requests',
+      MetricNamespace: 'StickyEdge/sandbox',
+      MetricValue: '1',
+      Dimensions: [{ Key: 'Backend', Value: '$.backend' }],
+    };
+    expect(
+      violationsOf(
+        oneResource('AWS::Logs::MetricFilter', {
+          FilterPattern: '{ $.backend != "-" }',
+          MetricTransformations: [transformation],
+        }),
+      ),
+    ).toEqual([]);
+    expect(
+      violationsOf(
+        oneResource('AWS::Logs::MetricFilter', {
+          FilterPattern: '',
+          MetricTransformations: [transformation, transformation],
+        }),
+      ),
+    ).toEqual(['R.MetricTransformations']);
+  });
+
+  test('fails a dashboard name with a dot, a body that is not JSON, and a widget over 500 metrics', () => {
+    expect(
+      violationsOf(
+        oneResource('AWS::CloudWatch::Dashboard', {
+          DashboardName: 'sticky.edge',
+          DashboardBody: '{"widgets": [',
+        }),
+      ),
+    ).toEqual(['R.DashboardName', 'R.DashboardBody']);
+    const widget = (metrics: number) => ({
+      type: 'metric',
+      properties: {
+        metrics: Array.from({ length: metrics }, () => ['N', 'M']),
+      },
+    });
+    expect(
+      violationsOf(
+        oneResource('AWS::CloudWatch::Dashboard', {
+          DashboardBody: {
+            'Fn::Join': [
+              '',
+              [
+                '{"widgets":',
+                JSON.stringify([widget(500), widget(501)]),
+                ',"region":"',
+                { Ref: 'AWS::Region' },
+                '"}',
+              ],
+            ],
+          },
+        }),
+      ),
+    ).toEqual(['R.DashboardBody.widgets.1']);
+  });
+
+  test('fails an alarm description over 1024 characters and over 10 metric queries', () => {
+    expect(
+      violationsOf(
+        oneResource('AWS::CloudWatch::Alarm', {
+          AlarmDescription: 'x'.repeat(1025),
+          Metrics: Array.from({ length: 11 }, (_, i) => ({ Id: `m${i}` })),
+        }),
+      ),
+    ).toEqual(['R.AlarmDescription', 'R.Metrics']);
+  });
+
   test('fails a role path without slashes and a description with an arrow', () => {
     expect(
       violationsOf(

@@ -51,6 +51,24 @@ const LOG_RETENTION_DAYS = [
   2192, 2557, 2922, 3288, 3653,
 ];
 
+// CloudWatch Logs API Reference, PutMetricFilter: filterName 1-512 matching [^:*]*; filterPattern 0-1024;
+// metricTransformations exactly 1 item; MetricTransformation metricName and metricNamespace at most 255 matching
+// [^:*$]*, metricValue at most 100, dimensions "as many as three".
+const METRIC_FILTER_NAME = /^[^:*]{1,512}$/;
+const METRIC_FILTER_PATTERN_CHARS = 1024;
+const METRIC_NAME = /^[^:*$]{1,255}$/;
+const METRIC_VALUE_CHARS = 100;
+const METRIC_FILTER_MAX_DIMENSIONS = 3;
+// CloudWatch API Reference, PutDashboard: DashboardName "maximum length is 255, and valid characters are A-Z,
+// a-z, 0-9, "-", and "_"". CloudWatch service quotas: 500 widgets per dashboard, 500 metrics per widget.
+const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const DASHBOARD_MAX_WIDGETS = 500;
+const DASHBOARD_MAX_METRICS_PER_WIDGET = 500;
+// CloudWatch API Reference, PutMetricAlarm: AlarmName 1-255, AlarmDescription 0-1024, at most 10 Metrics
+// (metric data queries) in a metric-math alarm.
+const ALARM_DESCRIPTION_CHARS = 1024;
+const ALARM_MAX_METRIC_QUERIES = 10;
+
 // CloudFormation API Reference, CreateStack, StackName: "can contain only alphanumeric characters (case
 // sensitive) and hyphens. It must start with an alphabetic character and can't be longer than 128 characters."
 const STACK_NAME = /^[a-zA-Z][-a-zA-Z0-9]{0,127}$/;
@@ -387,6 +405,26 @@ export function awsConstraintViolations(
           `one of ${LOG_RETENTION_DAYS.join(', ')} (CloudWatch Logs PutRetentionPolicy)`,
         );
         break;
+      case 'AWS::Logs::MetricFilter':
+        checkMetricFilter(at, p, check, found);
+        break;
+      case 'AWS::CloudWatch::Dashboard':
+        checkDashboard(at, p, check, found, text);
+        break;
+      case 'AWS::CloudWatch::Alarm':
+        check(
+          at('AlarmDescription'),
+          p.AlarmDescription,
+          (s) => s.length <= ALARM_DESCRIPTION_CHARS,
+          'at most 1024 characters (CloudWatch PutMetricAlarm)',
+        );
+        if ((p.Metrics ?? []).length > ALARM_MAX_METRIC_QUERIES)
+          found.push({
+            where: at('Metrics'),
+            value: String(p.Metrics.length),
+            rule: 'at most 10 metric data queries (CloudWatch PutMetricAlarm)',
+          });
+        break;
       case 'AWS::IAM::Role':
         check(at('Path'), p.Path, matches(IAM_PATH), 'IAM CreateRole Path');
         check(
@@ -483,6 +521,97 @@ type Check = (
 ) => void;
 
 /** Tags on the resource, on the instances and volumes a launch template creates, and on an SSM parameter. */
+function checkMetricFilter(
+  at: (path: string) => string,
+  p: any,
+  check: Check,
+  found: Violation[],
+) {
+  check(
+    at('FilterName'),
+    p.FilterName,
+    (s) => METRIC_FILTER_NAME.test(s),
+    '1-512 characters, no : or * (CloudWatch Logs PutMetricFilter filterName)',
+  );
+  check(
+    at('FilterPattern'),
+    p.FilterPattern,
+    (s) => s.length <= METRIC_FILTER_PATTERN_CHARS,
+    'at most 1024 characters (CloudWatch Logs PutMetricFilter filterPattern)',
+  );
+  const transformations: any[] = p.MetricTransformations ?? [];
+  if (transformations.length !== 1)
+    found.push({
+      where: at('MetricTransformations'),
+      value: String(transformations.length),
+      rule: 'exactly 1 (CloudWatch Logs PutMetricFilter metricTransformations)',
+    });
+  transformations.forEach((t, i) => {
+    const path = `MetricTransformations.${i}`;
+    for (const key of ['MetricName', 'MetricNamespace'])
+      check(
+        at(`${path}.${key}`),
+        t[key],
+        (s) => METRIC_NAME.test(s),
+        '1-255 characters, no :, * or $ (CloudWatch Logs MetricTransformation)',
+      );
+    check(
+      at(`${path}.MetricValue`),
+      t.MetricValue,
+      (s) => s.length <= METRIC_VALUE_CHARS,
+      'at most 100 characters (CloudWatch Logs MetricTransformation metricValue)',
+    );
+    if ((t.Dimensions ?? []).length > METRIC_FILTER_MAX_DIMENSIONS)
+      found.push({
+        where: at(`${path}.Dimensions`),
+        value: String(t.Dimensions.length),
+        rule: 'at most 3 dimensions (CloudWatch Logs MetricTransformation)',
+      });
+  });
+}
+
+function checkDashboard(
+  at: (path: string) => string,
+  p: any,
+  check: Check,
+  found: Violation[],
+  text: (value: unknown) => string,
+) {
+  check(
+    at('DashboardName'),
+    p.DashboardName,
+    (s) => DASHBOARD_NAME.test(s),
+    '1-255 of A-Z a-z 0-9 - _ (CloudWatch PutDashboard)',
+  );
+  let widgets: any[];
+  try {
+    // Tokens resolve to runs of zeros inside JSON strings, so the worst-case body still parses.
+    widgets = JSON.parse(text(p.DashboardBody)).widgets ?? [];
+  } catch {
+    found.push({
+      where: at('DashboardBody'),
+      value: text(p.DashboardBody).slice(0, 200),
+      rule: 'valid JSON (CloudWatch PutDashboard, Dashboard Body Structure)',
+    });
+    return;
+  }
+  if (widgets.length > DASHBOARD_MAX_WIDGETS)
+    found.push({
+      where: at('DashboardBody.widgets'),
+      value: String(widgets.length),
+      rule: 'at most 500 widgets (CloudWatch quotas)',
+    });
+  widgets.forEach((w, i) => {
+    const metrics = w.properties?.metrics ?? [];
+    if (metrics.length > DASHBOARD_MAX_METRICS_PER_WIDGET)
+      found.push({
+        where: at(`DashboardBody.widgets.${i}`),
+        value: String(metrics.length),
+        rule: 'at most 500 metrics per widget (CloudWatch quotas)',
+      });
+  });
+}
+
 function checkTags(id: string, p: any, check: Check) {
   const lists: [string, unknown][] = [['Tags', p.Tags]];
   for (const [i, spec] of (p.TagSpecifications ?? []).entries())

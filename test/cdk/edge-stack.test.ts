@@ -438,9 +438,11 @@ describe('nginx tier', () => {
       expect(at('systemctl enable --now nginx')).toBeGreaterThan(
         at('nginx -t'),
       );
-      expect(lines.at(-1)).toBe(
-        'curl -fsS --retry 10 --retry-connrefused --retry-delay 1 http://127.0.0.1:8081/healthz',
-      );
+      expect(
+        at(
+          'curl -fsS --retry 10 --retry-connrefused --retry-delay 1 http://127.0.0.1:8081/healthz',
+        ),
+      ).toBeGreaterThan(at('systemctl enable --now nginx'));
       expect(lines).toContain(
         `/opt/aws/bin/cfn-signal --stack ${s.stack.stackName} --resource ${ids(s).nginxGroup} --region «{"Ref":"AWS::Region"}» -e $exitCode || echo 'Failed to send Cloudformation Signal'`,
       );
@@ -493,7 +495,10 @@ describe('load balancer', () => {
         expect.arrayContaining([
           { Key: 'proxy_protocol_v2.enabled', Value: 'true' },
           { Key: 'preserve_client_ip.enabled', Value: 'false' },
-          { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
+          {
+            Key: 'deregistration_delay.timeout_seconds',
+            Value: String(s.settings.nginxDrainSeconds),
+          },
         ]),
       );
     },
@@ -522,7 +527,10 @@ describe('load balancer', () => {
       });
       // The ALB pins nothing itself: stickiness to an app server is nginx's job, whichever node answers.
       expect(targetGroup.TargetGroupAttributes).toEqual([
-        { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
+        {
+          Key: 'deregistration_delay.timeout_seconds',
+          Value: String(s.settings.nginxDrainSeconds),
+        },
         { Key: 'stickiness.enabled', Value: 'false' },
       ]);
     },

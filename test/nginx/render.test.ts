@@ -112,7 +112,10 @@ describe.each(LB_KINDS)('renderEdgeConfig lb=%s', (lb) => {
       expect(balanced.includes('hash $remote_addr consistent;')).toBe(
         sticky === 'hash',
       );
-      expect(config.includes(ROUTE_COOKIE)).toBe(sticky === 'cookie');
+      // Only the cookie strategy routes on the cookie (every strategy's access log records it).
+      expect(config.includes(`map $cookie_${ROUTE_COOKIE} `)).toBe(
+        sticky === 'cookie',
+      );
       expect(config.includes('proxy_pass http://$sticky_edge_upstream;')).toBe(
         sticky === 'cookie',
       );
@@ -390,8 +393,11 @@ describe('renderMainConfig', () => {
     expect(main).toContain(
       '    access_log /var/log/nginx/access.log sticky_edge buffer=64k flush=1s;',
     );
-    expect(main).toContain('$remote_addr via=$realip_remote_addr');
-    expect(main).toContain('upstream=$upstream_addr');
+    expect(main).toContain(
+      '    log_format sticky_edge escape=json \'{"time":"$time_iso8601",',
+    );
+    expect(main).toContain('"client":"$remote_addr"');
+    expect(main).toContain('"backend":"$sticky_edge_backend"');
     expect(main).toContain('\n    upstream sticky_edge {\n        ip_hash;');
     expect(listens(main)).toEqual(listens(http));
   });

@@ -4,6 +4,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseAccessLog } from '../../lib/nginx/access-log';
 import { findNginx } from '../../lib/nginx/nginx-binary';
 import {
   HEALTH_PATH,
@@ -12,6 +13,7 @@ import {
   ROUTE_COOKIE,
 } from '../../lib/nginx/render';
 import { routeId } from '../../lib/nginx/validate';
+import { STICKY_STRATEGIES } from '../../lib/settings';
 
 /**
  * Compact real-traffic proofs on stock nginx (node:http backends, clients on their own loopback addresses):
@@ -110,6 +112,9 @@ function request(
     req.on('error', reject);
   });
 }
+
+const accessLog = async (dir: string) =>
+  parseAccessLog(await readFile(join(dir, 'access.log'), 'utf8'));
 
 const routeCookie = (reply: Reply) =>
   reply.setCookies.find((c) => c.startsWith(`${ROUTE_COOKIE}=`));
@@ -229,8 +234,8 @@ describe('cookie strategy on real nginx', () => {
         cookie: `${ROUTE_COOKIE}=${idOf(backend)}`,
       });
     expect(backend.connections - before).toBeLessThan(3);
-    expect(await readFile(join(dir, 'access.log'), 'utf8')).toContain(
-      `upstream=${backend.address}`,
+    expect(await accessLog(dir)).toContainEqual(
+      expect.objectContaining({ upstream: backend.address }),
     );
   });
 
@@ -303,8 +308,11 @@ describe('cookie strategy on real nginx', () => {
     expect(failover).toMatchObject({ status: 200, backend: other.name });
     expect(routeValue(failover)).toBe(idOf(other));
     // nginx tried the dead backend first: $upstream_addr was a list and the cookie named its last entry.
-    expect(await readFile(join(dir, 'access.log'), 'utf8')).toContain(
-      `upstream=${pinned.address}, ${other.address} `,
+    expect(await accessLog(dir)).toContainEqual(
+      expect.objectContaining({
+        upstream: `${pinned.address}, ${other.address}`,
+        backend: other.address,
+      }),
     );
     const after = await request(url, client, {
       cookie: `${ROUTE_COOKIE}=${idOf(other)}`,
@@ -534,3 +542,100 @@ describe('listeners on real nginx', () => {
     expect(await listeningSockets(statusHost, statusPort)).toBe(1);
   });
 });
+
+describe.each(STICKY_STRATEGIES)(
+  'JSON access log on real nginx (%s): every field a metric filter reads',
+  (sticky) => {
+    let nginx: RunningNginx;
+    let backends: Backend[];
+    let host: string;
+    const client = randomLoopback();
+    const idOf = (backend: Backend) =>
+      routeId({ address: backend.address }, backend.address);
+
+    beforeAll(async () => {
+      backends = await Promise.all(['alpha', 'beta'].map(startBackend));
+      nginx = await startNginx(
+        (listen) => {
+          host = listen.split(':')[0];
+          return renderEdgeConfig({
+            lb: 'alb',
+            sticky,
+            listen,
+            trust: [`${randomLoopback()}/32`],
+            backends: backends.map((b) => ({ address: b.address })),
+          });
+        },
+        async (base) =>
+          (await request(`${base}${HEALTH_PATH}`, client)).status === 200,
+      );
+    });
+
+    afterAll(async () => {
+      await nginx?.stop();
+      await Promise.all(
+        (backends ?? []).filter((b) => b.server.listening).map(stopBackend),
+      );
+    });
+
+    test('names the client, node, backend, routes and times; a moved session is re-pinned only under cookie', async () => {
+      const first = await request(`${nginx.url}/a?x="q"`, client);
+      const pinned = backends.find((b) => b.name === first.backend)!;
+      const other = backends.find((b) => b !== pinned)!;
+      const carried = `${ROUTE_COOKIE}=${idOf(pinned)}`;
+      await stopBackend(pinned);
+      const moved = await request(`${nginx.url}/b`, client, {
+        cookie: carried,
+      });
+      expect(moved).toMatchObject({ status: 200, backend: other.name });
+      await stopBackend(other);
+      expect((await request(`${nginx.url}/c`, client)).status).toBe(502);
+
+      const entries = (await accessLog(nginx.dir)).filter(
+        (e) => e.uri !== HEALTH_PATH,
+      );
+      expect(entries).toHaveLength(3);
+      for (const entry of entries) {
+        expect(entry).toMatchObject({
+          node: host,
+          client,
+          method: 'GET',
+          route_set:
+            entry.backend === '-' || sticky !== 'cookie'
+              ? ''
+              : expect.any(String),
+        });
+        expect(Date.parse(entry.time)).not.toBeNaN();
+        expect(typeof entry.request_time).toBe('number');
+        expect(typeof entry.status).toBe('number');
+      }
+      const [a, b, c] = entries;
+      // escape=json keeps the line one JSON object whatever the request carried.
+      expect(a).toMatchObject({
+        uri: '/a?x=%22q%22',
+        status: 200,
+        backend: pinned.address,
+        route: '',
+        route_set: sticky === 'cookie' ? idOf(pinned) : '',
+        repinned: 0,
+      });
+      expect(b).toMatchObject({
+        uri: '/b',
+        status: 200,
+        upstream: `${pinned.address}, ${other.address}`,
+        backend: other.address,
+        route: idOf(pinned),
+        route_set: sticky === 'cookie' ? idOf(other) : '',
+        repinned: sticky === 'cookie' ? 1 : 0,
+      });
+      // Nobody answered: no backend, no route, not a re-pin.
+      expect(c).toMatchObject({
+        uri: '/c',
+        status: 502,
+        backend: '-',
+        route_set: '',
+        repinned: 0,
+      });
+    });
+  },
+);
