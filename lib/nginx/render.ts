@@ -1,5 +1,10 @@
 import type { EdgeRenderOptions } from './render-options';
-import { Backend, ValidEdgeOptions, validateEdgeOptions } from './validate';
+import {
+  Backend,
+  TokenPolicy,
+  ValidEdgeOptions,
+  validateEdgeOptions,
+} from './validate';
 
 export { renderMainConfig } from './main-config';
 export { renderNaiveConfig } from './naive-config';
@@ -266,10 +271,14 @@ export function upgradeMaps(): string[] {
  * The http-context config of one nginx edge node: upstreams, maps and server blocks, as written into
  * `conf.d` by the nginx tier's user data and printed by `sticky-edge render`. Deterministic: every node
  * renders the same text, so a client is routed the same way whichever node the load balancer picks.
- * Throws a `UserError` naming the first bad option.
+ * Throws a `UserError` naming the first bad option. Strings are literals unless `policy.allowTokens` (the
+ * CDK app only) lets a whole CDK token stand for a value.
  */
-export function renderEdgeConfig(options: EdgeRenderOptions): string {
-  const o = validateEdgeOptions(options);
+export function renderEdgeConfig(
+  options: EdgeRenderOptions,
+  policy: TokenPolicy = {},
+): string {
+  const o = validateEdgeOptions(options, policy);
   const lines = [
     `# sticky-edge: lb=${o.lb} sticky=${o.sticky}${o.tls ? ' tls' : ''}. Rendered by sticky-edge; edit the options, not this file.`,
     '',
