@@ -282,6 +282,15 @@ export function renderEdgeConfig(
   const lines = [
     `# sticky-edge: lb=${o.lb} sticky=${o.sticky}${o.tls ? ' tls' : ''}. Rendered by sticky-edge; edit the options, not this file.`,
     '',
+    // The cookie maps' keys are backend addresses, up to 47 characters for [IPv6]:PORT: nginx's default bucket
+    // of one cache line (64 bytes) fails with "could not build map_hash" for a single long IPv6 backend. It
+    // must come before the first map, which fixes the size.
+    ...(o.sticky === 'cookie'
+      ? [
+          '# Room for the longest [IPv6]:PORT map key (nginx default: one 64-byte cache line).',
+          'map_hash_bucket_size 128;',
+        ]
+      : []),
     ...upgradeMaps(),
     '',
     ...(o.sticky === 'cookie' ? [...cookieMaps(o), ''] : []),

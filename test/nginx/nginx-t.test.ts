@@ -6,6 +6,7 @@ import {
 } from '../../lib/nginx/render';
 import type { EdgeRenderOptions } from '../../lib/nginx/render-options';
 import { LB_KINDS, STICKY_STRATEGIES } from '../../lib/settings';
+import { MAX_BACKENDS } from '../../lib/nginx/validate';
 
 /** Every variant the renderer can produce, loaded by the real nginx (`nginx -t`), all checks in parallel. */
 
@@ -88,4 +89,108 @@ describe('nginx -t', () => {
     expect(await nginxHasModule('http_stub_status_module')).toBe(true);
     expect(await nginxHasModule('no_such_module')).toBe(false);
   });
+});
+
+/** The longest backend addresses and ids the renderer accepts, `count` of them. */
+const longest = (count: number, family: 4 | 6) =>
+  Array.from({ length: count }, (_, i) => ({
+    address:
+      family === 6
+        ? `[fd00:1234:5678:9abc:def0:1234:5678:${(0x9a00 + i).toString(16)}]:65535`
+        : `100.100.100.${100 + i}:65535`,
+    id: `a${'x'.repeat(28)}${String(i).padStart(3, '0')}`,
+  }));
+
+describe('nginx -t at the limits the renderer states', () => {
+  test.each(
+    STICKY_STRATEGIES.flatMap((sticky) =>
+      ([4, 6] as const).map((family) => [sticky, family] as const),
+    ),
+  )(
+    'loads 60 backends (MAX_BACKENDS) with the longest addresses, sticky=%s IPv%s',
+    async (sticky, family) => {
+      const result = await testNginxConfig(
+        wrap(
+          renderEdgeConfig({
+            lb: 'nlb',
+            sticky,
+            listen: '127.0.0.1:8080',
+            trust: ['10.0.0.0/24'],
+            backends: longest(MAX_BACKENDS, family),
+          }),
+        ),
+      );
+      expect(result.output).toContain('test is successful');
+      expect(result.ok).toBe(true);
+    },
+  );
+
+  test('refuses a zone that overflows: 65 servers in one 64 KB upstream zone (why the limit exists)', async () => {
+    const servers = longest(65, 4)
+      .map((b) => `    server ${b.address};`)
+      .join('\n');
+    const result = await testNginxConfig(
+      wrap(`upstream full {\n    zone full 64k;\n${servers}\n}\n`),
+    );
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatch(/no memory in upstream zone "full"/);
+  });
+
+  test('loads the cookie strategy with one long IPv6 backend (its map key needs a 128-byte bucket)', async () => {
+    const result = await testNginxConfig(
+      wrap(
+        renderEdgeConfig({
+          lb: 'alb',
+          sticky: 'cookie',
+          listen: '127.0.0.1:8080',
+          trust: ['10.0.0.0/24'],
+          backends: longest(1, 6),
+        }),
+      ),
+    );
+    expect(result.output).toContain('test is successful');
+  });
+});
+
+describe('nginx -t would load the payloads the renderer refuses (issue 11)', () => {
+  const options: EdgeRenderOptions = {
+    lb: 'nlb',
+    sticky: 'ip_hash',
+    listen: '127.0.0.1:8080',
+    trust: ['10.9.9.0/24'],
+    backends: [{ address: '10.0.2.10:3000' }],
+  };
+  const injected: [string, string, Partial<EdgeRenderOptions>, string][] = [
+    [
+      'set_real_ip_from 0.0.0.0/0 in a trust value',
+      '10.9.9.0/24;\n    set_real_ip_from 0.0.0.0/0; # ${Token[X.1]}',
+      {},
+      '10.9.9.0/24',
+    ],
+    [
+      'a whole server block in a backend value',
+      '10.0.2.10:3000;\n}\nserver {\n    listen 127.0.0.1:8081;\n    location / { return 200 "owned"; }\n}\nupstream x {\n    server 10.0.3.10:3000; # ${Token[X.2]}',
+      {},
+      '10.0.2.10:3000',
+    ],
+  ];
+
+  test.each(injected)(
+    'fails when %s: nginx -t accepts the pasted text, the renderer (CLI and CDK path alike) refuses it',
+    async (_name, payload, _o, placeholder) => {
+      // What the renderer wrote when the text skipped validation: the value pasted where it stands.
+      const pasted = renderEdgeConfig(options).replace(placeholder, payload);
+      expect(pasted).toContain(payload);
+      expect((await testNginxConfig(wrap(pasted))).ok).toBe(true);
+      const asOption =
+        placeholder === '10.9.9.0/24'
+          ? { trust: [payload] }
+          : { backends: [{ address: payload }] };
+      for (const policy of [{}, { allowTokens: true }]) {
+        expect(() =>
+          renderEdgeConfig({ ...options, ...asOption }, policy),
+        ).toThrow(expect.objectContaining({ name: 'UserError' }));
+      }
+    },
+  );
 });

@@ -490,15 +490,16 @@ describe('renderNaiveConfig', () => {
 
 describe('renderEdgeConfig refuses text smuggled in as a CDK token', () => {
   /** The payloads that loaded in nginx when a `${Token[` value skipped validation (issue 11). */
-  const injectTrust = '${Token[X.1]};\n    set_real_ip_from 0.0.0.0/0';
+  const injectTrust =
+    '10.9.9.0/24;\n    set_real_ip_from 0.0.0.0/0; # ${Token[X.1]}';
   const injectServer =
-    '10.0.2.10:3000;\n}\nserver {\n    listen 8081;\n    location / { return 200 "owned"; }\n}\nupstream x {\n    server ${Token[X.2]}:3000';
+    '10.0.2.10:3000;\n}\nserver {\n    listen 127.0.0.1:8081;\n    location / { return 200 "owned"; }\n}\nupstream x {\n    server 10.0.3.10:3000; # ${Token[X.2]}';
 
   test.each<[string, Partial<EdgeRenderOptions>, RegExp]>([
     [
       'a trust value injects set_real_ip_from 0.0.0.0/0',
       { trust: [injectTrust] },
-      /^trust must be an IPv4 or IPv6 CIDR .*got "\$\{Token\[X\.1\]\};\\n    set_real_ip_from 0\.0\.0\.0\/0"$/,
+      /^trust must be an IPv4 or IPv6 CIDR .*got "10\.9\.9\.0\/24;\\n    set_real_ip_from 0\.0\.0\.0\/0; # \$\{Token\[X\.1\]\}"$/,
     ],
     [
       'a backend injects a server block',
@@ -544,7 +545,7 @@ describe('renderEdgeConfig refuses text smuggled in as a CDK token', () => {
     [
       'a trust token carries set_real_ip_from 0.0.0.0/0',
       { trust: [injectTrust] },
-      /^trust must be .*got "\$\{Token\[X\.1\]\};\\n    set_real_ip_from 0\.0\.0\.0\/0"$/,
+      /^trust must be .*got "10\.9\.9\.0\/24;\\n    set_real_ip_from 0\.0\.0\.0\/0; # \$\{Token\[X\.1\]\}"$/,
     ],
     [
       'a backend token carries a server block',
@@ -658,15 +659,15 @@ describe('renderEdgeConfig backends', () => {
     expect(config).toContain('server [fd00::ffff:a00:20a]:3000 ');
   });
 
-  test('fails when there are 65 backends (the upstream zone holds 64)', () => {
-    const backends = Array.from({ length: 65 }, (_, i) => ({
+  test('fails when there are 61 backends (past the stated limit of 60)', () => {
+    const backends = Array.from({ length: 61 }, (_, i) => ({
       address: `10.0.${i}.10:3000`,
     }));
     expect(() => render({ backends })).toThrow(
       expect.objectContaining({
         name: 'UserError',
         message:
-          "backends must name at most 64 backends (the upstream's 64 KB zone holds no more), got 65",
+          "backends must name at most 60 backends (the upstream's 64 KB zone holds no more), got 61",
       }),
     );
   });
