@@ -1,4 +1,13 @@
-import { nginxHasModule, testNginxConfig } from '../../lib/nginx/nginx-binary';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  findNginx,
+  nginxHasModule,
+  testNginxConfig,
+} from '../../lib/nginx/nginx-binary';
 import {
   renderEdgeConfig,
   renderMainConfig,
@@ -193,4 +202,62 @@ describe('nginx -t would load the payloads the renderer refuses (issue 11)', () 
       }
     },
   );
+});
+
+describe('a status listener beside the traffic port, on real nginx', () => {
+  /** A port free on 127.0.0.1 and ::1 right now. */
+  async function freePort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '::', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+
+  test('listen PORT (0.0.0.0 only) and statusListen [::1]:PORT are two sockets: stub_status answers only on ::1', async () => {
+    const port = await freePort();
+    const dir = await mkdtemp(join(tmpdir(), 'sticky-edge-status-'));
+    const conf = join(dir, 'nginx.conf');
+    await writeFile(
+      conf,
+      wrap(
+        renderEdgeConfig({
+          lb: 'alb',
+          sticky: 'ip_hash',
+          listen: String(port),
+          statusListen: `[::1]:${port}`,
+          trust: ['127.0.0.0/16'],
+          backends: [{ address: '127.0.0.1:1' }],
+        }),
+      ),
+    );
+    const nginx = spawn(
+      findNginx(),
+      ['-p', dir + '/', '-c', conf, '-e', 'stderr', '-g', 'daemon off;'],
+      { stdio: 'ignore' },
+    );
+    try {
+      const get = async (host: string) => {
+        for (let i = 0; i < 50; i++) {
+          try {
+            return await fetch(`http://${host}:${port}/nginx_status`);
+          } catch {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        throw new Error(`nginx did not answer on ${host}:${port}`);
+      };
+      const status = await get('[::1]');
+      expect(status.status).toBe(200);
+      expect(await status.text()).toMatch(/^Active connections: \d+/);
+      const traffic = await get('127.0.0.1');
+      // The traffic listener proxies the path to the (absent) backend: no stub_status there.
+      expect(traffic.status).toBe(502);
+      expect(await traffic.text()).not.toMatch(/Active connections/);
+    } finally {
+      nginx.kill('SIGTERM');
+      await new Promise((resolve) => nginx.once('exit', resolve));
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
