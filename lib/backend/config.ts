@@ -43,6 +43,14 @@ export function normaliseAddress(address: string): string {
   return mapped ? mapped[1] : address;
 }
 
+/**
+ * The widest trusted range: the widest an AWS VPC can be, as the proxies in front of a backend (nginx nodes,
+ * NAT) live in one. VPC User Guide, "VPC CIDR blocks": IPv4 /16 to /28; IPv6 /44 to /60 (BYOIP or IPAM;
+ * Amazon-provided blocks are /56). Wider ranges, or several that together cover everything (0.0.0.0/1 and
+ * 128.0.0.0/1), would let clients outside choose the address the backend reports.
+ */
+export const WIDEST_TRUSTED_PREFIX = { 4: 16, 6: 44 } as const;
+
 /** Answers "is this address one of the proxies whose forwarding headers we believe?". */
 export type TrustCheck = (address: string) => boolean;
 
@@ -80,6 +88,11 @@ function addTrusted(list: BlockList, entry: string): void {
     throw bad(` (prefix 1-${maxPrefix})`);
   if (prefix === 0)
     throw bad(' narrower than /0 (that would trust every client)');
+  const widest = WIDEST_TRUSTED_PREFIX[family === 4 ? 4 : 6];
+  if (prefix < widest)
+    throw bad(
+      ` no wider than an AWS VPC (/${widest} for IPv${family}: the proxies are inside one)`,
+    );
   list.addSubnet(address, prefix, type);
 }
 
