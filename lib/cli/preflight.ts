@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseStrictArgs } from './args';
 import type { AwsClients } from '../preflight/check';
 import { awsClients, resolvedRegion } from '../preflight/clients';
 import { formatReport } from '../preflight/report';
@@ -61,7 +61,7 @@ const DEFAULT_DEPS: PreflightDeps = {
 };
 
 function parse(argv: string[]) {
-  return parseArgs({
+  return parseStrictArgs({
     args: argv,
     options: {
       context: { type: 'string', short: 'c', multiple: true, default: [] },

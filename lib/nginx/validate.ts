@@ -336,6 +336,9 @@ export function validateEdgeOptions(
     );
   }
   const trust = options.trust.map((cidr) => trustCidr(cidr, policy));
+  const twice = trust.find((cidr, i) => trust.indexOf(cidr) !== i);
+  if (twice !== undefined)
+    throw new UserError(`trust ${JSON.stringify(twice)} is listed twice`);
   const backends = validBackends(options.backends, sticky === 'cookie', policy);
   const statusListen =
     options.statusListen === undefined
