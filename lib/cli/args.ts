@@ -23,7 +23,8 @@ export function parseStrictArgs<T extends ParseArgsConfig>(
     if (token.kind !== 'option') continue;
     const spec = options[token.name];
     const value = token.value ?? '';
-    const flag = `--${token.name}`;
+    // As typed: `-c` stays `-c`.
+    const flag = token.rawName;
     if (
       spec?.type === 'string' &&
       value === '' &&

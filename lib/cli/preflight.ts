@@ -142,7 +142,13 @@ function contextFlags(flags: string[]): Record<string, string> {
     const eq = flag.indexOf('=');
     if (eq <= 0)
       throw new CliError(`-c must be key=value, got ${JSON.stringify(flag)}`);
-    context[flag.slice(0, eq)] = flag.slice(eq + 1);
+    const key = flag.slice(0, eq);
+    // cdk synth would take the last; a setting given twice is a mistake either way.
+    if (key in context)
+      throw new CliError(
+        `-c ${key} may be given once, got ${JSON.stringify(context[key])} and ${JSON.stringify(flag.slice(eq + 1))}`,
+      );
+    context[key] = flag.slice(eq + 1);
   }
   return context;
 }
