@@ -120,7 +120,7 @@ export function parseBackendArgs(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): BackendConfig {
-  const { values } = parseArgs({
+  const { values, tokens } = parseArgs({
     args: [...argv],
     options: {
       name: { type: 'string' },
@@ -129,7 +129,9 @@ export function parseBackendArgs(
     },
     strict: true,
     allowPositionals: false,
+    tokens: true,
   });
+  refuseRepeats(tokens);
   const name = values.name ?? env[BACKEND_ENV.name];
   const listen = values.listen ?? env[BACKEND_ENV.listen];
   if (name === undefined)
@@ -148,6 +150,27 @@ export function parseBackendArgs(
     ...parseListen(listen),
     trustedProxies,
   };
+}
+
+/** parseArgs keeps the last of `--name a --name b`; a flag given twice, or a repeated proxy, is a mistake. */
+function refuseRepeats(
+  tokens: readonly { kind: string; name?: string; value?: string }[],
+): void {
+  const seen = new Map<string, string[]>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined) continue;
+    const value = token.value ?? '';
+    const earlier = seen.get(token.name) ?? [];
+    if (token.name !== 'trust-proxy' && earlier.length > 0)
+      throw new UserError(
+        `--${token.name} may be given once, got ${JSON.stringify(earlier[0])} and ${JSON.stringify(value)}`,
+      );
+    if (earlier.includes(value))
+      throw new UserError(
+        `--${token.name} ${JSON.stringify(value)} is given twice`,
+      );
+    seen.set(token.name, [...earlier, value]);
+  }
 }
 
 function splitList(text: string | undefined): string[] {

@@ -98,4 +98,34 @@ describe('parseBackendArgs', () => {
       `trusted proxy must be an IP or CIDR no wider than an AWS VPC (/${widest} for IPv${family}: the proxies are inside one), got ${JSON.stringify(first)}`,
     );
   });
+
+  test.each([
+    [
+      ['--name', 'a', '--name', 'b', '--listen', '127.0.0.1:0'],
+      '--name may be given once, got "a" and "b"',
+    ],
+    [
+      ['--name', 'a', '--listen', '127.0.0.1:0', '--listen', '127.0.0.1:1'],
+      '--listen may be given once, got "127.0.0.1:0" and "127.0.0.1:1"',
+    ],
+    [
+      [
+        '--name',
+        'a',
+        '--listen',
+        '127.0.0.1:0',
+        '--trust-proxy',
+        '10.0.0.1',
+        '--trust-proxy',
+        '10.0.0.1',
+      ],
+      '--trust-proxy "10.0.0.1" is given twice',
+    ],
+    [
+      ['--name', '', '--listen', '127.0.0.1:0'],
+      'name must be 1-63 letters, digits, dots, dashes or underscores, got ""',
+    ],
+  ])('fails when given %j', (args, message) => {
+    expect(() => parseBackendArgs(args, {})).toThrow(message);
+  });
 });
