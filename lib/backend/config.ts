@@ -46,8 +46,9 @@ export function normaliseAddress(address: string): string {
 /**
  * The widest trusted range: the widest an AWS VPC can be, as the proxies in front of a backend (nginx nodes,
  * NAT) live in one. VPC User Guide, "VPC CIDR blocks": IPv4 /16 to /28; IPv6 /44 to /60 (BYOIP or IPAM;
- * Amazon-provided blocks are /56). Wider ranges, or several that together cover everything (0.0.0.0/1 and
- * 128.0.0.0/1), would let clients outside choose the address the backend reports.
+ * Amazon-provided blocks are /56; https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html).
+ * Wider ranges, or several that together cover everything (0.0.0.0/1 and 128.0.0.0/1), would let clients
+ * outside choose the address the backend reports.
  */
 export const WIDEST_TRUSTED_PREFIX = { 4: 16, 6: 44 } as const;
 

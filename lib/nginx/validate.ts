@@ -51,8 +51,9 @@ const ROUTE_ID_FORMS = '1-32 lowercase letters, digits, dashes or underscores';
 /**
  * The widest trust range: the widest an AWS VPC (and so a load balancer's subnets) can be. VPC User Guide,
  * "VPC CIDR blocks": an IPv4 block is /16 to /28; an IPv6 block is /44 to /60 in steps of 4 (BYOIP or IPAM),
- * and Amazon-provided ones are /56. Anything wider trusts addresses that cannot be the load balancer, and
- * ranges like 0.0.0.0/1 + 128.0.0.0/1 together trust everyone.
+ * and Amazon-provided ones are /56 (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html).
+ * Anything wider trusts addresses that cannot be the load balancer, and ranges like 0.0.0.0/1 + 128.0.0.0/1
+ * together trust everyone.
  */
 export const WIDEST_TRUST = { 4: 16, 6: 44 } as const;
 
