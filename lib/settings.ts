@@ -146,6 +146,14 @@ function wholeNumber(
   return n;
 }
 
+/**
+ * An ACM certificate ARN: a real partition and a UUID certificate id (8-4-4-4-12 hex). Partitions: aws,
+ * aws-cn, aws-us-gov (AWS General Reference, "Amazon Resource Names": arn:partition) and the ISO partitions
+ * aws-iso, aws-iso-b, aws-iso-e, aws-iso-f (the partitions aws-cdk-lib's region-info fact tables name).
+ */
+const CERTIFICATE_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f):acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 
 /** An Availability Zone name: its region's name and one letter (us-east-1a, ap-southeast-2c, us-gov-west-1b). */
@@ -181,9 +189,11 @@ function zonePair(value: unknown): readonly string[] {
 export function parseSettings(
   read: (key: SettingKey) => unknown,
 ): EdgeSettings {
+  // An empty value (`-c stage=`, `--lb ''`) is refused, not read as "unset": it would silently become the default.
   const get = (key: SettingKey) => {
     const v = read(key);
-    return v === undefined || v === null || v === '' ? undefined : v;
+    if (v === '') fail(key, v);
+    return v === undefined || v === null ? undefined : v;
   };
   const d = DEFAULT_SETTINGS;
   const raw = {
@@ -250,11 +260,7 @@ export function parseSettings(
     certificateArn:
       raw.certificateArn === undefined
         ? undefined
-        : text(
-            'certificateArn',
-            raw.certificateArn,
-            /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/,
-          ),
+        : text('certificateArn', raw.certificateArn, CERTIFICATE_ARN),
     cookieTtlSeconds:
       raw.cookieTtl === undefined
         ? d.cookieTtlSeconds

@@ -97,8 +97,10 @@ test.each(Object.keys(MODES))(
       '80',
       '--status-listen',
       '127.0.0.1:8081',
-      '--cookie-ttl',
-      String(settings.cookieTtlSeconds),
+      // --cookie-ttl belongs to the cookie strategy only (refused with the others).
+      ...(settings.sticky === 'cookie'
+        ? ['--cookie-ttl', String(settings.cookieTtlSeconds)]
+        : []),
       ...(settings.certificateArn === undefined ? [] : ['--tls']),
       ...trust.flatMap((cidr) => ['--trust', cidr]),
       ...backends.flatMap((b) => ['--backend', b]),

@@ -80,6 +80,26 @@ const failures: [string, string[], RegExp][] = [
     ['--cookie-ttl', '-5', ...TRUST, ...BACKENDS],
     /^sticky-edge: Option '--cookie-ttl' argument is ambiguous\. Did you forget .* use '--cookie-ttl=-XYZ'\.$/,
   ],
+  // Issue 11: each was accepted and rendered.
+  [
+    'a trust value carries a CDK token and an injected directive',
+    [
+      '--trust',
+      '10.0.0.0/24;\n    set_real_ip_from 0.0.0.0/0; # ${Token[X.1]}',
+      ...BACKENDS,
+    ],
+    /^sticky-edge: trust must be an IPv4 or IPv6 CIDR .*got "10\.0\.0\.0\/24;\\n    set_real_ip_from 0\.0\.0\.0\/0; # \$\{Token\[X\.1\]\}"$/,
+  ],
+  [
+    '--lb is empty',
+    ['--lb', '', ...TRUST, ...BACKENDS],
+    /^sticky-edge: --lb must not be empty, got ""$/,
+  ],
+  [
+    '--lb is given twice',
+    ['--lb', 'nlb', '--lb', 'alb', ...TRUST, ...BACKENDS],
+    /^sticky-edge: --lb may be given once, got "nlb" and "alb"$/,
+  ],
 ];
 
 /** In process (each spawn costs a Node start): the same errors the dispatcher prints. */
@@ -123,6 +143,44 @@ const inProcessFailures: [string, string[], RegExp][] = [
     'a flag lacks its value',
     [...TRUST, '--backend'],
     /^Option '--backend <value>' argument missing$/,
+  ],
+  // Issue 11: each was accepted and rendered.
+  [
+    'a backend is a whole CDK token (a CLI string is a literal)',
+    [...TRUST, '--backend', '${Token[TOKEN.1]}:3000'],
+    /^backend must be IPV4:PORT or \[IPV6\]:PORT, got "\$\{Token\[TOKEN\.1\]\}:3000"$/,
+  ],
+  [
+    'trust ranges together cover every IPv4 address',
+    ['--trust', '0.0.0.0/1', '--trust', '128.0.0.0/1', ...BACKENDS],
+    /^trust "0\.0\.0\.0\/1" is wider than an AWS VPC can be \(at most \/16 for IPv4\)/,
+  ],
+  [
+    'the status listener is the traffic port on every address',
+    [
+      '--listen',
+      '8080',
+      '--status-listen',
+      '0.0.0.0:8080',
+      ...TRUST,
+      ...BACKENDS,
+    ],
+    /^statusListen must not share a port with listen "8080", got "0\.0\.0\.0:8080"$/,
+  ],
+  [
+    'a backend is IPv4-mapped IPv6 in hex',
+    [...TRUST, '--backend', '[::ffff:7f00:1]:3000'],
+    /^backend must be IPV4:PORT or \[IPV6\]:PORT, got "\[::ffff:7f00:1\]:3000"$/,
+  ],
+  [
+    'a trust range is given twice',
+    [...TRUST, ...TRUST, ...BACKENDS],
+    /^--trust "10\.0\.0\.0\/24" is given twice$/,
+  ],
+  [
+    '--cookie-ttl is given without --sticky cookie',
+    ['--cookie-ttl', '600', ...TRUST, ...BACKENDS],
+    /^--cookie-ttl applies only to --sticky cookie, got --cookie-ttl "600" with --sticky ip_hash$/,
   ],
 ];
 

@@ -118,8 +118,43 @@ describe('parseSettings', () => {
       '50',
       /^alarmBackendSharePercent must be .*from 51 to 100, got "50"$/,
     ],
+    // Empty values were read as unset and silently became the default.
+    ['stage', '', /^stage must be a lowercase name .*got ""$/],
+    ['lb', '', /^lb must be nlb or alb, got ""$/],
+    ['sticky', '', /^sticky must be ip_hash, hash or cookie, got ""$/],
+    ['cookieTtl', '', /^cookieTtl must be a whole number .*got ""$/],
+    ['nginxInstanceType', '', /^nginxInstanceType must be .*got ""$/],
+    ['certificateArn', '', /^certificateArn must be .*got ""$/],
+    ['availabilityZones', '', /^availabilityZones must be .*got ""$/],
+    ['natGateways', '', /^natGateways must be .*got ""$/],
+    // Not a partition: only aws, aws-cn, aws-us-gov and the ISO partitions are.
+    [
+      'certificateArn',
+      'arn:awsevil-:acm:us-east-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b',
+      /^certificateArn must be an ACM certificate ARN, got "arn:awsevil-:acm:/,
+    ],
+    // A certificate id is a UUID (8-4-4-4-12 hex), not 36 of anything.
+    [
+      'certificateArn',
+      `arn:aws:acm:us-east-1:123456789012:certificate/${'-'.repeat(36)}`,
+      /^certificateArn must be an ACM certificate ARN, got "arn:aws:acm:us-east-1:123456789012:certificate\/-{36}"$/,
+    ],
+    [
+      'certificateArn',
+      'arn:aws:acm:us-east-1:123456789012:certificate/0b7c1a2e3f4d4e5f8a9b0c1d2e3f4a5b0000',
+      /^certificateArn must be .*got "arn:aws:acm:us-east-1:123456789012:certificate\/0b7c1a2e3f4d/,
+    ],
   ] as const)('fails when %s is %j', (key, value, message) => {
     expect(() => from({ [key]: value })).toThrow(message);
+  });
+
+  test.each([
+    'arn:aws:acm:us-east-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b',
+    'arn:aws-cn:acm:cn-north-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b',
+    'arn:aws-us-gov:acm:us-gov-west-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b',
+    'arn:aws-iso-b:acm:us-isob-east-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b',
+  ])('accepts the certificate ARN %s', (arn) => {
+    expect(from({ certificateArn: arn }).certificateArn).toBe(arn);
   });
 
   test('fails when the maximum is below the minimum', () => {

@@ -43,6 +43,15 @@ export function normaliseAddress(address: string): string {
   return mapped ? mapped[1] : address;
 }
 
+/**
+ * The widest trusted range: the widest an AWS VPC can be, as the proxies in front of a backend (nginx nodes,
+ * NAT) live in one. VPC User Guide, "VPC CIDR blocks": IPv4 /16 to /28; IPv6 /44 to /60 (BYOIP or IPAM;
+ * Amazon-provided blocks are /56; https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html).
+ * Wider ranges, or several that together cover everything (0.0.0.0/1 and 128.0.0.0/1), would let clients
+ * outside choose the address the backend reports.
+ */
+export const WIDEST_TRUSTED_PREFIX = { 4: 16, 6: 44 } as const;
+
 /** Answers "is this address one of the proxies whose forwarding headers we believe?". */
 export type TrustCheck = (address: string) => boolean;
 
@@ -80,6 +89,11 @@ function addTrusted(list: BlockList, entry: string): void {
     throw bad(` (prefix 1-${maxPrefix})`);
   if (prefix === 0)
     throw bad(' narrower than /0 (that would trust every client)');
+  const widest = WIDEST_TRUSTED_PREFIX[family === 4 ? 4 : 6];
+  if (prefix < widest)
+    throw bad(
+      ` no wider than an AWS VPC (/${widest} for IPv${family}: the proxies are inside one)`,
+    );
   list.addSubnet(address, prefix, type);
 }
 
@@ -107,7 +121,7 @@ export function parseBackendArgs(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): BackendConfig {
-  const { values } = parseArgs({
+  const { values, tokens } = parseArgs({
     args: [...argv],
     options: {
       name: { type: 'string' },
@@ -116,7 +130,9 @@ export function parseBackendArgs(
     },
     strict: true,
     allowPositionals: false,
+    tokens: true,
   });
+  refuseRepeats(tokens);
   const name = values.name ?? env[BACKEND_ENV.name];
   const listen = values.listen ?? env[BACKEND_ENV.listen];
   if (name === undefined)
@@ -135,6 +151,27 @@ export function parseBackendArgs(
     ...parseListen(listen),
     trustedProxies,
   };
+}
+
+/** parseArgs keeps the last of `--name a --name b`; a flag given twice, or a repeated proxy, is a mistake. */
+function refuseRepeats(
+  tokens: readonly { kind: string; name?: string; value?: string }[],
+): void {
+  const seen = new Map<string, string[]>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined) continue;
+    const value = token.value ?? '';
+    const earlier = seen.get(token.name) ?? [];
+    if (token.name !== 'trust-proxy' && earlier.length > 0)
+      throw new UserError(
+        `--${token.name} may be given once, got ${JSON.stringify(earlier[0])} and ${JSON.stringify(value)}`,
+      );
+    if (earlier.includes(value))
+      throw new UserError(
+        `--${token.name} ${JSON.stringify(value)} is given twice`,
+      );
+    seen.set(token.name, [...earlier, value]);
+  }
 }
 
 function splitList(text: string | undefined): string[] {

@@ -33,8 +33,12 @@ const NODE_BINARY = '/usr/bin/node-22';
 const SCRIPT_END = 'STICKY_EDGE_BACKEND_JS';
 const UNIT_END = 'STICKY_EDGE_BACKEND_UNIT';
 
-/** CDK encodes an unresolved string as `${Token[…]}`; its deployed value is only known to CloudFormation. */
-const TOKEN_MARK = '${Token[';
+/**
+ * CDK encodes an unresolved string as `${Token[…]}`; its deployed value is only known to CloudFormation. Only a
+ * whole token (an address), optionally with a literal prefix length, passes unchecked: any other text around
+ * it (a newline would add a directive to the unit file) is validated, and refused, like a literal.
+ */
+const WHOLE_TOKEN_ENTRY = /^\$\{Token\[[a-zA-Z0-9:._-]+\]\}(?:\/\d{1,3})?$/;
 
 export function backendInstallCommands(
   options: BackendInstallOptions,
@@ -42,7 +46,7 @@ export function backendInstallCommands(
   const name = checkBackendName(options.name);
   checkPort(options.port);
   parseTrustedProxies(
-    options.trustedProxies.filter((entry) => !entry.includes(TOKEN_MARK)),
+    options.trustedProxies.filter((entry) => !WHOLE_TOKEN_ENTRY.test(entry)),
   );
   const script = bundleBackend();
   if (script.split('\n').includes(SCRIPT_END))

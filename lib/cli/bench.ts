@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseStrictArgs } from './args';
 import { SCENARIOS, type Scenario } from '../bench/results';
 import {
   runBench,
@@ -59,19 +59,22 @@ export function parseBenchArgs(
   argv: string[],
   cwd = process.cwd(),
 ): BenchArgs | undefined {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      quick: { type: 'boolean' },
-      full: { type: 'boolean' },
-      only: { type: 'string' },
-      out: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+  const { values } = parseStrictArgs(
+    {
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        quick: { type: 'boolean' },
+        full: { type: 'boolean' },
+        only: { type: 'string' },
+        out: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     },
-  });
+    { checksEmpty: ['only', 'out'] },
+  );
   if (values.help) return undefined;
   if (values.quick && values.full)
     throw new UserError('--quick and --full cannot be used together');

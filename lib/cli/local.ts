@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { parseArgs } from 'node:util';
+import { parseStrictArgs } from './args';
 import { runDemo } from '../local/demo';
 import { formatReport } from '../local/report';
 import { startTopology } from '../local/topology';
@@ -43,7 +43,7 @@ interface LocalOptions {
 }
 
 function parseOptions(argv: string[]): LocalOptions | 'help' {
-  const { values } = parseArgs({
+  const { values } = parseStrictArgs({
     args: argv,
     options: {
       lb: { type: 'string', default: 'nlb' },

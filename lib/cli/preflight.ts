@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseStrictArgs } from './args';
 import type { AwsClients } from '../preflight/check';
 import { awsClients, resolvedRegion } from '../preflight/clients';
 import { formatReport } from '../preflight/report';
@@ -61,7 +61,7 @@ const DEFAULT_DEPS: PreflightDeps = {
 };
 
 function parse(argv: string[]) {
-  return parseArgs({
+  return parseStrictArgs({
     args: argv,
     options: {
       context: { type: 'string', short: 'c', multiple: true, default: [] },
@@ -142,7 +142,13 @@ function contextFlags(flags: string[]): Record<string, string> {
     const eq = flag.indexOf('=');
     if (eq <= 0)
       throw new UserError(`-c must be key=value, got ${JSON.stringify(flag)}`);
-    context[flag.slice(0, eq)] = flag.slice(eq + 1);
+    const key = flag.slice(0, eq);
+    // cdk synth would take the last; a setting given twice is a mistake either way.
+    if (key in context)
+      throw new UserError(
+        `-c ${key} may be given once, got ${JSON.stringify(context[key])} and ${JSON.stringify(flag.slice(eq + 1))}`,
+      );
+    context[key] = flag.slice(eq + 1);
   }
   return context;
 }

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseStrictArgs } from './args';
 import { nginxConf } from '../nginx/nginx-options';
 import { renderEdgeConfig, renderNaiveConfig } from '../nginx/render';
 import type { EdgeRenderOptions } from '../nginx/render-options';
@@ -38,25 +38,28 @@ example:
 `;
 
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    options: {
-      lb: { type: 'string' },
-      sticky: { type: 'string' },
-      listen: { type: 'string', default: '80' },
-      trust: { type: 'string', multiple: true, default: [] },
-      backend: { type: 'string', multiple: true, default: [] },
-      'status-listen': { type: 'string' },
-      tls: { type: 'boolean', default: false },
-      'cookie-ttl': { type: 'string' },
-      main: { type: 'boolean', default: false },
-      naive: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+  return parseStrictArgs(
+    {
+      args: argv,
+      options: {
+        lb: { type: 'string' },
+        sticky: { type: 'string' },
+        listen: { type: 'string', default: '80' },
+        trust: { type: 'string', multiple: true, default: [] },
+        backend: { type: 'string', multiple: true, default: [] },
+        'status-listen': { type: 'string' },
+        tls: { type: 'boolean', default: false },
+        'cookie-ttl': { type: 'string' },
+        main: { type: 'boolean', default: false },
+        naive: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+      tokens: true,
     },
-    strict: true,
-    allowPositionals: false,
-    tokens: true,
-  });
+    { checksRepeats: ['backend'] },
+  );
 }
 
 type Values = ReturnType<typeof parse>['values'];
@@ -86,6 +89,12 @@ function edgeOptions(values: Values): EdgeRenderOptions {
         cookieTtl: values['cookie-ttl'],
       })[key as string],
   );
+  // The lifetime of a cookie nobody sets: taken silently, it would read as if it did something.
+  if (values['cookie-ttl'] !== undefined && settings.sticky !== 'cookie') {
+    throw new UserError(
+      `--cookie-ttl applies only to --sticky cookie, got --cookie-ttl ${JSON.stringify(values['cookie-ttl'])} with --sticky ${settings.sticky}`,
+    );
+  }
   return {
     lb: settings.lb,
     sticky: settings.sticky,

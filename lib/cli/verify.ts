@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseStrictArgs } from './args';
 import { formatReport, LIMITS, verifyEndpoint, VerifyReport } from '../verify';
 import { STICKY_STRATEGIES, StickyStrategy } from '../settings';
 import { UserError } from '../errors';
@@ -32,7 +32,7 @@ example:
 `;
 
 function parse(argv: string[]) {
-  return parseArgs({
+  return parseStrictArgs({
     args: argv,
     options: {
       sessions: { type: 'string' },

@@ -89,7 +89,13 @@ export function nginxConf(http: string, host: NginxHost): string {
   return renderMainConfig({ http, ...hostOptions(host) });
 }
 
-/** The whole /etc/nginx/nginx.conf of an Amazon Linux 2023 edge node (package paths, `nginx` workers). */
+/**
+ * The whole /etc/nginx/nginx.conf of an Amazon Linux 2023 edge node (package paths, `nginx` workers), as the
+ * nginx tier's user data writes it: the CDK path, so whole CDK tokens (subnet CIDRs, app server addresses)
+ * may stand for values CloudFormation resolves.
+ */
 export function amazonLinuxNginxConf(options: EdgeRenderOptions): string {
-  return nginxConf(renderEdgeConfig(options), { kind: 'amazon-linux' });
+  return nginxConf(renderEdgeConfig(options, { allowTokens: true }), {
+    kind: 'amazon-linux',
+  });
 }

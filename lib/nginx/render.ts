@@ -1,5 +1,10 @@
 import type { EdgeRenderOptions } from './render-options';
-import { Backend, ValidEdgeOptions, validateEdgeOptions } from './validate';
+import {
+  Backend,
+  TokenPolicy,
+  ValidEdgeOptions,
+  validateEdgeOptions,
+} from './validate';
 
 import {
   accessLogMaps,
@@ -268,13 +273,26 @@ export function upgradeMaps(): string[] {
  * The http-context config of one nginx edge node: upstreams, maps and server blocks, as written into
  * `conf.d` by the nginx tier's user data and printed by `sticky-edge render`. Deterministic: every node
  * renders the same text, so a client is routed the same way whichever node the load balancer picks.
- * Throws a `UserError` naming the first bad option.
+ * Throws a `UserError` naming the first bad option. Strings are literals unless `policy.allowTokens` (the
+ * CDK app only) lets a whole CDK token stand for a value.
  */
-export function renderEdgeConfig(options: EdgeRenderOptions): string {
-  const o = validateEdgeOptions(options);
+export function renderEdgeConfig(
+  options: EdgeRenderOptions,
+  policy: TokenPolicy = {},
+): string {
+  const o = validateEdgeOptions(options, policy);
   const lines = [
     `# sticky-edge: lb=${o.lb} sticky=${o.sticky}${o.tls ? ' tls' : ''}. Rendered by sticky-edge; edit the options, not this file.`,
     '',
+    // The cookie maps' keys are backend addresses, up to 47 characters for [IPv6]:PORT: nginx's default bucket
+    // of one cache line (64 bytes) fails with "could not build map_hash" for a single long IPv6 backend. It
+    // must come before the first map, which fixes the size.
+    ...(o.sticky === 'cookie'
+      ? [
+          '# Room for the longest [IPv6]:PORT map key (nginx default: one 64-byte cache line).',
+          'map_hash_bucket_size 128;',
+        ]
+      : []),
     ...upgradeMaps(),
     '',
     ...accessLogMaps(o.backends, o.sticky === 'cookie'),

@@ -6,17 +6,34 @@ import type { BackendSpec, EdgeRenderOptions } from './render-options';
 
 /**
  * Validation and normalisation of the renderer's options. Every failure is a `UserError` whose one-line
- * message names the option and the bad value. Unresolved CDK tokens pass through untouched: their text is
- * not their deployed value, so there is nothing to check before CloudFormation resolves them.
+ * message names the option and the bad value.
+ *
+ * Unresolved CDK tokens: their text is not their deployed value, so there is nothing to check before
+ * CloudFormation resolves them. Only the CDK path may carry them (`{ allowTokens: true }`); everywhere else
+ * (the CLI, the local topology) a string is a literal and is validated as one, so `${Token[` cannot smuggle
+ * text past the checks. Even on the CDK path a token must stand where a whole value stands (a whole CIDR, a
+ * whole id, a whole host before `:PORT`): `${Token[X]}\nset_real_ip_from 0.0.0.0/0` is refused everywhere.
  */
 
-/** True for the text of an unresolved CDK token (`${Token[…]}` strings, `#{Token[…]}` list elements). */
+/** How strings are read: as literals (the default, and always on the CLI) or with whole CDK tokens allowed. */
+export interface TokenPolicy {
+  /**
+   * Accept an unresolved CDK token where a whole value stands (the CDK app only).
+   * @default false - every string is a literal and is validated as one
+   */
+  readonly allowTokens?: boolean;
+}
+
+/**
+ * The text of one whole unresolved CDK token, nothing around it: `${Token[…]}` strings and `#{Token[…]}`
+ * list elements, keys drawn from CDK's own alphabet (aws-cdk-lib core/lib/private/encoding: VALID_KEY_CHARS).
+ */
+const WHOLE_TOKEN = /^(?:\$|#)\{Token\[[a-zA-Z0-9:._-]+\]\}$/;
+
+/** True for a whole unresolved CDK token: one token string, or a token number (CDK encodes those below -1e289). */
 export function isToken(value: unknown): boolean {
   if (typeof value === 'number') return value <= -1e289;
-  return (
-    typeof value === 'string' &&
-    (value.includes('${Token[') || value.includes('#{Token['))
-  );
+  return typeof value === 'string' && WHOLE_TOKEN.test(value);
 }
 
 function fail(name: string, expected: string, value: unknown): never {
@@ -31,26 +48,81 @@ const TRUST_FORMS =
   "an IPv4 or IPv6 CIDR such as 10.0.0.0/24 (the load balancer's addresses)";
 const ROUTE_ID_FORMS = '1-32 lowercase letters, digits, dashes or underscores';
 
+/**
+ * The widest trust range: the widest an AWS VPC (and so a load balancer's subnets) can be. VPC User Guide,
+ * "VPC CIDR blocks": an IPv4 block is /16 to /28; an IPv6 block is /44 to /60 in steps of 4 (BYOIP or IPAM),
+ * and Amazon-provided ones are /56 (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html).
+ * Anything wider trusts addresses that cannot be the load balancer, and ranges like 0.0.0.0/1 + 128.0.0.0/1
+ * together trust everyone.
+ */
+export const WIDEST_TRUST = { 4: 16, 6: 44 } as const;
+
+/**
+ * The most backends the renderer accepts. Each upstream has a 64 KB shared-memory zone (`zone NAME 64k`), and
+ * what a server takes in it grows with its address's length and with `backup` (the cookie strategy's route
+ * upstreams): measured with nginx 1.22, the worst case (cookie, 32-character ids) loads 62 backends and fails
+ * at 63 with "ngx_slab_alloc() failed: no memory in upstream zone"; 60 leaves room.
+ * test/nginx/nginx-t.test.ts loads 60 of the longest addresses for every strategy.
+ */
+export const MAX_BACKENDS = 60;
+
 function port(text: string): number | undefined {
   const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   return n >= 1 && n <= 65535 ? n : undefined;
+}
+
+/**
+ * IPv4-mapped (::ffff:0:0/96) or IPv4-compatible (::/96 but :: and ::1) IPv6, in any spelling
+ * (`::ffff:7f00:1` is `::ffff:127.0.0.1`): nginx prints such an address dotted in `$upstream_addr`, URL
+ * normalises it to hex, and the cookie strategy's map would never match the backend that answered.
+ */
+function isIPv4InIPv6(address: string): boolean {
+  const value = addressValue(address);
+  const high = value >> 32n;
+  return high === 0xffffn || (high === 0n && value > 1n);
 }
 
 /** `IPV4:PORT` or `[IPV6]:PORT` in the form nginx prints in `$upstream_addr`, or undefined. */
 function hostPort(text: string): string | undefined {
   const v4 = /^([0-9.]+):(\d+)$/.exec(text);
   if (v4 && isIPv4(v4[1]) && port(v4[2])) return `${v4[1]}:${port(v4[2])}`;
-  // No dotted IPv4 inside IPv6 (::ffff:10.0.0.1): nginx prints it dotted, URL normalises it to hex, and
-  // the cookie strategy's map would never match the backend that answered.
+  // No dotted IPv4 inside IPv6 (::ffff:10.0.0.1), nor its hex spellings: see isIPv4InIPv6.
   const v6 = /^\[([0-9a-fA-F:]+)\]:(\d+)$/.exec(text);
-  if (v6 && isIPv6(v6[1]) && port(v6[2]))
+  if (v6 && isIPv6(v6[1]) && port(v6[2]) && !isIPv4InIPv6(v6[1]))
     return `${new URL(`http://[${v6[1]}]`).hostname}:${port(v6[2])}`;
   return undefined;
 }
 
+/** A whole token host with a literal port (`${Token[…]}:3000`), as the CDK app writes an app server's endpoint. */
+function tokenHostPort(text: string): boolean {
+  const colon = text.lastIndexOf(':');
+  return (
+    colon > 0 &&
+    isToken(text.slice(0, colon)) &&
+    port(text.slice(colon + 1)) !== undefined
+  );
+}
+
+/** A value the CDK path passes on unchecked: a whole token (or a whole token host and a literal port). */
+function passToken(
+  value: unknown,
+  policy: TokenPolicy,
+  withPort = false,
+): boolean {
+  if (policy.allowTokens !== true) return false;
+  return (
+    isToken(value) ||
+    (withPort && typeof value === 'string' && tokenHostPort(value))
+  );
+}
+
 /** A listen address (`PORT`, `IPV4:PORT`, `[IPV6]:PORT`) normalised, or the token unchanged. */
-export function listenAddress(name: string, value: unknown): string {
-  if (isToken(value)) return value as string;
+export function listenAddress(
+  name: string,
+  value: unknown,
+  policy: TokenPolicy = {},
+): string {
+  if (passToken(value, policy, true)) return value as string;
   if (typeof value !== 'string') fail(name, LISTEN_FORMS, value);
   const normalised =
     port(value) !== undefined ? String(port(value)) : hostPort(value);
@@ -58,8 +130,11 @@ export function listenAddress(name: string, value: unknown): string {
 }
 
 /** A backend's `IPV4:PORT` or `[IPV6]:PORT`, normalised to the text nginx writes into `$upstream_addr`. */
-export function backendAddress(value: unknown): string {
-  if (isToken(value)) return value as string;
+export function backendAddress(
+  value: unknown,
+  policy: TokenPolicy = {},
+): string {
+  if (passToken(value, policy, true)) return value as string;
   if (typeof value !== 'string') fail('backend', BACKEND_FORMS, value);
   return hostPort(value) ?? fail('backend', BACKEND_FORMS, value);
 }
@@ -89,10 +164,11 @@ function addressValue(address: string): bigint {
 
 /**
  * A CIDR (or a single address) whose PROXY header or X-Forwarded-For nginx may believe. A prefix of 0 is
- * refused: trusting every address lets any client choose the address nginx hashes and logs.
+ * refused: trusting every address lets any client choose the address nginx hashes and logs. So is any
+ * range wider than a VPC can be (`WIDEST_TRUST`).
  */
-export function trustCidr(value: unknown): string {
-  if (isToken(value)) return value as string;
+export function trustCidr(value: unknown, policy: TokenPolicy = {}): string {
+  if (passToken(value, policy)) return value as string;
   if (typeof value !== 'string') fail('trust', TRUST_FORMS, value);
   const [address, bits, extra] = value.split('/');
   // A zone id (fe80::1%eth0) names an interface, not an address nginx can match a peer against.
@@ -111,6 +187,12 @@ export function trustCidr(value: unknown): string {
       `trust must not be ${JSON.stringify(value)}: it lets any client choose its own address; name the load balancer's CIDRs`,
     );
   }
+  const widest = WIDEST_TRUST[max === 32 ? 4 : 6];
+  if (prefix < widest) {
+    throw new UserError(
+      `trust ${JSON.stringify(value)} is wider than an AWS VPC can be (at most /${widest} for IPv${max === 32 ? 4 : 6}): name the load balancer's subnets`,
+    );
+  }
   const hostBits = BigInt(max - prefix);
   if (addressValue(address) & ((1n << hostBits) - 1n)) {
     throw new UserError(
@@ -124,10 +206,14 @@ export function trustCidr(value: unknown): string {
  * The route id carried in the `cookie` strategy's cookie: the spec's own id, or a hash of the address,
  * so a backend's id does not depend on which other backends exist.
  */
-export function routeId(backend: BackendSpec, address: string): string {
+export function routeId(
+  backend: BackendSpec,
+  address: string,
+  policy: TokenPolicy = {},
+): string {
   if (backend.id === undefined)
     return createHash('sha256').update(address).digest('hex').slice(0, 12);
-  if (isToken(backend.id)) return backend.id;
+  if (passToken(backend.id, policy)) return backend.id;
   return /^[a-z0-9][a-z0-9_-]{0,31}$/.test(backend.id)
     ? backend.id
     : fail('backend id', ROUTE_ID_FORMS, backend.id);
@@ -139,18 +225,27 @@ export interface Backend {
   readonly id: string;
 }
 
-function validBackends(specs: unknown, needsIds: boolean): Backend[] {
+function validBackends(
+  specs: unknown,
+  needsIds: boolean,
+  policy: TokenPolicy,
+): Backend[] {
   if (!Array.isArray(specs) || specs.length === 0) {
     throw new UserError('backends must name at least one backend, got none');
   }
+  if (specs.length > MAX_BACKENDS) {
+    throw new UserError(
+      `backends must name at most ${MAX_BACKENDS} backends (the upstream's 64 KB zone holds no more), got ${specs.length}`,
+    );
+  }
   const backends = (specs as BackendSpec[]).map((spec) => {
-    const address = backendAddress(spec?.address);
-    if (needsIds && spec.id === undefined && isToken(address)) {
+    const address = backendAddress(spec?.address, policy);
+    if (needsIds && spec.id === undefined && address.includes('Token[')) {
       throw new UserError(
         `backend ${JSON.stringify(address)} is an unresolved token and needs an id for the cookie strategy`,
       );
     }
-    return { address, id: routeId(spec, address) };
+    return { address, id: routeId(spec, address, policy) };
   });
   for (const key of ['address', 'id'] as const) {
     const seen = new Set<string>();
@@ -176,9 +271,9 @@ function oneOf<T extends string>(
     : fail(name, SETTING_KEYS[name], value);
 }
 
-function cookieTtl(value: unknown): number {
+function cookieTtl(value: unknown, policy: TokenPolicy): number {
   if (value === undefined) return 3600;
-  if (isToken(value)) return value as number;
+  if (passToken(value, policy)) return value as number;
   return Number.isInteger(value) &&
     (value as number) >= 60 &&
     (value as number) <= 31536000
@@ -186,12 +281,34 @@ function cookieTtl(value: unknown): number {
     : fail('cookieTtl', SETTING_KEYS.cookieTtl, value);
 }
 
-/** The same TCP port on two listeners that may share an address. */
-function clash(a: string, b: string): boolean {
-  if (isToken(a) || isToken(b)) return false;
-  const portOf = (l: string) => l.slice(l.lastIndexOf(':') + 1);
-  const wildcard = !a.includes(':') || !b.includes(':');
-  return a === b || (wildcard && portOf(a) === portOf(b));
+/** A normalised listen address as host (`0.0.0.0` for a bare port, as nginx reads it) and port. */
+function hostAndPort(listen: string): { host: string; port: string } {
+  const colon = listen.lastIndexOf(':');
+  return colon < 0
+    ? { host: '0.0.0.0', port: listen }
+    : { host: listen.slice(0, colon), port: listen.slice(colon + 1) };
+}
+
+/**
+ * True when the status listener would answer on the traffic port. nginx reads `listen 80` as `0.0.0.0:80`
+ * (IPv4 only) and opens `[::]:P` with `ipv6only=on` (its default since 1.3.4), so an address of the other
+ * family on the same port is a socket of its own (`listen 80` beside `[::1]:80` loads and serves both).
+ * Refused: the same address; a wildcard and an address of the same family (nginx binds the wildcard and
+ * hands connections to either server by local address); and a wildcard status listener of either family,
+ * which answers on every address of the host on the traffic port.
+ */
+function clash(listen: string, status: string): boolean {
+  if (listen.includes('Token[') || status.includes('Token[')) return false;
+  const a = hostAndPort(listen);
+  const b = hostAndPort(status);
+  if (a.port !== b.port) return false;
+  const wildcard = (host: string) => host === '0.0.0.0' || host === '[::]';
+  const family = (host: string) => (host.startsWith('[') ? 6 : 4);
+  return (
+    a.host === b.host ||
+    wildcard(b.host) ||
+    (family(a.host) === family(b.host) && wildcard(a.host))
+  );
 }
 
 /** `EdgeRenderOptions` after validation, with every default filled in. */
@@ -206,23 +323,28 @@ export interface ValidEdgeOptions {
   readonly cookieTtlSeconds: number;
 }
 
+/** Validates the renderer's options; `policy` says whether CDK tokens may stand for whole values (CDK path only). */
 export function validateEdgeOptions(
   options: EdgeRenderOptions,
+  policy: TokenPolicy = {},
 ): ValidEdgeOptions {
   const lb = oneOf('lb', options.lb, LB_KINDS);
   const sticky = oneOf('sticky', options.sticky, STICKY_STRATEGIES);
-  const listen = listenAddress('listen', options.listen);
+  const listen = listenAddress('listen', options.listen, policy);
   if (!Array.isArray(options.trust) || options.trust.length === 0) {
     throw new UserError(
       "trust must name at least one CIDR (the load balancer's addresses), got none",
     );
   }
-  const trust = options.trust.map(trustCidr);
-  const backends = validBackends(options.backends, sticky === 'cookie');
+  const trust = options.trust.map((cidr) => trustCidr(cidr, policy));
+  const twice = trust.find((cidr, i) => trust.indexOf(cidr) !== i);
+  if (twice !== undefined)
+    throw new UserError(`trust ${JSON.stringify(twice)} is listed twice`);
+  const backends = validBackends(options.backends, sticky === 'cookie', policy);
   const statusListen =
     options.statusListen === undefined
       ? undefined
-      : listenAddress('statusListen', options.statusListen);
+      : listenAddress('statusListen', options.statusListen, policy);
   if (statusListen !== undefined && clash(listen, statusListen)) {
     throw new UserError(
       `statusListen must not share a port with listen ${JSON.stringify(listen)}, got ${JSON.stringify(statusListen)}`,
@@ -236,7 +358,7 @@ export function validateEdgeOptions(
     backends,
     statusListen,
     tls: options.tls === true,
-    cookieTtlSeconds: cookieTtl(options.cookieTtlSeconds),
+    cookieTtlSeconds: cookieTtl(options.cookieTtlSeconds, policy),
   };
 }
 
@@ -247,6 +369,6 @@ export function validateNaiveOptions(options: {
 }): { listen: string; backends: readonly Backend[] } {
   return {
     listen: listenAddress('listen', options.listen),
-    backends: validBackends(options.backends, false),
+    backends: validBackends(options.backends, false, {}),
   };
 }

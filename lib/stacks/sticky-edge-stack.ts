@@ -244,11 +244,29 @@ function machineImages(settings: EdgeSettings): {
   };
 }
 
-/** An instance type CDK cannot read an architecture from is a bad setting, reported as one, not a crash. */
+/** Instance classes (`t3`) and sizes (`micro`) aws-cdk-lib knows: its `ec2.InstanceClass` and `ec2.InstanceSize` values. */
+const KNOWN_CLASSES = new Set<string>(Object.values(ec2.InstanceClass));
+const KNOWN_SIZES = new Set<string>(Object.values(ec2.InstanceSize));
+
+/**
+ * An instance type CDK cannot read an architecture from, or whose class or size aws-cdk-lib does not know
+ * (`zz9.huge`), is a bad setting, reported as one line, not a crash or a template EC2 refuses at deploy.
+ * Checked offline against aws-cdk-lib's lists; the preflight asks the region whether it offers the type.
+ */
 function architectureOf(
   key: 'nginxInstanceType' | 'appInstanceType',
   settings: EdgeSettings,
 ): ec2.InstanceArchitecture {
+  const [instanceClass, size, ...rest] = settings[key].split('.');
+  if (
+    rest.length > 0 ||
+    !KNOWN_CLASSES.has(instanceClass) ||
+    !KNOWN_SIZES.has(size)
+  ) {
+    throw new SettingsError(
+      `${key} must be ${SETTING_KEYS[key]}, got ${JSON.stringify(settings[key])}`,
+    );
+  }
   try {
     return new ec2.InstanceType(settings[key]).architecture;
   } catch {

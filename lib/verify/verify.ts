@@ -192,8 +192,9 @@ function whole(
 
 function addresses(what: string, values: readonly string[]): string[] {
   return values.map((value) => {
+    // The exact string: plainAddress trims, and "1.2.3.4\n" must be bad input, not a failed check.
     const plain = plainAddress(value);
-    if (isIP(plain) === 0)
+    if (isIP(value) === 0 || isIP(plain) === 0)
       throw new UserError(
         `${what} must be an IP address, got ${JSON.stringify(value)}`,
       );

@@ -98,7 +98,7 @@ describe('the bundle', () => {
       '--trust-proxy',
       proxy,
       '--trust-proxy',
-      '10.0.0.0/8',
+      '10.0.0.0/16',
     ]);
     const url = await readyUrl(child, finished);
     expect(url).toMatch(
@@ -116,7 +116,7 @@ describe('the bundle', () => {
     const done = await stop(child, finished);
     expect(done).toMatchObject({ code: 0, stderr: '' });
     expect(done.stdout).toBe(
-      `listening on ${url} (backend a, trusting ${proxy}, 10.0.0.0/8)\n`,
+      `listening on ${url} (backend a, trusting ${proxy}, 10.0.0.0/16)\n`,
     );
   });
 

@@ -1,7 +1,14 @@
 import { deriveClientIp } from '../../lib/backend/client-address';
 import { parseTrustedProxies } from '../../lib/backend/config';
 
-const trusted = parseTrustedProxies(['10.0.0.5', '172.16.0.0/12', 'fd00::/8']);
+// Ranges no wider than a VPC can be (IPv4 /16, IPv6 /44), as parseTrustedProxies requires.
+const trusted = parseTrustedProxies([
+  '10.0.0.5',
+  '172.16.0.0/16',
+  '172.20.0.0/16',
+  'fd00::/44',
+  'fd12::/44',
+]);
 
 describe('deriveClientIp', () => {
   test.each([

@@ -160,6 +160,16 @@ describe('backendInstallCommands', () => {
       { trustedProxies: ['10.0.0.0/40'] },
       /got "10.0.0.0\/40"$/,
     ],
+    [
+      'a token entry carries a unit-file line',
+      { trustedProxies: [`${TOKEN}/32\nExecStartPre=/bin/sh -c id`] },
+      /^trusted proxy must be an IP or CIDR, got "\$\{Token\[TOKEN\.123\]\}\/32\\nExecStartPre=/,
+    ],
+    [
+      'a token entry has text after it',
+      { trustedProxies: [`${TOKEN},0.0.0.0/0`] },
+      /got "\$\{Token\[TOKEN\.123\]\},0\.0\.0\.0\/0"$/,
+    ],
   ])('fails when %s', (_why, override, message) => {
     expect(() =>
       backendInstallCommands({

@@ -82,7 +82,7 @@ describe('the JSON answer', () => {
   });
 
   test('takes the right-most X-Forwarded-For entry that is not a trusted proxy', async () => {
-    const a = await backend('a', [proxy, '10.0.0.0/8']);
+    const a = await backend('a', [proxy, '10.1.0.0/16']);
     const forged = '192.0.2.66, 203.0.113.7, 10.1.2.3';
     const reply = await request(a.url, {
       from: proxy,

@@ -45,6 +45,11 @@ describe('parseBenchArgs', () => {
     ],
     [['--quick', '--full'], '--quick and --full cannot be used together'],
     [['--out', ''], '--out must be a directory, got ""'],
+    [
+      ['--only', 'balance', '--only', 'remap'],
+      '--only may be given once, got "balance" and "remap"',
+    ],
+    [['--quick', '--quick'], '--quick may be given once, got it twice'],
   ])('fails when given %j', (argv, message) => {
     expect(() => parseBenchArgs(argv, cwd)).toThrow(message);
   });

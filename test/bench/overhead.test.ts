@@ -68,7 +68,7 @@ describe('withoutStickiness', () => {
   const options = {
     lb: 'alb' as const,
     listen: '127.0.0.1:8080',
-    trust: ['127.0.0.0/8'],
+    trust: ['127.0.0.0/16'],
     backends: [{ address: '127.0.0.2:3000' }, { address: '127.0.0.3:3000' }],
   };
   const ipHash = renderEdgeConfig({ ...options, sticky: 'ip_hash' });
@@ -108,7 +108,7 @@ describe('nodeConfigFor: the pooled topologies of the overhead figure', () => {
     lb: 'alb' as const,
     sticky: 'hash' as const,
     listen: '127.0.0.1:8080',
-    trust: ['127.0.0.0/8'],
+    trust: ['127.0.0.0/16'],
     backends: [{ address: '127.0.0.2:3000', id: 'app-a' }],
   };
   const shared = [

@@ -62,6 +62,26 @@ describe('bin/app.ts', () => {
       },
       'sticky-edge: appInstanceType must have the architecture of nginxInstanceType (arm64) when amiId pins one image for both, got "t3.micro" (x86_64)',
     ],
+    [
+      { nginxInstanceType: 'zz9.huge' },
+      'sticky-edge: nginxInstanceType must be an EC2 instance type such as t3.micro, got "zz9.huge"',
+    ],
+    [
+      { appInstanceType: 'zz9.huge' },
+      'sticky-edge: appInstanceType must be an EC2 instance type such as t3.micro, got "zz9.huge"',
+    ],
+    [
+      { nginxInstanceType: 't3.huge' },
+      'sticky-edge: nginxInstanceType must be an EC2 instance type such as t3.micro, got "t3.huge"',
+    ],
+    [
+      { stage: '' },
+      'sticky-edge: stage must be a lowercase name of 1-20 letters, digits or dashes, starting with a letter, got ""',
+    ],
+    [
+      { cookieTtl: '' },
+      'sticky-edge: cookieTtl must be a whole number of seconds from 60 to 31536000, got ""',
+    ],
   ])(
     'fails when %j: one line naming the setting, no stack trace, exit status 1',
     async (context, line) => {

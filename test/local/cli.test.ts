@@ -77,6 +77,23 @@ test.each([
   );
 });
 
+test.each([
+  [['--lb', ''], '--lb must not be empty, got ""'],
+  [
+    ['--lb', 'nlb', '--lb', 'alb'],
+    '--lb may be given once, got "nlb" and "alb"',
+  ],
+  [
+    ['--clients', '10', '--clients', '20'],
+    '--clients may be given once, got "10" and "20"',
+  ],
+])('fails when local is given %j: one line, exit 2', async (args, message) => {
+  const { code, stdout, stderr } = await finish(startCli(args));
+  expect(code).toBe(2);
+  expect(stdout).toBe('');
+  expect(stderr).toBe(`sticky-edge: ${message}\n`);
+});
+
 test('--help documents every flag', async () => {
   const { code, stdout } = await finish(startCli(['--help']));
   expect(code).toBe(0);

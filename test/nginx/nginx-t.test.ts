@@ -1,4 +1,13 @@
-import { nginxHasModule, testNginxConfig } from '../../lib/nginx/nginx-binary';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  findNginx,
+  nginxHasModule,
+  testNginxConfig,
+} from '../../lib/nginx/nginx-binary';
 import {
   renderEdgeConfig,
   renderMainConfig,
@@ -6,6 +15,7 @@ import {
 } from '../../lib/nginx/render';
 import type { EdgeRenderOptions } from '../../lib/nginx/render-options';
 import { LB_KINDS, STICKY_STRATEGIES } from '../../lib/settings';
+import { MAX_BACKENDS } from '../../lib/nginx/validate';
 
 /** Every variant the renderer can produce, loaded by the real nginx (`nginx -t`), all checks in parallel. */
 
@@ -88,4 +98,166 @@ describe('nginx -t', () => {
     expect(await nginxHasModule('http_stub_status_module')).toBe(true);
     expect(await nginxHasModule('no_such_module')).toBe(false);
   });
+});
+
+/** The longest backend addresses and ids the renderer accepts, `count` of them. */
+const longest = (count: number, family: 4 | 6) =>
+  Array.from({ length: count }, (_, i) => ({
+    address:
+      family === 6
+        ? `[fd00:1234:5678:9abc:def0:1234:5678:${(0x9a00 + i).toString(16)}]:65535`
+        : `100.100.100.${100 + i}:65535`,
+    id: `a${'x'.repeat(28)}${String(i).padStart(3, '0')}`,
+  }));
+
+describe('nginx -t at the limits the renderer states', () => {
+  test.each(
+    STICKY_STRATEGIES.flatMap((sticky) =>
+      ([4, 6] as const).map((family) => [sticky, family] as const),
+    ),
+  )(
+    'loads 60 backends (MAX_BACKENDS) with the longest addresses, sticky=%s IPv%s',
+    async (sticky, family) => {
+      const result = await testNginxConfig(
+        wrap(
+          renderEdgeConfig({
+            lb: 'nlb',
+            sticky,
+            listen: '127.0.0.1:8080',
+            trust: ['10.0.0.0/24'],
+            backends: longest(MAX_BACKENDS, family),
+          }),
+        ),
+      );
+      expect(result.output).toContain('test is successful');
+      expect(result.ok).toBe(true);
+    },
+  );
+
+  test('refuses a zone that overflows: 65 servers in one 64 KB upstream zone (why the limit exists)', async () => {
+    const servers = longest(65, 4)
+      .map((b) => `    server ${b.address};`)
+      .join('\n');
+    const result = await testNginxConfig(
+      wrap(`upstream full {\n    zone full 64k;\n${servers}\n}\n`),
+    );
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatch(/no memory in upstream zone "full"/);
+  });
+
+  test('loads the cookie strategy with one long IPv6 backend (its map key needs a 128-byte bucket)', async () => {
+    const result = await testNginxConfig(
+      wrap(
+        renderEdgeConfig({
+          lb: 'alb',
+          sticky: 'cookie',
+          listen: '127.0.0.1:8080',
+          trust: ['10.0.0.0/24'],
+          backends: longest(1, 6),
+        }),
+      ),
+    );
+    expect(result.output).toContain('test is successful');
+  });
+});
+
+describe('nginx -t would load the payloads the renderer refuses (issue 11)', () => {
+  const options: EdgeRenderOptions = {
+    lb: 'nlb',
+    sticky: 'ip_hash',
+    listen: '127.0.0.1:8080',
+    trust: ['10.9.9.0/24'],
+    backends: [{ address: '10.0.2.10:3000' }],
+  };
+  const injected: [string, string, Partial<EdgeRenderOptions>, string][] = [
+    [
+      'set_real_ip_from 0.0.0.0/0 in a trust value',
+      '10.9.9.0/24;\n    set_real_ip_from 0.0.0.0/0; # ${Token[X.1]}',
+      {},
+      '10.9.9.0/24',
+    ],
+    [
+      'a whole server block in a backend value',
+      '10.0.2.10:3000;\n}\nserver {\n    listen 127.0.0.1:8081;\n    location / { return 200 "owned"; }\n}\nupstream x {\n    server 10.0.3.10:3000; # ${Token[X.2]}',
+      {},
+      '10.0.2.10:3000',
+    ],
+  ];
+
+  test.each(injected)(
+    'fails when %s: nginx -t accepts the pasted text, the renderer (CLI and CDK path alike) refuses it',
+    async (_name, payload, _o, placeholder) => {
+      // What the renderer wrote when the text skipped validation: the value pasted where it stands.
+      const pasted = renderEdgeConfig(options).replace(placeholder, payload);
+      expect(pasted).toContain(payload);
+      expect((await testNginxConfig(wrap(pasted))).ok).toBe(true);
+      const asOption =
+        placeholder === '10.9.9.0/24'
+          ? { trust: [payload] }
+          : { backends: [{ address: payload }] };
+      for (const policy of [{}, { allowTokens: true }]) {
+        expect(() =>
+          renderEdgeConfig({ ...options, ...asOption }, policy),
+        ).toThrow(expect.objectContaining({ name: 'UserError' }));
+      }
+    },
+  );
+});
+
+describe('a status listener beside the traffic port, on real nginx', () => {
+  /** A port free on 127.0.0.1 and ::1 right now. */
+  async function freePort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '::', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+
+  test('listen PORT (0.0.0.0 only) and statusListen [::1]:PORT are two sockets: stub_status answers only on ::1', async () => {
+    const port = await freePort();
+    const dir = await mkdtemp(join(tmpdir(), 'sticky-edge-status-'));
+    const conf = join(dir, 'nginx.conf');
+    await writeFile(
+      conf,
+      wrap(
+        renderEdgeConfig({
+          lb: 'alb',
+          sticky: 'ip_hash',
+          listen: String(port),
+          statusListen: `[::1]:${port}`,
+          trust: ['127.0.0.0/16'],
+          backends: [{ address: '127.0.0.1:1' }],
+        }),
+      ),
+    );
+    const nginx = spawn(
+      findNginx(),
+      ['-p', dir + '/', '-c', conf, '-e', 'stderr', '-g', 'daemon off;'],
+      { stdio: 'ignore' },
+    );
+    try {
+      const get = async (host: string) => {
+        for (let i = 0; i < 50; i++) {
+          try {
+            return await fetch(`http://${host}:${port}/nginx_status`);
+          } catch {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        throw new Error(`nginx did not answer on ${host}:${port}`);
+      };
+      const status = await get('[::1]');
+      expect(status.status).toBe(200);
+      expect(await status.text()).toMatch(/^Active connections: \d+/);
+      const traffic = await get('127.0.0.1');
+      // The traffic listener proxies the path to the (absent) backend: no stub_status there.
+      expect(traffic.status).toBe(502);
+      expect(await traffic.text()).not.toMatch(/Active connections/);
+    } finally {
+      nginx.kill('SIGTERM');
+      await new Promise((resolve) => nginx.once('exit', resolve));
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

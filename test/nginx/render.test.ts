@@ -17,6 +17,9 @@ const base: EdgeRenderOptions = {
 };
 const render = (overrides: Partial<EdgeRenderOptions> = {}) =>
   renderEdgeConfig({ ...base, ...overrides });
+/** The CDK path: whole CDK tokens may stand for values. */
+const renderCdk = (overrides: Partial<EdgeRenderOptions> = {}) =>
+  renderEdgeConfig({ ...base, ...overrides }, { allowTokens: true });
 /** The lines of the block that starts with `head` (up to its closing brace at the same indentation). */
 function blockOf(config: string, head: string): string {
   const start = config.indexOf(`${head} {`);
@@ -190,7 +193,7 @@ describe('renderEdgeConfig cookie strategy', () => {
   });
 
   test('accepts unresolved CDK tokens as backend hosts when they carry an id', () => {
-    const tokens = render({
+    const tokens = renderCdk({
       sticky: 'cookie',
       trust: ['${Token[TOKEN.12]}'],
       backends: [
@@ -361,11 +364,6 @@ describe('renderEdgeConfig validation', () => {
       /^backend id must be 1-32 lowercase .*got "App"$/,
     ],
     [
-      'a token backend has no id for the cookie strategy',
-      { sticky: 'cookie', backends: [{ address: '${Token[TOKEN.1]}:3000' }] },
-      /^backend "\$\{Token\[TOKEN.1\]\}:3000" is an unresolved token and needs an id/,
-    ],
-    [
       'cookieTtlSeconds is below a minute',
       { cookieTtlSeconds: 5 },
       /^cookieTtl must be a whole number of seconds from 60 to 31536000, got 5$/,
@@ -494,4 +492,221 @@ describe('renderNaiveConfig', () => {
   ])('fails when %s', (_name, options, message) => {
     expect(() => renderNaiveConfig(options)).toThrow(message);
   });
+});
+
+describe('renderEdgeConfig refuses text smuggled in as a CDK token', () => {
+  /** The payloads that loaded in nginx when a `${Token[` value skipped validation (issue 11). */
+  const injectTrust =
+    '10.9.9.0/24;\n    set_real_ip_from 0.0.0.0/0; # ${Token[X.1]}';
+  const injectServer =
+    '10.0.2.10:3000;\n}\nserver {\n    listen 127.0.0.1:8081;\n    location / { return 200 "owned"; }\n}\nupstream x {\n    server 10.0.3.10:3000; # ${Token[X.2]}';
+
+  test.each<[string, Partial<EdgeRenderOptions>, RegExp]>([
+    [
+      'a trust value injects set_real_ip_from 0.0.0.0/0',
+      { trust: [injectTrust] },
+      /^trust must be an IPv4 or IPv6 CIDR .*got "10\.9\.9\.0\/24;\\n    set_real_ip_from 0\.0\.0\.0\/0; # \$\{Token\[X\.1\]\}"$/,
+    ],
+    [
+      'a backend injects a server block',
+      { backends: [{ address: injectServer }] },
+      /^backend must be IPV4:PORT or \[IPV6\]:PORT, got "10\.0\.2\.10:3000;\\n}\\nserver \{/,
+    ],
+    [
+      'a whole token is given outside the CDK path',
+      { trust: ['${Token[TOKEN.12]}'] },
+      /^trust must be an IPv4 or IPv6 CIDR .*got "\$\{Token\[TOKEN\.12\]\}"$/,
+    ],
+    [
+      'a token backend is given outside the CDK path',
+      { backends: [{ address: '${Token[TOKEN.1]}:3000' }] },
+      /^backend must be IPV4:PORT or \[IPV6\]:PORT, got "\$\{Token\[TOKEN\.1\]\}:3000"$/,
+    ],
+    [
+      'a token listen address is given outside the CDK path',
+      { listen: '${Token[TOKEN.1]}' },
+      /^listen must be .*got "\$\{Token\[TOKEN\.1\]\}"$/,
+    ],
+    [
+      'a token backend id is given outside the CDK path',
+      {
+        sticky: 'cookie',
+        backends: [{ address: '10.0.2.10:3000', id: '${Token[TOKEN.9]}' }],
+      },
+      /^backend id must be 1-32 .*got "\$\{Token\[TOKEN\.9\]\}"$/,
+    ],
+  ])(
+    'fails when %s (literal path: the CLI, the local topology)',
+    (_n, o, m) => {
+      expect(() => render(o)).toThrow(
+        expect.objectContaining({
+          name: 'UserError',
+          message: expect.stringMatching(m),
+        }),
+      );
+    },
+  );
+
+  test.each<[string, Partial<EdgeRenderOptions>, RegExp]>([
+    [
+      'a trust token carries set_real_ip_from 0.0.0.0/0',
+      { trust: [injectTrust] },
+      /^trust must be .*got "10\.9\.9\.0\/24;\\n    set_real_ip_from 0\.0\.0\.0\/0; # \$\{Token\[X\.1\]\}"$/,
+    ],
+    [
+      'a backend token carries a server block',
+      { backends: [{ address: injectServer }] },
+      /^backend must be .*got "10\.0\.2\.10:3000;\\n}\\nserver \{/,
+    ],
+    [
+      'text follows a whole token',
+      { trust: ['${Token[X.1]} 0.0.0.0/0'] },
+      /^trust must be .*got "\$\{Token\[X\.1\]\} 0\.0\.0\.0\/0"$/,
+    ],
+    [
+      'a token id carries a brace',
+      {
+        sticky: 'cookie',
+        backends: [{ address: '10.0.2.10:3000', id: '${Token[X.1]}{' }],
+      },
+      /^backend id must be .*got "\$\{Token\[X\.1\]\}\{"$/,
+    ],
+    [
+      'a token host has a bad port',
+      { backends: [{ address: '${Token[X.1]}:3000;' }] },
+      /^backend must be .*got "\$\{Token\[X\.1\]\}:3000;"$/,
+    ],
+  ])(
+    'fails when %s (CDK path: a token stands only for a whole value)',
+    (_n, o, m) => {
+      expect(() => renderCdk(o)).toThrow(
+        expect.objectContaining({
+          name: 'UserError',
+          message: expect.stringMatching(m),
+        }),
+      );
+    },
+  );
+});
+
+describe('renderEdgeConfig trust ranges', () => {
+  test('accepts the widest ranges a VPC can have: IPv4 /16, IPv6 /44', () => {
+    const config = render({ trust: ['10.0.0.0/16', 'fd00::/44'] });
+    expect(config).toContain('set_real_ip_from 10.0.0.0/16;');
+    expect(config).toContain('set_real_ip_from fd00::/44;');
+  });
+
+  test.each([
+    [
+      '0.0.0.0/1 + 128.0.0.0/1 (together every IPv4 address)',
+      ['0.0.0.0/1', '128.0.0.0/1'],
+      '0.0.0.0/1',
+      4,
+      16,
+    ],
+    [
+      '::/1 + 8000::/1 (together every IPv6 address)',
+      ['::/1', '8000::/1'],
+      '::/1',
+      6,
+      44,
+    ],
+    [
+      'four /2s (together every IPv4 address)',
+      ['0.0.0.0/2', '64.0.0.0/2', '128.0.0.0/2', '192.0.0.0/2'],
+      '0.0.0.0/2',
+      4,
+      16,
+    ],
+    [
+      'one IPv4 range is wider than a VPC',
+      ['10.0.0.0/15'],
+      '10.0.0.0/15',
+      4,
+      16,
+    ],
+    ['one IPv6 range is wider than a VPC', ['fd00::/40'], 'fd00::/40', 6, 44],
+  ])('fails when trust is %s', (_n, trust, first, family, widest) => {
+    expect(() => render({ trust })).toThrow(
+      expect.objectContaining({
+        name: 'UserError',
+        message: `trust "${first}" is wider than an AWS VPC can be (at most /${widest} for IPv${family}): name the load balancer's subnets`,
+      }),
+    );
+  });
+});
+
+describe('renderEdgeConfig backends', () => {
+  test.each([
+    '[::ffff:7f00:1]:3000',
+    '[::FFFF:a00:20a]:3000',
+    '[0:0:0:0:0:ffff:a00:20a]:3000',
+    '[::a00:20a]:3000',
+  ])(
+    'fails when a backend is IPv4 inside IPv6 written in hex: %s',
+    (address) => {
+      expect(() => render({ backends: [{ address }] })).toThrow(
+        expect.objectContaining({
+          name: 'UserError',
+          message: `backend must be IPV4:PORT or [IPV6]:PORT, got ${JSON.stringify(address)}`,
+        }),
+      );
+    },
+  );
+
+  test('still accepts ::1 and ordinary IPv6 backends', () => {
+    const config = render({
+      backends: [
+        { address: '[::1]:3000' },
+        { address: '[fd00::ffff:a00:20a]:3000' },
+      ],
+    });
+    expect(config).toContain('server [::1]:3000 ');
+    expect(config).toContain('server [fd00::ffff:a00:20a]:3000 ');
+  });
+
+  test('fails when there are 61 backends (past the stated limit of 60)', () => {
+    const backends = Array.from({ length: 61 }, (_, i) => ({
+      address: `10.0.${i}.10:3000`,
+    }));
+    expect(() => render({ backends })).toThrow(
+      expect.objectContaining({
+        name: 'UserError',
+        message:
+          "backends must name at most 60 backends (the upstream's 64 KB zone holds no more), got 61",
+      }),
+    );
+  });
+});
+
+describe('renderEdgeConfig status listener on the traffic port', () => {
+  test.each([
+    ['80', '0.0.0.0:80'],
+    ['80', '[::]:80'],
+    ['10.0.0.10:80', '0.0.0.0:80'],
+    ['10.0.0.10:80', '[::]:80'],
+    ['[::]:80', '[::]:80'],
+    ['[fd00::10]:80', '[::]:80'],
+    ['[::]:80', '[fd00::10]:80'],
+    ['80', '127.0.0.1:80'],
+  ])('fails when listen is %s and statusListen %s', (listen, statusListen) => {
+    expect(() => render({ listen, statusListen })).toThrow(
+      expect.objectContaining({
+        name: 'UserError',
+        message: `statusListen must not share a port with listen ${JSON.stringify(listen)}, got ${JSON.stringify(statusListen)}`,
+      }),
+    );
+  });
+
+  test.each([
+    ['80', '[::1]:80'],
+    ['[::]:80', '127.0.0.1:80'],
+    ['10.0.0.10:80', '127.0.0.1:80'],
+    ['80', '127.0.0.1:9901'],
+  ])(
+    'accepts listen %s beside statusListen %s (separate sockets in nginx)',
+    (listen, statusListen) => {
+      expect(listens(render({ listen, statusListen }))).toContain(statusListen);
+    },
+  );
 });

@@ -341,6 +341,31 @@ test.each([
     ['--toolkit-stack-name', 'no_underscores'],
     '--toolkit-stack-name must be a CloudFormation stack name, got "no_underscores"',
   ],
+  [
+    ['-c', 'stage='],
+    'stage must be a lowercase name of 1-20 letters, digits or dashes, starting with a letter, got ""',
+  ],
+  [
+    ['-c', 'cookieTtl='],
+    'cookieTtl must be a whole number of seconds from 60 to 31536000, got ""',
+  ],
+  [
+    ['-c', 'stage=alice', '-c', 'stage=bob'],
+    '-c stage may be given once, got "alice" and "bob"',
+  ],
+  [
+    ['--region', 'eu-west-1', '--region', 'us-east-1'],
+    '--region may be given once, got "eu-west-1" and "us-east-1"',
+  ],
+  [['--region', ''], '--region must not be empty, got ""'],
+  [['--json', '--json'], '--json may be given once, got it twice'],
+  [
+    [
+      '-c',
+      'certificateArn=arn:awsevil-:acm:us-east-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b',
+    ],
+    'certificateArn must be an ACM certificate ARN, got "arn:awsevil-:acm:us-east-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b"',
+  ],
 ])('fails when given %j: one line, exit 2', async (argv, message) => {
   const { code, stdout, stderr } = await viaMain(argv);
   expect(code).toBe(2);

@@ -47,6 +47,45 @@ test.each([
     ['http://127.0.0.1:9/', '--client-ip', '300.1.1.1'],
     'expected client address must be an IP address, got "300.1.1.1"',
   ],
+  // Trimmed before, so it passed as 1.2.3.4 and ended as a failed check (exit 1), not bad input.
+  [
+    ['http://127.0.0.1:9/', '--client-ip', '1.2.3.4\n'],
+    'expected client address must be an IP address, got "1.2.3.4\\n"',
+  ],
+  [
+    ['http://127.0.0.1:9/', '--client-ip', ' 1.2.3.4'],
+    'expected client address must be an IP address, got " 1.2.3.4"',
+  ],
+  [
+    ['http://127.0.0.1:9/', '--client-ip', '1.2.3.4', '--client-ip', '1.2.3.4'],
+    '--client-ip "1.2.3.4" is given twice',
+  ],
+  [
+    ['http://127.0.0.1:9/', '--sessions', '10', '--sessions', '20'],
+    '--sessions may be given once, got "10" and "20"',
+  ],
+  [
+    ['http://127.0.0.1:9/', '--sticky', 'cookie', '--sticky', 'hash'],
+    '--sticky may be given once, got "cookie" and "hash"',
+  ],
+  [
+    ['http://127.0.0.1:9/', '--json', '--json'],
+    '--json may be given once, got it twice',
+  ],
+  [
+    ['http://127.0.0.1:9/', '--sticky', ''],
+    '--sticky must not be empty, got ""',
+  ],
+  [
+    [
+      'http://127.0.0.1:9/',
+      '--backend',
+      'http://127.0.0.1:3000/',
+      '--backend',
+      'http://127.0.0.1:3000/',
+    ],
+    '--backend "http://127.0.0.1:3000/" is given twice',
+  ],
 ])('fails when given %j: exit 2 with one line', async (args, message) => {
   const stdout = jest
     .spyOn(process.stdout, 'write')
