@@ -34,7 +34,11 @@ export interface EdgeAddresses {
 export function nginxRenderOptions(
   settings: Pick<
     EdgeSettings,
-    'lb' | 'sticky' | 'certificateArn' | 'cookieTtlSeconds'
+    | 'lb'
+    | 'sticky'
+    | 'certificateArn'
+    | 'cookieTtlSeconds'
+    | 'upstreamTimeoutSeconds'
   >,
   edge: EdgeAddresses,
 ): EdgeRenderOptions {
@@ -47,6 +51,7 @@ export function nginxRenderOptions(
     statusListen: edge.statusListen ?? NGINX_STATUS_LISTEN,
     tls: settings.certificateArn !== undefined,
     cookieTtlSeconds: settings.cookieTtlSeconds,
+    upstreamTimeoutSeconds: settings.upstreamTimeoutSeconds,
   };
 }
 

@@ -186,6 +186,16 @@ function cookieTtl(value: unknown): number {
     : fail('cookieTtl', SETTING_KEYS.cookieTtl, value);
 }
 
+function upstreamTimeout(value: unknown): number {
+  if (value === undefined) return 10;
+  if (isToken(value)) return value as number;
+  return Number.isInteger(value) &&
+    (value as number) >= 1 &&
+    (value as number) <= 3600
+    ? (value as number)
+    : fail('upstreamTimeout', SETTING_KEYS.upstreamTimeout, value);
+}
+
 /** The same TCP port on two listeners that may share an address. */
 function clash(a: string, b: string): boolean {
   if (isToken(a) || isToken(b)) return false;
@@ -204,6 +214,7 @@ export interface ValidEdgeOptions {
   readonly statusListen?: string;
   readonly tls: boolean;
   readonly cookieTtlSeconds: number;
+  readonly upstreamTimeoutSeconds: number;
 }
 
 export function validateEdgeOptions(
@@ -237,6 +248,7 @@ export function validateEdgeOptions(
     statusListen,
     tls: options.tls === true,
     cookieTtlSeconds: cookieTtl(options.cookieTtlSeconds),
+    upstreamTimeoutSeconds: upstreamTimeout(options.upstreamTimeoutSeconds),
   };
 }
 
