@@ -26,6 +26,7 @@ import {
   writeBackendBundle,
 } from './backend-process';
 import { findHaproxy } from './binaries';
+import { startHealthAgent, writeAgentBundle } from './health-agent';
 import { startLoadBalancer } from './haproxy';
 import { NginxNode, startNginxNode } from './nginx-node';
 import { nodeHttpConfig, nodeRenderOptions } from './node-config';
@@ -192,6 +193,32 @@ async function build(
   started.push(lb);
   await waitUntilListening(lb, lbAddress, lbPort, 10_000);
 
+  // The seed has no agent: it stands for the article's configuration as written.
+  const agents: ManagedProcess[] =
+    (options.healthAgent ?? true) && !options.naive
+      ? await (async () => {
+          const agentBundle = await writeAgentBundle(dir);
+          return allStarted(
+            nodes.map(async (node, i) => {
+              const agent = await startHealthAgent(
+                agentBundle,
+                path.join(dir, `nginx-${i}`),
+                node.configFile,
+                options.signal,
+              );
+              started.push(agent);
+              return agent;
+            }),
+          );
+        })()
+      : [];
+  const backendAt = (index: number) => {
+    const backend = backends[index];
+    if (backend === undefined)
+      throw new Error(`no backend ${index}: there are ${backends.length}`);
+    return backend;
+  };
+
   let renderedOptions = nodes.map((_, i) => renderFor(i).options);
   return {
     url: `http://${lbAddress}:${lbPort}`,
@@ -222,25 +249,23 @@ async function build(
       return block.address(network, host);
     },
     async scaleBackends(count) {
-      if (
-        !Number.isInteger(count) ||
-        count < backends.length ||
-        count > MAX_BACKENDS
-      ) {
+      if (!Number.isInteger(count) || count < 1 || count > MAX_BACKENDS) {
         throw new Error(
-          `scaleBackends needs ${backends.length}-${MAX_BACKENDS} backends, got ${count}`,
+          `scaleBackends needs 1-${MAX_BACKENDS} backends, got ${count}`,
         );
       }
       await addBackends(count);
+      const removed = backends.splice(count);
       await Promise.all(nodes.map((node, i) => node.reload(renderFor(i).http)));
       renderedOptions = nodes.map((_, i) => renderFor(i).options);
+      await Promise.all(removed.map((b) => b.stop()));
     },
     async killBackend(index) {
-      const backend = backends[index];
-      if (backend === undefined)
-        throw new Error(`no backend ${index}: there are ${backends.length}`);
-      await backend.kill();
+      await backendAt(index).kill();
     },
+    freezeBackend: (index) => backendAt(index).freeze(),
+    thawBackend: (index) => backendAt(index).thaw(),
+    healthAgentOutput: () => agents.map((a) => a.recentOutput()),
     stop: cleanUp,
   };
 }
