@@ -1,3 +1,4 @@
+import { bundleAgent } from '../../lib/agent/bundle';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -427,20 +428,22 @@ describe('nginx tier', () => {
       expect(lines[0]).toBe('#!/bin/bash');
       expect(at('set -euo pipefail')).toBeGreaterThan(0);
       expect(
-        at(dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap'])),
+        at(dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap', 'nodejs22'])),
       ).toBeGreaterThan(at('set -euo pipefail'));
       expect(
         at("cat > /etc/nginx/nginx.conf <<'STICKY_EDGE_NGINX_CONF'"),
       ).toBeGreaterThan(
-        at(dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap'])),
+        at(dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap', 'nodejs22'])),
       );
       expect(at('nginx -t')).toBeGreaterThan(at('STICKY_EDGE_NGINX_CONF'));
       expect(at('systemctl enable --now nginx')).toBeGreaterThan(
         at('nginx -t'),
       );
-      expect(lines.at(-1)).toBe(
-        'curl -fsS --retry 10 --retry-connrefused --retry-delay 1 http://127.0.0.1:8081/healthz',
-      );
+      expect(
+        at(
+          'curl -fsS --retry 10 --retry-connrefused --retry-delay 1 http://127.0.0.1:8081/healthz',
+        ),
+      ).toBeGreaterThan(at('systemctl enable --now nginx'));
       expect(lines).toContain(
         `/opt/aws/bin/cfn-signal --stack ${s.stack.stackName} --resource ${ids(s).nginxGroup} --region «{"Ref":"AWS::Region"}» -e $exitCode || echo 'Failed to send Cloudformation Signal'`,
       );
@@ -699,6 +702,35 @@ describe('external app tier', () => {
           lines.indexOf(dnfInstallWithRetry(['aws-cfn-bootstrap'])),
         ).toBeGreaterThan(lines.indexOf('set -euo pipefail'));
       }
+    },
+  );
+});
+
+describe('health agent', () => {
+  test.each(ALL)(
+    '%s: user data installs the health agent as a service once nginx runs, and the signal waits for it',
+    (mode) => {
+      const s = synth(mode);
+      const userData = nginxUserData(s);
+      const lines = userData.split('\n');
+      const at = (line: string) => lines.indexOf(line);
+      const script =
+        /^cat > \/opt\/sticky-edge\/health-agent\.js <<'STICKY_EDGE_HEALTH_JS'\n([\s\S]*?)\nSTICKY_EDGE_HEALTH_JS$/m.exec(
+          userData,
+        );
+      // The bundle the local topology runs, byte for byte.
+      expect(script?.[1]).toBe(bundleAgent().replace(/\n$/, ''));
+      expect(lines).toContain(
+        'ExecStart=/usr/bin/node-22 /opt/sticky-edge/health-agent.js --conf /etc/nginx/nginx.conf --nginx /usr/sbin/nginx',
+      );
+      expect(lines).toContain('After=nginx.service');
+      expect(lines).toContain('Restart=always');
+      expect(
+        at('systemctl enable --now sticky-edge-health.service'),
+      ).toBeGreaterThan(at('systemctl enable --now nginx'));
+      expect(lines.at(-1)).toBe(
+        'systemctl is-active --quiet sticky-edge-health.service',
+      );
     },
   );
 });
