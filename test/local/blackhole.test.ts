@@ -2,7 +2,7 @@
  * A black-holed backend: its packets are dropped (nftables `drop` in a network namespace of this test's own), so
  * new connections time out and connections already open never hear back. Backend 0 of each topology is a
  * demo backend inside the namespace, reached over a veth pair; the nginx configs name it instead of the
- * loopback backend 0 (same name, same route id). The targets are in `routesAroundAndBack`. Every address used
+ * loopback backend 0 (same name, same route id). The targets are in `expectRoutedAroundAndBack`. Every address used
  * is inside the namespace or on the veth pair it owns; the namespace (and with it the veth pair and the rule)
  * is deleted afterwards, also when a test fails.
  */
@@ -15,7 +15,7 @@ import { ManagedProcess, spawnManaged } from '../../lib/local/processes';
 import { startTopology } from '../../lib/local/topology';
 import type { Topology } from '../../lib/local/topology-contract';
 import { STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
-import { routesAroundAndBack } from './faults';
+import { expectRoutedAroundAndBack } from './faults';
 
 jest.setTimeout(120_000);
 
@@ -160,11 +160,12 @@ maybe.each(STICKY_STRATEGIES)('sticky=%s, a black-holed backend', (sticky) => {
   test('is routed around within 3 s, sessions move and stay, and its return is handled per strategy', async () => {
     const topology = await topologies.get(sticky)!;
     const hole = holes[STICKY_STRATEGIES.indexOf(sticky)];
-    await routesAroundAndBack(topology, sticky, {
+    const { moved } = await expectRoutedAroundAndBack(topology, sticky, {
       address: hole.address,
       inject: () => void drop(hole),
       heal: () => void undrop(hole),
       slowMs: 1_500,
     });
+    expect(moved).toBeGreaterThan(0);
   });
 });

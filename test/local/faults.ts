@@ -122,11 +122,11 @@ const pinned = (requests: readonly Timed[]) =>
  *  - when the backend comes back: ip_hash and hash move their clients back (the mapping is a function of the
  *    address); cookie keeps moved sessions where they are and gives the returned backend new sessions.
  */
-export async function routesAroundAndBack(
+export async function expectRoutedAroundAndBack(
   topology: Topology,
   sticky: StickyStrategy,
   fault: BackendFault,
-): Promise<void> {
+): Promise<{ readonly moved: number }> {
   const [hung, live] = topology.backendNames;
   const hungAddress = fault.address;
   const clients = makeClients(topology, CLIENTS);
@@ -201,4 +201,5 @@ export async function routesAroundAndBack(
     // The mapping is a function of the client address: every client is back where it was.
     expect(after).toEqual(before);
   }
+  return { moved: onHung.length };
 }

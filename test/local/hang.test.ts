@@ -1,11 +1,11 @@
 /**
  * A hung backend (SIGSTOP: the kernel still accepts its connections, nothing answers) on the local topology
- * with real nginx and the health agent beside each node, for each strategy; the targets are in `routesAroundAndBack`.
+ * with real nginx and the health agent beside each node, for each strategy; the targets are in `expectRoutedAroundAndBack`.
  */
 import { startTopology } from '../../lib/local/topology';
 import type { Topology } from '../../lib/local/topology-contract';
 import { STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
-import { routesAroundAndBack } from './faults';
+import { expectRoutedAroundAndBack } from './faults';
 
 jest.setTimeout(120_000);
 
@@ -30,11 +30,12 @@ afterAll(async () => {
 describe.each(STICKY_STRATEGIES)('sticky=%s, a hung backend', (sticky) => {
   test('is routed around within 3 s, sessions move and stay, and its return is handled per strategy', async () => {
     const topology = await topologies.get(sticky)!;
-    await routesAroundAndBack(topology, sticky, {
+    const { moved } = await expectRoutedAroundAndBack(topology, sticky, {
       address: new URL(topology.backendUrls[0]).host,
       inject: () => topology.freezeBackend(0),
       heal: () => topology.thawBackend(0),
       slowMs: 5_000,
     });
+    expect(moved).toBeGreaterThan(0);
   });
 });
