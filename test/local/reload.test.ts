@@ -36,10 +36,10 @@ describe.each(STICKY_STRATEGIES)('sticky=%s under load', (sticky) => {
   test('scale-out, a backend marked down and up, and scale-in reload every node with 0 failed requests', async () => {
     const topology = await topologies.get(sticky)!;
     const clients = makeClients(topology, 32);
-    let running = true;
+    const stop = new AbortController();
     const requests: Timed[] = [];
     const traffic = (async () => {
-      while (running)
+      while (!stop.signal.aborted)
         requests.push(
           ...(await trafficUntil(topology.url, clients, Date.now() + 500)),
         );
@@ -62,7 +62,7 @@ describe.each(STICKY_STRATEGIES)('sticky=%s under load', (sticky) => {
       changes.push('scale-in');
       await pause(1_000);
     } finally {
-      running = false;
+      stop.abort();
       await traffic;
     }
     expect(topology.backendNames).toEqual(['app-a', 'app-b']);
