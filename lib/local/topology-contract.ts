@@ -96,6 +96,8 @@ export interface Topology {
   scaleBackends(count: number): Promise<void>;
   /** Kills backend `index` (SIGKILL: no goodbye). The nginx config still names it, as after a crash. */
   killBackend(index: number): Promise<void>;
+  /** Kills nginx node `index` (master and workers, SIGKILL): the load-balancer stand-in must notice by its health checks. */
+  killNginxNode(index: number): Promise<void>;
   /** Freezes backend `index` (SIGSTOP): it accepts connections and never answers, as a hung app does. */
   freezeBackend(index: number): void;
   /** Lets a frozen backend run again (SIGCONT). */

@@ -263,6 +263,12 @@ async function build(
     async killBackend(index) {
       await backendAt(index).kill();
     },
+    async killNginxNode(index) {
+      const node = nodes[index];
+      if (node === undefined)
+        throw new Error(`no nginx node ${index}: there are ${nodes.length}`);
+      await node.kill();
+    },
     freezeBackend: (index) => backendAt(index).freeze(),
     thawBackend: (index) => backendAt(index).thaw(),
     healthAgentOutput: () => agents.map((a) => a.recentOutput()),
