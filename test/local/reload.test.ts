@@ -7,16 +7,24 @@
 import { makeClients } from '../../lib/local/clients';
 import { startTopology } from '../../lib/local/topology';
 import type { Topology } from '../../lib/local/topology-contract';
-import { STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
+import { LbKind, STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
 import { agentsSay, Timed, trafficUntil } from './faults';
 
 jest.setTimeout(120_000);
 
-const topologies = new Map<StickyStrategy, Promise<Topology>>();
-for (const sticky of STICKY_STRATEGIES) {
-  const t = startTopology({ lb: 'nlb', sticky });
+/** Every strategy behind the NLB stand-in, and the cookie strategy behind the ALB stand-in (HTTP keep-alive). */
+const CASES: [LbKind, StickyStrategy][] = [
+  ...STICKY_STRATEGIES.map((sticky): [LbKind, StickyStrategy] => [
+    'nlb',
+    sticky,
+  ]),
+  ['alb', 'cookie'],
+];
+const topologies = new Map<string, Promise<Topology>>();
+for (const [lb, sticky] of CASES) {
+  const t = startTopology({ lb, sticky });
   t.catch(() => undefined);
-  topologies.set(sticky, t);
+  topologies.set(`${lb} ${sticky}`, t);
 }
 
 afterAll(async () => {
@@ -32,9 +40,9 @@ afterAll(async () => {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.each(STICKY_STRATEGIES)('sticky=%s under load', (sticky) => {
+describe.each(CASES)('lb=%s sticky=%s under load', (lb, sticky) => {
   test('scale-out, a backend marked down and up, and scale-in reload every node with 0 failed requests', async () => {
-    const topology = await topologies.get(sticky)!;
+    const topology = await topologies.get(`${lb} ${sticky}`)!;
     const clients = makeClients(topology, 32);
     const stop = new AbortController();
     const requests: Timed[] = [];
