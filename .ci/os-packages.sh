@@ -14,6 +14,8 @@ missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# nft: the black-hole tests drop packets inside a network namespace of their own.
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
 if $bench; then command -v wrk >/dev/null 2>&1 || missing+=(wrk); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -27,6 +27,11 @@ export interface EdgeSettings {
   /** Lifetime of the routing cookie set by the `cookie` strategy. */
   readonly cookieTtlSeconds: number;
   /**
+   * How long nginx waits for a backend to read a request or send the next part of its answer before it gives up
+   * on it (and sends an idempotent request to another backend). WebSocket connections keep 1 h.
+   */
+  readonly upstreamTimeoutSeconds: number;
+  /**
    * The two Availability Zones of the VPC, by name (`us-east-1a`), both in one region; undefined means the
    * region's first two (`Fn::GetAZs`), which may lack an instance type.
    */
@@ -61,6 +66,7 @@ export const DEFAULT_SETTINGS: EdgeSettings = {
   nginxMaxCapacity: 4,
   appPort: 3000,
   cookieTtlSeconds: 3600,
+  upstreamTimeoutSeconds: 10,
   natGateways: 1,
   nginxScaleCpuPercent: 50,
   nginxDrainSeconds: 120,
@@ -84,6 +90,7 @@ export const SETTING_KEYS = {
   amiId: 'an AMI ID such as ami-0123456789abcdef0',
   certificateArn: 'an ACM certificate ARN',
   cookieTtl: 'a whole number of seconds from 60 to 31536000',
+  upstreamTimeout: 'a whole number of seconds from 1 to 3600',
   availabilityZones:
     'two distinct Availability Zones of one region, comma-separated, such as us-east-1a,us-east-1b',
   natGateways:
@@ -208,6 +215,7 @@ export function parseSettings(
     amiId: get('amiId'),
     certificateArn: get('certificateArn'),
     cookieTtl: get('cookieTtl'),
+    upstreamTimeout: get('upstreamTimeout'),
     availabilityZones: get('availabilityZones'),
     natGateways: get('natGateways'),
     nginxScaleCpuPercent: get('nginxScaleCpuPercent'),
@@ -265,6 +273,10 @@ export function parseSettings(
       raw.cookieTtl === undefined
         ? d.cookieTtlSeconds
         : wholeNumber('cookieTtl', raw.cookieTtl, 60, 31536000),
+    upstreamTimeoutSeconds:
+      raw.upstreamTimeout === undefined
+        ? d.upstreamTimeoutSeconds
+        : wholeNumber('upstreamTimeout', raw.upstreamTimeout, 1, 3600),
     availabilityZones:
       raw.availabilityZones === undefined
         ? undefined

@@ -135,6 +135,11 @@ const inProcessFailures: [string, string[], RegExp][] = [
     /^cookieTtl must be a whole number of seconds .*got "1h"$/,
   ],
   [
+    'the upstream timeout is not a number of seconds',
+    ['--upstream-timeout', '10s', ...TRUST, ...BACKENDS],
+    /^upstreamTimeout must be a whole number of seconds from 1 to 3600, got "10s"$/,
+  ],
+  [
     '--naive gets an edge flag',
     ['--naive', ...TRUST, ...BACKENDS],
     /^--naive takes only --listen, --backend and --main, got --trust$/,
@@ -209,6 +214,8 @@ describe('sticky-edge render', () => {
           '--tls',
           '--cookie-ttl',
           '600',
+          '--upstream-timeout',
+          '4',
         ],
       ],
       ['main', ['--main', ...TRUST, ...BACKENDS]],
@@ -248,6 +255,7 @@ describe('sticky-edge render', () => {
       statusListen: '127.0.0.1:9901',
       tls: true,
       cookieTtlSeconds: 600,
+      upstreamTimeoutSeconds: 4,
     });
     expect(runs.get('cookie')).toEqual({
       code: 0,

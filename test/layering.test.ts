@@ -11,6 +11,7 @@
  *   lib/verify             the verifier. Below the constructs, because DeployCheck bundles it and names its
  *                          limits and environment; it imports only the renderer's names and the ground floor
  *   lib/nginx              the renderer and nginx.conf (no CDK)
+ *   lib/agent              the health agent beside nginx (edits a rendered nginx.conf; no CDK)
  *   lib/settings.ts,       the ground floor: settings, the demo backend, OS helpers
  *   lib/backend, lib/os
  *   lib/errors.ts          the one user-error type, importable from everywhere
@@ -38,6 +39,8 @@ const LAYERS: readonly Layer[] = [
     paths: ['lib/settings.ts', 'lib/backend/', 'lib/os/'],
   },
   { name: 'nginx', rank: 2, paths: ['lib/nginx/'] },
+  // The health agent beside nginx: bundled for the nginx nodes, run by the local topology.
+  { name: 'agent', rank: 2.5, paths: ['lib/agent/'] },
   { name: 'verify', rank: 3, paths: ['lib/verify/'] },
   { name: 'constructs', rank: 4, paths: ['lib/constructs/'] },
   { name: 'stacks', rank: 5, paths: ['lib/stacks/'] },

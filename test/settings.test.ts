@@ -15,6 +15,7 @@ describe('parseSettings', () => {
       appPort: '8080',
       nginxMinCapacity: 3,
       cookieTtl: '600',
+      upstreamTimeout: '5',
       stage: 'team-a',
     });
     expect(s).toMatchObject({
@@ -24,6 +25,7 @@ describe('parseSettings', () => {
       nginxMinCapacity: 3,
       nginxMaxCapacity: 4,
       cookieTtlSeconds: 600,
+      upstreamTimeoutSeconds: 5,
       stage: 'team-a',
     });
   });
@@ -76,6 +78,13 @@ describe('parseSettings', () => {
       /^certificateArn must be .*got "arn:aws:iam/,
     ],
     ['cookieTtl', '5', /^cookieTtl must be .*got "5"$/],
+    [
+      'upstreamTimeout',
+      '0',
+      /^upstreamTimeout must be a whole number of seconds from 1 to 3600, got "0"$/,
+    ],
+    ['upstreamTimeout', '10s', /^upstreamTimeout must be .*got "10s"$/],
+    ['upstreamTimeout', '3601', /^upstreamTimeout must be .*got "3601"$/],
     ['natGateways', '3', /^natGateways must be 1 or 2 .*got "3"$/],
     ['natGateways', '0', /^natGateways must be .*got "0"$/],
     [

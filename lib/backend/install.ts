@@ -26,8 +26,8 @@ export const BACKEND_SERVICE = 'sticky-edge-backend.service';
  * `/usr/bin/node-<major>`; the unit names that binary so `alternatives` switching `node` cannot change it.
  * Source: https://docs.aws.amazon.com/linux/al2023/ug/nodejs.html
  */
-const NODE_PACKAGE = 'nodejs22';
-const NODE_BINARY = '/usr/bin/node-22';
+export const NODE_PACKAGE = 'nodejs22';
+export const NODE_BINARY = '/usr/bin/node-22';
 
 /** Quoted heredoc delimiters: the shell expands nothing between them. */
 const SCRIPT_END = 'STICKY_EDGE_BACKEND_JS';

@@ -27,6 +27,10 @@ options:
   --tls                    the load balancer terminates TLS: Secure cookie, X-Forwarded-Proto https
   --cookie-ttl SECONDS     lifetime of the cookie strategy's routing cookie, ${SETTING_KEYS.cookieTtl}
                            (default 3600)
+  --upstream-timeout SECONDS
+                           how long a request waits for a hung or unreachable backend before nginx
+                           gives up on it and sends an idempotent one to another backend,
+                           ${SETTING_KEYS.upstreamTimeout} (default 10; WebSockets keep 1 h)
   --main                   print a whole nginx.conf around the config, as the instances' user data
                            writes it (Amazon Linux 2023 paths, nginx user)
   --naive                  print the seed article's configuration as written (trusts X-Forwarded-For from
@@ -50,6 +54,7 @@ function parse(argv: string[]) {
         'status-listen': { type: 'string' },
         tls: { type: 'boolean', default: false },
         'cookie-ttl': { type: 'string' },
+        'upstream-timeout': { type: 'string' },
         main: { type: 'boolean', default: false },
         naive: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -87,6 +92,7 @@ function edgeOptions(values: Values): EdgeRenderOptions {
         lb: values.lb,
         sticky: values.sticky,
         cookieTtl: values['cookie-ttl'],
+        upstreamTimeout: values['upstream-timeout'],
       })[key as string],
   );
   // The lifetime of a cookie nobody sets: taken silently, it would read as if it did something.
@@ -104,6 +110,7 @@ function edgeOptions(values: Values): EdgeRenderOptions {
     statusListen: values['status-listen'],
     tls: values.tls,
     cookieTtlSeconds: settings.cookieTtlSeconds,
+    upstreamTimeoutSeconds: settings.upstreamTimeoutSeconds,
   };
 }
 

@@ -1,4 +1,5 @@
 import { Duration, Validations } from 'aws-cdk-lib';
+import { LB_HEALTH_CHECK } from '../nginx/nginx-options';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -33,8 +34,7 @@ export interface EdgeLoadBalancerProps {
 }
 
 const DEREGISTRATION_DELAY = Duration.seconds(30);
-const HEALTHY_THRESHOLD = 2;
-const HEALTH_CHECK_INTERVAL = Duration.seconds(10);
+const HEALTH_CHECK_INTERVAL = Duration.seconds(LB_HEALTH_CHECK.intervalSeconds);
 
 /**
  * The internet-facing load balancer in front of nginx, with its own security group: clients reach its
@@ -137,8 +137,8 @@ function networkLoadBalancer(
       port: 'traffic-port',
       path: props.healthPath,
       interval: HEALTH_CHECK_INTERVAL,
-      healthyThresholdCount: HEALTHY_THRESHOLD,
-      unhealthyThresholdCount: HEALTHY_THRESHOLD,
+      healthyThresholdCount: LB_HEALTH_CHECK.healthyThreshold,
+      unhealthyThresholdCount: LB_HEALTH_CHECK.healthyThreshold,
     },
   });
   // At the end of the delay the NLB resets what is still open, so the client reconnects at once (to the same
@@ -190,8 +190,8 @@ function applicationLoadBalancer(
     healthCheck: {
       path: props.healthPath,
       interval: HEALTH_CHECK_INTERVAL,
-      healthyThresholdCount: HEALTHY_THRESHOLD,
-      unhealthyThresholdCount: HEALTHY_THRESHOLD,
+      healthyThresholdCount: LB_HEALTH_CHECK.healthyThreshold,
+      unhealthyThresholdCount: LB_HEALTH_CHECK.healthyThreshold,
     },
   });
   return {

@@ -13,6 +13,7 @@ import {
 } from '../nginx/nginx-options';
 import { dnfInstallWithRetry } from '../os/dnf-install';
 import { INSTANCE_ACCESS_LOG } from '../nginx/access-log';
+import { AGENT_PACKAGE, agentInstallCommands } from '../agent/install';
 
 export interface NginxTierProps {
   /** The edge VPC. */
@@ -57,8 +58,9 @@ const NGINX_CONF_END = 'STICKY_EDGE_NGINX_CONF';
 /**
  * nginx edge nodes: an Auto Scaling group across both AZs' private subnets, launched from a launch template
  * (Amazon Linux 2023, IMDSv2 only, encrypted gp3 root, no key pair, Session Manager for access). Each node
- * installs nginx, writes the rendered nginx.conf, refuses to start on a config `nginx -t` rejects, and
- * signals CloudFormation only once nginx answers its health path, so a deploy waits for working nodes.
+ * installs nginx, writes the rendered nginx.conf, refuses to start on a config `nginx -t` rejects, starts the
+ * health agent beside nginx (lib/agent), and signals CloudFormation only once nginx answers its health path
+ * and the agent runs, so a deploy waits for working nodes.
  */
 export class NginxTier extends Construct {
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
@@ -226,12 +228,14 @@ function nginxInstallCommands(nginxConf: string): string[] {
     );
   return [
     'set -euo pipefail',
-    dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap']),
+    dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap', AGENT_PACKAGE]),
     `cat > /etc/nginx/nginx.conf <<'${NGINX_CONF_END}'`,
     nginxConf.replace(/\n$/, ''),
     NGINX_CONF_END,
     'nginx -t',
     'systemctl enable --now nginx',
     `curl -fsS --retry 10 --retry-connrefused --retry-delay 1 http://${NGINX_STATUS_LISTEN}${HEALTH_PATH}`,
+    // Open-source nginx checks backends only passively: the agent marks a hung or unreachable one down.
+    ...agentInstallCommands(),
   ];
 }

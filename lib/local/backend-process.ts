@@ -13,6 +13,10 @@ export interface BackendProcess {
   readonly address: string;
   readonly url: string;
   kill(): Promise<void>;
+  /** SIGSTOP: the process keeps its socket, so the kernel still accepts connections, but nothing answers (a hang). */
+  freeze(): void;
+  /** SIGCONT after `freeze`. */
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -57,6 +61,12 @@ export async function startBackendProcess(
     address: `${host}:${port}`,
     url: `http://${host}:${port}`,
     kill: () => managed.kill(),
-    stop: () => managed.stop(),
+    freeze: () => void managed.child.kill('SIGSTOP'),
+    thaw: () => void managed.child.kill('SIGCONT'),
+    // A frozen process would not act on SIGTERM until the grace period's SIGKILL.
+    stop: () => {
+      managed.child.kill('SIGCONT');
+      return managed.stop();
+    },
   };
 }

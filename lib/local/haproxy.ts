@@ -4,6 +4,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { LB_HEALTH_CHECK } from '../nginx/nginx-options';
+import { HEALTH_PATH } from '../nginx/render';
 import type { LbKind } from '../settings';
 import { findHaproxy } from './binaries';
 import { ManagedProcess, spawnManaged } from './processes';
@@ -49,6 +51,14 @@ export function renderLoadBalancerConfig(config: LoadBalancerConfig): string {
     // Round robin, so one client's consecutive connections reach different nginx nodes.
     '  balance roundrobin',
     `  source ${config.source}`,
+    // The target group's health check: HTTP GET of the health path on the traffic port (with the PROXY header
+    // for nlb, as the NLB sends it when proxy protocol is on), the same interval and thresholds.
+    `  option httpchk GET ${HEALTH_PATH}`,
+    // Neither AWS load balancer retries a failed connection on another target: a node that died since its
+    // last check costs the requests sent to it until the checks take it out. HAProxy's default (3 retries,
+    // the last one redispatched) would hide that.
+    '  retries 0',
+    `  default-server check inter ${LB_HEALTH_CHECK.intervalSeconds}s fall ${LB_HEALTH_CHECK.unhealthyThreshold} rise ${LB_HEALTH_CHECK.healthyThreshold}${sendProxy ? ' check-send-proxy' : ''}`,
     ...config.nodes.map((node, i) => `  server node${i} ${node}${sendProxy}`),
     '',
   ].join('\n');

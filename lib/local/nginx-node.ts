@@ -21,6 +21,8 @@ export interface NginxNode {
   readonly configFile: string;
   /** Checks the new http config with `nginx -t`, then reloads (SIGHUP) and waits for the new workers. */
   reload(http: string): Promise<void>;
+  /** SIGKILL to the master and its workers at once: the node is lost, nothing is closed gracefully. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -69,6 +71,16 @@ export async function startNginxNode(
       await writeFile(confFile, mainConfig(httpConfig));
       await checkConfig(dir, confFile);
       await reloadWorkers(master);
+    },
+    async kill() {
+      const workers = await workerPids(master.child.pid as number);
+      await master.kill();
+      for (const pid of workers)
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
     },
     stop: () => master.stop(),
   };

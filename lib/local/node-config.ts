@@ -18,6 +18,7 @@ export function nodeRenderOptions(
     sticky: options.sticky,
     certificateArn: undefined,
     cookieTtlSeconds: DEFAULT_SETTINGS.cookieTtlSeconds,
+    upstreamTimeoutSeconds: DEFAULT_SETTINGS.upstreamTimeoutSeconds,
   };
   return nginxRenderOptions(settings, addresses);
 }

@@ -35,6 +35,12 @@ export interface TopologyOptions {
     options: EdgeRenderOptions,
   ) => string;
   /**
+   * Run the health agent beside each nginx node, as every instance does: it probes each backend's health path
+   * and marks a backend that stops answering `down` (with `nginx -t` and a graceful reload).
+   * @default true
+   */
+  readonly healthAgent?: boolean;
+  /**
    * The directory the topology's own temporary directory is created in (every config, log and pid file is
    * under it, and so is every path on its processes' command lines).
    * @default - the OS temp directory
@@ -83,8 +89,9 @@ export interface Topology {
    */
   clientAddress(network: number, host: number): string;
   /**
-   * Starts backends until there are `count` (never fewer than now), then reloads every nginx node with the
-   * re-rendered config (`nginx -t` first, then SIGHUP; resolves once the old workers are gone).
+   * Starts backends until there are `count`, or removes the last ones down to `count`, and reloads every nginx
+   * node with the re-rendered config (`nginx -t` first, then SIGHUP; resolves once the old workers are gone).
+   * Removed backends are stopped only after the reload, once no worker routes to them (scale-in).
    */
   scaleBackends(count: number): Promise<void>;
   /**
@@ -96,6 +103,14 @@ export interface Topology {
   scaleNginx(count: number, drainMs?: number): Promise<void>;
   /** Kills backend `index` (SIGKILL: no goodbye). The nginx config still names it, as after a crash. */
   killBackend(index: number): Promise<void>;
+  /** Kills nginx node `index` (master and workers, SIGKILL): the load-balancer stand-in must notice by its health checks. */
+  killNginxNode(index: number): Promise<void>;
+  /** Freezes backend `index` (SIGSTOP): it accepts connections and never answers, as a hung app does. */
+  freezeBackend(index: number): void;
+  /** Lets a frozen backend run again (SIGCONT). */
+  thawBackend(index: number): void;
+  /** Each node's health agent's recent output (empty when `healthAgent` is off), in the order of `nginxUrls`. */
+  healthAgentOutput(): string[];
   /** Stops everything this topology started and removes its temporary directory. */
   stop(): Promise<void>;
 }

@@ -27,9 +27,10 @@ import {
 } from './backend-process';
 import { findHaproxy } from './binaries';
 import { LoadBalancer, startLoadBalancer } from './haproxy';
+import { startHealthAgent, writeAgentBundle } from './health-agent';
 import { NginxNode, startNginxNode } from './nginx-node';
 import { nodeHttpConfig, nodeRenderOptions } from './node-config';
-import { waitUntilListening } from './processes';
+import { ManagedProcess, waitUntilListening } from './processes';
 import type { Topology, TopologyOptions } from './topology-contract';
 
 /** The address nginx connects to the backends from: Linux's source address for loopback destinations. */
@@ -194,6 +195,32 @@ async function build(
   started.push(lb);
   await waitUntilListening(lb, lbAddress, lbPort, 10_000);
 
+  // The seed has no agent: it stands for the article's configuration as written.
+  const agents: ManagedProcess[] =
+    (options.healthAgent ?? true) && !options.naive
+      ? await (async () => {
+          const agentBundle = await writeAgentBundle(dir);
+          return allStarted(
+            nodes.map(async (node, i) => {
+              const agent = await startHealthAgent(
+                agentBundle,
+                path.join(dir, `nginx-${i}`),
+                node.configFile,
+                options.signal,
+              );
+              started.push(agent);
+              return agent;
+            }),
+          );
+        })()
+      : [];
+  const backendAt = (index: number) => {
+    const backend = backends[index];
+    if (backend === undefined)
+      throw new Error(`no backend ${index}: there are ${backends.length}`);
+    return backend;
+  };
+
   let renderedOptions = nodes.map((_, i) => renderFor(i).options);
   return {
     url: `http://${lbAddress}:${lbPort}`,
@@ -232,18 +259,16 @@ async function build(
       return block.address(network, host);
     },
     async scaleBackends(count) {
-      if (
-        !Number.isInteger(count) ||
-        count < backends.length ||
-        count > MAX_BACKENDS
-      ) {
+      if (!Number.isInteger(count) || count < 1 || count > MAX_BACKENDS) {
         throw new Error(
-          `scaleBackends needs ${backends.length}-${MAX_BACKENDS} backends, got ${count}`,
+          `scaleBackends needs 1-${MAX_BACKENDS} backends, got ${count}`,
         );
       }
       await addBackends(count);
+      const removed = backends.splice(count);
       await Promise.all(nodes.map((node, i) => node.reload(renderFor(i).http)));
       renderedOptions = nodes.map((_, i) => renderFor(i).options);
+      await Promise.all(removed.map((b) => b.stop()));
     },
     async scaleNginx(count, drainMs = 5_000) {
       if (!Number.isInteger(count) || count < 1 || count > MAX_NODES)
@@ -267,11 +292,17 @@ async function build(
       await Promise.all(leaving.map((node) => node.stop()));
     },
     async killBackend(index) {
-      const backend = backends[index];
-      if (backend === undefined)
-        throw new Error(`no backend ${index}: there are ${backends.length}`);
-      await backend.kill();
+      await backendAt(index).kill();
     },
+    async killNginxNode(index) {
+      const node = nodes[index];
+      if (node === undefined)
+        throw new Error(`no nginx node ${index}: there are ${nodes.length}`);
+      await node.kill();
+    },
+    freezeBackend: (index) => backendAt(index).freeze(),
+    thawBackend: (index) => backendAt(index).thaw(),
+    healthAgentOutput: () => agents.map((a) => a.recentOutput()),
     stop: cleanUp,
   };
 }

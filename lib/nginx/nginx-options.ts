@@ -16,6 +16,16 @@ import type { EdgeSettings } from '../settings';
 export const NGINX_TRAFFIC_PORT = 80;
 /** A plain-HTTP status listener for on-instance checks (user data waits for it; Session Manager users curl it). */
 export const NGINX_STATUS_LISTEN = '127.0.0.1:8081';
+/**
+ * How the load balancer's target group checks the nginx nodes (on the traffic port, the health path): the CDK
+ * app's target group and the local topology's stand-in use the same numbers, so a lost node costs the same
+ * detection window in both. Short, as nothing here holds long requests and sandbox deploys replace nodes often.
+ */
+export const LB_HEALTH_CHECK = {
+  intervalSeconds: 10,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+} as const;
 /** The workers' user of Amazon Linux 2023's nginx package. */
 const NGINX_USER = 'nginx';
 
@@ -34,7 +44,11 @@ export interface EdgeAddresses {
 export function nginxRenderOptions(
   settings: Pick<
     EdgeSettings,
-    'lb' | 'sticky' | 'certificateArn' | 'cookieTtlSeconds'
+    | 'lb'
+    | 'sticky'
+    | 'certificateArn'
+    | 'cookieTtlSeconds'
+    | 'upstreamTimeoutSeconds'
   >,
   edge: EdgeAddresses,
 ): EdgeRenderOptions {
@@ -47,6 +61,7 @@ export function nginxRenderOptions(
     statusListen: edge.statusListen ?? NGINX_STATUS_LISTEN,
     tls: settings.certificateArn !== undefined,
     cookieTtlSeconds: settings.cookieTtlSeconds,
+    upstreamTimeoutSeconds: settings.upstreamTimeoutSeconds,
   };
 }
 

@@ -37,6 +37,12 @@ export interface EdgeRenderOptions {
    * @default 3600
    */
   readonly cookieTtlSeconds?: number;
+  /**
+   * `proxy_read_timeout` and `proxy_send_timeout` of plain requests, in seconds: how long a request in flight to
+   * a hung or black-holed backend waits before nginx gives up on it (an idempotent one then goes to another backend).
+   * @default 10
+   */
+  readonly upstreamTimeoutSeconds?: number;
 }
 
 /**

@@ -184,6 +184,10 @@ export function proxySettings(o: ValidEdgeOptions): string[] {
     'proxy_set_header Upgrade $sticky_edge_upgrade;',
     'proxy_set_header Connection $sticky_edge_connection_upgrade;',
     'proxy_connect_timeout 2s;',
+    '# A backend that accepts and never answers (hung) or never answers the handshake (black hole) holds a',
+    '# request at most this long; the WebSocket location overrides it.',
+    `proxy_read_timeout ${o.upstreamTimeoutSeconds}s;`,
+    `proxy_send_timeout ${o.upstreamTimeoutSeconds}s;`,
     '# Connection errors, timeouts, 502 and 503 go to the next server. A POST, PATCH or LOCK is never resent',
     "# once it reached a backend (nginx's default since 1.9.13, kept on purpose).",
     'proxy_next_upstream error timeout http_502 http_503;',
@@ -226,7 +230,7 @@ export function edgeServer(o: ValidEdgeOptions): string[] {
     '',
     // proxy_read_timeout takes no variables, so upgrade requests are sent to a location of their own. A
     // `return` is one of the two directives that are safe inside `if` in a location.
-    '# WebSocket requests get a long read timeout; everything else keeps the 60 s default.',
+    '# WebSocket requests get a long read timeout; everything else keeps upstreamTimeout.',
     ...block('location /', [
       'error_page 418 = @upgrade;',
       'if ($sticky_edge_connection_upgrade) {',

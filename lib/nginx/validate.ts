@@ -281,6 +281,16 @@ function cookieTtl(value: unknown, policy: TokenPolicy): number {
     : fail('cookieTtl', SETTING_KEYS.cookieTtl, value);
 }
 
+function upstreamTimeout(value: unknown, policy: TokenPolicy): number {
+  if (value === undefined) return 10;
+  if (passToken(value, policy)) return value as number;
+  return Number.isInteger(value) &&
+    (value as number) >= 1 &&
+    (value as number) <= 3600
+    ? (value as number)
+    : fail('upstreamTimeout', SETTING_KEYS.upstreamTimeout, value);
+}
+
 /** A normalised listen address as host (`0.0.0.0` for a bare port, as nginx reads it) and port. */
 function hostAndPort(listen: string): { host: string; port: string } {
   const colon = listen.lastIndexOf(':');
@@ -321,6 +331,7 @@ export interface ValidEdgeOptions {
   readonly statusListen?: string;
   readonly tls: boolean;
   readonly cookieTtlSeconds: number;
+  readonly upstreamTimeoutSeconds: number;
 }
 
 /** Validates the renderer's options; `policy` says whether CDK tokens may stand for whole values (CDK path only). */
@@ -359,6 +370,10 @@ export function validateEdgeOptions(
     statusListen,
     tls: options.tls === true,
     cookieTtlSeconds: cookieTtl(options.cookieTtlSeconds, policy),
+    upstreamTimeoutSeconds: upstreamTimeout(
+      options.upstreamTimeoutSeconds,
+      policy,
+    ),
   };
 }
 

@@ -161,14 +161,14 @@ describe('the constraint walker', () => {
       ).toEqual(['R.LaunchTemplateName']);
   });
 
-  test('fails user data over 16 KB once base64-encoded, counting tokens at their worst case', () => {
-    // 12,000 bytes raw are 16,000 base64-encoded; 30 public addresses add 450 bytes raw, 600 encoded.
+  test('fails user data over 16 KB before base64, counting tokens at their worst case', () => {
+    // 16,000 bytes of text fit; 30 public addresses at their worst case (15 each) add 450 and do not.
     const joined = {
       'Fn::Base64': {
         'Fn::Join': [
           '',
           [
-            'x'.repeat(12_000),
+            'x'.repeat(16_000),
             ...Array.from({ length: 30 }, () => ({
               'Fn::GetAtt': ['Eip', 'PublicIp'],
             })),
@@ -179,7 +179,7 @@ describe('the constraint walker', () => {
     expect(
       violationsOf(oneResource('AWS::EC2::Instance', { UserData: joined })),
     ).toEqual(['R.UserData']);
-    const fits = { 'Fn::Base64': 'x'.repeat(12_000) };
+    const fits = { 'Fn::Base64': 'x'.repeat(16_000) };
     expect(
       violationsOf(oneResource('AWS::EC2::Instance', { UserData: fits })),
     ).toEqual([]);

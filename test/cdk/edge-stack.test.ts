@@ -1,3 +1,5 @@
+import { gunzipSync } from 'node:zlib';
+import { bundleAgent } from '../../lib/agent/bundle';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -427,12 +429,12 @@ describe('nginx tier', () => {
       expect(lines[0]).toBe('#!/bin/bash');
       expect(at('set -euo pipefail')).toBeGreaterThan(0);
       expect(
-        at(dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap'])),
+        at(dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap', 'nodejs22'])),
       ).toBeGreaterThan(at('set -euo pipefail'));
       expect(
         at("cat > /etc/nginx/nginx.conf <<'STICKY_EDGE_NGINX_CONF'"),
       ).toBeGreaterThan(
-        at(dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap'])),
+        at(dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap', 'nodejs22'])),
       );
       expect(at('nginx -t')).toBeGreaterThan(at('STICKY_EDGE_NGINX_CONF'));
       expect(at('systemctl enable --now nginx')).toBeGreaterThan(
@@ -707,6 +709,39 @@ describe('external app tier', () => {
           lines.indexOf(dnfInstallWithRetry(['aws-cfn-bootstrap'])),
         ).toBeGreaterThan(lines.indexOf('set -euo pipefail'));
       }
+    },
+  );
+});
+
+describe('health agent', () => {
+  test.each(ALL)(
+    '%s: user data installs the health agent as a service once nginx runs, and the signal waits for it',
+    (mode) => {
+      const s = synth(mode);
+      const userData = nginxUserData(s);
+      const lines = userData.split('\n');
+      const at = (line: string) => lines.indexOf(line);
+      const script =
+        /^base64 -d <<'STICKY_EDGE_HEALTH_JS' \| gunzip > \/opt\/sticky-edge\/health-agent\.js\n([\s\S]*?)\nSTICKY_EDGE_HEALTH_JS$/m.exec(
+          userData,
+        );
+      // The bundle the local topology runs, byte for byte once decoded.
+      expect(
+        gunzipSync(Buffer.from(script?.[1] ?? '', 'base64')).toString(),
+      ).toBe(bundleAgent());
+      expect(lines).toContain(
+        'ExecStart=/usr/bin/node-22 /opt/sticky-edge/health-agent.js --conf /etc/nginx/nginx.conf --nginx /usr/sbin/nginx',
+      );
+      expect(lines).toContain('After=nginx.service');
+      expect(lines).toContain('Restart=always');
+      expect(
+        at('systemctl enable --now sticky-edge-health.service'),
+      ).toBeGreaterThan(at('systemctl enable --now nginx'));
+      expect(
+        at('systemctl is-active --quiet sticky-edge-health.service'),
+      ).toBeGreaterThan(
+        at('systemctl enable --now sticky-edge-health.service'),
+      );
     },
   );
 });

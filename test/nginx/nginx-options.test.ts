@@ -17,6 +17,7 @@ describe('nginxRenderOptions', () => {
       statusListen: '127.0.0.1:8081',
       tls: false,
       cookieTtlSeconds: 3600,
+      upstreamTimeoutSeconds: 10,
     });
   });
 

@@ -8,6 +8,7 @@ import {
   nginxHasModule,
   testNginxConfig,
 } from '../../lib/nginx/nginx-binary';
+import { accessLogMaps } from '../../lib/nginx/access-log';
 import {
   renderEdgeConfig,
   renderMainConfig,
@@ -139,7 +140,10 @@ describe('nginx -t at the limits the renderer states', () => {
       .map((b) => `    server ${b.address};`)
       .join('\n');
     const result = await testNginxConfig(
-      wrap(`upstream full {\n    zone full 64k;\n${servers}\n}\n`),
+      // The access log's maps come along: the main config's log_format names their variables.
+      wrap(
+        `${accessLogMaps([], false).join('\n')}\nupstream full {\n    zone full 64k;\n${servers}\n}\n`,
+      ),
     );
     expect(result.ok).toBe(false);
     expect(result.output).toMatch(/no memory in upstream zone "full"/);

@@ -159,6 +159,21 @@ describe('renderEdgeConfig cookie strategy', () => {
     );
   });
 
+  test('bounds plain requests by upstreamTimeout (10 s by default) and WebSockets by 1 h', () => {
+    expect(config).toContain(
+      'proxy_read_timeout 10s;\n    proxy_send_timeout 10s;',
+    );
+    expect(render({ upstreamTimeoutSeconds: 3 })).toContain(
+      'proxy_read_timeout 3s;\n    proxy_send_timeout 3s;',
+    );
+    expect(config).toContain(
+      'location @upgrade {\n        proxy_pass http://$sticky_edge_upstream;\n        proxy_read_timeout 1h;\n        proxy_send_timeout 1h;',
+    );
+    expect(config).toContain(
+      'proxy_next_upstream error timeout http_502 http_503;',
+    );
+  });
+
   test('sets an HttpOnly, SameSite=Lax cookie with the configured lifetime, also on error responses', () => {
     expect(render({ sticky: 'cookie', cookieTtlSeconds: 600 })).toContain(
       `default "${ROUTE_COOKIE}=$sticky_edge_answered; Path=/; Max-Age=600; HttpOnly; SameSite=Lax";`,
@@ -362,6 +377,16 @@ describe('renderEdgeConfig validation', () => {
       'a backend id has capitals',
       { backends: [{ address: '10.0.2.10:3000', id: 'App' }] },
       /^backend id must be 1-32 lowercase .*got "App"$/,
+    ],
+    [
+      'upstreamTimeoutSeconds is zero',
+      { upstreamTimeoutSeconds: 0 },
+      /^upstreamTimeout must be a whole number of seconds from 1 to 3600, got 0$/,
+    ],
+    [
+      'upstreamTimeoutSeconds is not whole',
+      { upstreamTimeoutSeconds: 2.5 },
+      /^upstreamTimeout must be .*got 2.5$/,
     ],
     [
       'cookieTtlSeconds is below a minute',
