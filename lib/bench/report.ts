@@ -12,6 +12,7 @@ import {
   type BuildResult,
   type FailoverRow,
   type OverheadResult,
+  type ScaleRow,
   type Spread,
 } from './results';
 import {
@@ -76,6 +77,13 @@ export function reportValues(r: BenchResults): TemplateValues {
     ...(r.overhead ? overheadValues(r.overhead, m.wrk) : {}),
     ...(r.balance?.length ? balanceValues(r) : {}),
     ...(r.remap?.length ? remapValues(r) : {}),
+    ...(r.scale?.length
+      ? {
+          scale: true,
+          scaleClients: String(r.scale[0].clients),
+          scaleTable: scaleTable(r.scale),
+        }
+      : {}),
     ...(r.failover?.length
       ? { failover: true, failoverTable: failoverTable(r.failover) }
       : {}),
@@ -258,6 +266,33 @@ function remapValues(r: BenchResults): TemplateValues {
     ),
     remapChart: remapChart(rows),
   };
+}
+
+export function scaleTable(rows: readonly ScaleRow[]): string {
+  return table(
+    [
+      'strategy',
+      'nodes',
+      'clients',
+      'requests (during join / leave)',
+      'failed',
+      'sessions moved',
+      'served by the joining nodes',
+      'join took',
+      'leave took (drain included)',
+    ],
+    rows.map((row) => [
+      row.strategy,
+      `${row.fromNodes} → ${row.toNodes} → ${row.fromNodes}`,
+      String(row.clients),
+      `${count(row.requests)} (${count(row.duringJoin)} / ${count(row.duringLeave)})`,
+      String(row.failed),
+      `${row.moved} of ${row.clients}`,
+      `${count(row.servedByJoined)} (${pct(row.servedByJoined / row.requests)})${row.unlogged ? `; ${row.unlogged} answered requests in no log` : ''}`,
+      ms(row.joinMs),
+      ms(row.leaveMs),
+    ]),
+  );
 }
 
 function failoverTable(rows: readonly FailoverRow[]): string {

@@ -7,6 +7,7 @@ export const SCENARIOS = [
   'overhead',
   'balance',
   'remap',
+  'scale',
   'failover',
   'build',
 ] as const;
@@ -137,6 +138,31 @@ export interface FailoverRow {
   readonly observedMs: number;
 }
 
+/** One strategy's clients sending while the nginx tier grows and shrinks (2 → 4 → 2 nodes). */
+export interface ScaleRow {
+  readonly strategy: StickyStrategy;
+  /** Nodes before and after the run, and at its widest. */
+  readonly fromNodes: number;
+  readonly toNodes: number;
+  readonly clients: number;
+  readonly requests: number;
+  /** Requests that got no answer from a backend (all are idempotent GETs). */
+  readonly failed: number;
+  /** Requests in flight at some moment while nodes joined or left. */
+  readonly duringJoin: number;
+  readonly duringLeave: number;
+  /** Clients whose answers came from more than one backend. */
+  readonly moved: number;
+  /** Requests the joining nodes' access logs name: proof the load balancer sent to them. */
+  readonly servedByJoined: number;
+  /** Answered requests found in no node's access log (so not counted in `servedByJoined`). */
+  readonly unlogged: number;
+  /** From the scale-out call until the load balancer sends to the new nodes. */
+  readonly joinMs: number;
+  /** From the scale-in call until the leaving nodes are drained and stopped. */
+  readonly leaveMs: number;
+}
+
 export interface BuildResult {
   readonly synthSeconds?: number;
   /** `cdk synth` of an empty `cdk init`-style app (one empty stack), timed in the same run. */
@@ -159,6 +185,7 @@ export interface BenchResults {
   readonly overhead?: OverheadResult;
   readonly balance?: readonly BalanceRow[];
   readonly remap?: readonly RemapRow[];
+  readonly scale?: readonly ScaleRow[];
   readonly failover?: readonly FailoverRow[];
   readonly build?: BuildResult;
 }

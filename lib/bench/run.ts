@@ -18,6 +18,7 @@ import {
   type OverheadSettings,
 } from './overhead';
 import { renderReport } from './report';
+import { measureScale, type ScaleSettings } from './scale';
 import type { BenchResults, Scenario } from './results';
 import { TopologyPool } from './topology-pool';
 
@@ -35,6 +36,7 @@ interface ModeSettings {
   readonly clients: number;
   readonly concurrency: number;
   readonly failover: FailoverSettings;
+  readonly scale: ScaleSettings;
   /** The unit tests are stopped (and reported as not finished) after this long. */
   readonly unitTestLimitSeconds: number;
 }
@@ -57,6 +59,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     clients: 1000,
     concurrency: 32,
     failover: { sessions: 30, beforeMs: 1000, afterMs: 3000, paceMs: 50 },
+    scale: { clients: 40, phaseMs: 3000, drainMs: 2000, paceMs: 50 },
     unitTestLimitSeconds: 120,
   },
   full: {
@@ -70,6 +73,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     clients: 1000,
     concurrency: 32,
     failover: { sessions: 60, beforeMs: 3000, afterMs: 10_000, paceMs: 20 },
+    scale: { clients: 100, phaseMs: 10_000, drainMs: 5000, paceMs: 20 },
     unitTestLimitSeconds: 900,
   },
 };
@@ -144,6 +148,11 @@ export async function runBench(
           )
         : undefined;
     signal.throwIfAborted();
+    // Before failover, which kills a backend of the same topologies; the tier ends at 2 nodes again.
+    const scale = wants('scale')
+      ? await measureScale(pool, settings.scale, progress, signal)
+      : undefined;
+    signal.throwIfAborted();
     const failover = wants('failover')
       ? await measureFailover(pool, settings.failover, progress, signal)
       : undefined;
@@ -163,6 +172,7 @@ export async function runBench(
       overhead,
       balance: wants('balance') ? distribution?.balance : undefined,
       remap: wants('remap') ? distribution?.remap : undefined,
+      scale,
       failover,
       build,
     };

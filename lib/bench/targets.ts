@@ -53,6 +53,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     ...overheadChecks(results),
     ...balanceChecks(results),
     ...remapChecks(results),
+    ...scaleChecks(results),
     ...failoverChecks(results),
     ...buildChecks(results),
   ];
@@ -164,6 +165,31 @@ function remapChecks({ remap }: BenchResults): TargetCheck[] {
       ];
     }
     return [];
+  });
+}
+
+/** Every node renders the same mapping, so nodes joining and leaving may neither fail a request nor move a session. */
+function scaleChecks({ scale }: BenchResults): TargetCheck[] {
+  return (scale ?? []).flatMap((row): TargetCheck[] => {
+    const name = `nodes ${row.fromNodes} → ${row.toNodes} → ${row.fromNodes} (${row.strategy})`;
+    return [
+      {
+        target: `${name}: zero failed requests`,
+        measured: `${row.failed} of ${row.requests} failed`,
+        met: row.failed === 0,
+      },
+      {
+        target: `${name}: no session moves`,
+        measured: `${row.moved} of ${row.clients} moved`,
+        met: row.moved === 0,
+      },
+      // Without it the two above would prove nothing: the new nodes must have taken traffic.
+      {
+        target: `${name}: the joining nodes serve requests`,
+        measured: `${row.servedByJoined} of ${row.requests} requests`,
+        met: row.servedByJoined > 0,
+      },
+    ];
   });
 }
 

@@ -97,7 +97,7 @@ function shuffled<T>(items: readonly T[]): T[] {
  */
 export async function nodesServing(
   topology: Pick<Topology, 'accessLogs'>,
-  exchanges: readonly Exchange[],
+  exchanges: readonly Pick<Exchange, 'tag'>[],
 ): Promise<Map<string, number>> {
   const wanted = new Set(exchanges.map((e) => e.tag));
   let found = new Map<string, number>();

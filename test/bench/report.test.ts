@@ -29,7 +29,7 @@ const results: BenchResults = {
   date: '2026-11-22T03:00:00Z',
   mode: 'quick',
   command: 'npm run bench',
-  scenarios: ['overhead', 'balance', 'remap', 'failover', 'build'],
+  scenarios: ['overhead', 'balance', 'remap', 'scale', 'failover', 'build'],
   machine,
   wallSeconds: 150,
   overhead: {
@@ -99,6 +99,38 @@ const results: BenchResults = {
       moved: 330,
       movedNeedlessly: 0,
       failed: 0,
+    },
+  ],
+  scale: [
+    {
+      strategy: 'ip_hash',
+      fromNodes: 2,
+      toNodes: 4,
+      clients: 40,
+      requests: 1200,
+      failed: 0,
+      duringJoin: 150,
+      duringLeave: 300,
+      moved: 0,
+      servedByJoined: 300,
+      unlogged: 0,
+      joinMs: 420,
+      leaveMs: 2100,
+    },
+    {
+      strategy: 'cookie',
+      fromNodes: 2,
+      toNodes: 4,
+      clients: 40,
+      requests: 1000,
+      failed: 3,
+      duringJoin: 150,
+      duringLeave: 300,
+      moved: 2,
+      servedByJoined: 0,
+      unlogged: 5,
+      joinMs: 400,
+      leaveMs: 2000,
     },
   ],
   failover: [
@@ -208,7 +240,31 @@ describe('renderReport', () => {
     ).toBe('**missed**');
     expect(report).toContain('| 9.5 s vs 5.0 s (×1.90) |');
     expect(verdictOf(report, 'verification Lambda bundle ≤ 50 KB')).toBe('met');
-    expect(report).toContain('9 of 16 targets met, 7 missed.');
+    expect(
+      verdictOf(report, 'nodes 2 → 4 → 2 (ip_hash): zero failed requests'),
+    ).toBe('met');
+    expect(
+      verdictOf(report, 'nodes 2 → 4 → 2 (ip_hash): no session moves'),
+    ).toBe('met');
+    expect(
+      verdictOf(
+        report,
+        'nodes 2 → 4 → 2 (ip_hash): the joining nodes serve requests',
+      ),
+    ).toBe('met');
+    expect(
+      verdictOf(report, 'nodes 2 → 4 → 2 (cookie): zero failed requests'),
+    ).toBe('**missed**');
+    expect(
+      verdictOf(report, 'nodes 2 → 4 → 2 (cookie): no session moves'),
+    ).toBe('**missed**');
+    expect(
+      verdictOf(
+        report,
+        'nodes 2 → 4 → 2 (cookie): the joining nodes serve requests',
+      ),
+    ).toBe('**missed**');
+    expect(report).toContain('12 of 22 targets met, 10 missed.');
   });
 
   test('the seed is compared, not held to the targets', () => {
@@ -216,6 +272,17 @@ describe('renderReport', () => {
       false,
     );
     expect(report).toMatch(/\| seed \| 30 \(30\) \| 2000 \| 9 \|/);
+  });
+
+  test('the scale section has a row per strategy with what failed, moved and what the new nodes served', () => {
+    expect(report).toContain('## 4. Nginx nodes joining and leaving');
+    expect(report).toContain('40 clients per strategy');
+    expect(report).toContain(
+      '| ip_hash | 2 → 4 → 2 | 40 | 1,200 (150 / 300) | 0 | 0 of 40 | 300 (25.0 %) | 420 ms | 2100 ms |',
+    );
+    expect(report).toContain(
+      '| cookie | 2 → 4 → 2 | 40 | 1,000 (150 / 300) | 3 | 2 of 40 | 0 (0.0 %); 5 answered requests in no log | 400 ms | 2000 ms |',
+    );
   });
 
   test('names the machine, the date, the command and the load caveat', () => {
@@ -293,10 +360,12 @@ describe('renderReport', () => {
       overhead: undefined,
       balance: undefined,
       remap: undefined,
+      scale: undefined,
       failover: undefined,
     });
     expect(partial).not.toContain('## 1. Overhead');
-    expect(partial).toContain('## 5. Build figures');
+    expect(partial).not.toContain('## 4. Nginx nodes joining and leaving');
+    expect(partial).toContain('## 6. Build figures');
     expect(partial).not.toContain('wrk pinned');
     expect(partial).toContain('1 of 2 targets met, 1 missed.');
   });
