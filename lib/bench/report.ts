@@ -81,6 +81,8 @@ export function reportValues(r: BenchResults): TemplateValues {
       ? {
           scale: true,
           scaleClients: String(r.scale[0].clients),
+          scalePhases: scalePhases(r.scale[0]),
+          scaleDrain: `${r.scale[0].drainMs / 1000} s`,
           scaleTable: scaleTable(r.scale),
         }
       : {}),
@@ -266,6 +268,12 @@ function remapValues(r: BenchResults): TemplateValues {
     ),
     remapChart: remapChart(rows),
   };
+}
+
+/** `for 3 s on 2 nodes, 3 s on 4 nodes and 3 s on 2 nodes again` */
+function scalePhases(row: ScaleRow): string {
+  const s = `${row.phaseMs / 1000} s`;
+  return `for ${s} on ${row.fromNodes} nodes, ${s} on ${row.toNodes} nodes and ${s} on ${row.fromNodes} nodes again`;
 }
 
 export function scaleTable(rows: readonly ScaleRow[]): string {

@@ -157,6 +157,10 @@ export interface ScaleRow {
   readonly servedByJoined: number;
   /** Answered requests found in no node's access log (so not counted in `servedByJoined`). */
   readonly unlogged: number;
+  /** Load on each node count: before the join, between join and leave, after the leave. */
+  readonly phaseMs: number;
+  /** The longest the leaving nodes kept their connections (the deregistration delay). */
+  readonly drainMs: number;
   /** From the scale-out call until the load balancer sends to the new nodes. */
   readonly joinMs: number;
   /** From the scale-in call until the leaving nodes are drained and stopped. */

@@ -60,6 +60,7 @@ export function summariseScale(
   observations: readonly ScaleObservation[],
   nodeOfTag: ReadonlyMap<string, number>,
   times: ScaleTimes,
+  settings: Pick<ScaleSettings, 'phaseMs' | 'drainMs'>,
 ): ScaleRow {
   const backendsOf = new Map<number, Set<string>>();
   for (const o of observations) {
@@ -82,6 +83,8 @@ export function summariseScale(
       (o) => (nodeOfTag.get(o.tag) ?? -1) >= FROM_NODES,
     ).length,
     unlogged: answered.filter((o) => !nodeOfTag.has(o.tag)).length,
+    phaseMs: settings.phaseMs,
+    drainMs: settings.drainMs,
     joinMs: times.join.end - times.join.start,
     leaveMs: times.leave.end - times.leave.start,
   };
@@ -164,7 +167,7 @@ async function measureOne(
     stop = true;
     await Promise.all(runs);
     const nodeOfTag = await nodesServing({ accessLogs }, log);
-    return summariseScale(strategy, log, nodeOfTag, { join, leave });
+    return summariseScale(strategy, log, nodeOfTag, { join, leave }, settings);
   } finally {
     stop = true;
     await Promise.all(runs);

@@ -114,6 +114,8 @@ const results: BenchResults = {
       moved: 0,
       servedByJoined: 300,
       unlogged: 0,
+      phaseMs: 3000,
+      drainMs: 2000,
       joinMs: 420,
       leaveMs: 2100,
     },
@@ -129,6 +131,8 @@ const results: BenchResults = {
       moved: 2,
       servedByJoined: 0,
       unlogged: 5,
+      phaseMs: 3000,
+      drainMs: 2000,
       joinMs: 400,
       leaveMs: 2000,
     },
@@ -277,6 +281,10 @@ describe('renderReport', () => {
   test('the scale section has a row per strategy with what failed, moved and what the new nodes served', () => {
     expect(report).toContain('## 4. Nginx nodes joining and leaving');
     expect(report).toContain('40 clients per strategy');
+    expect(report).toContain(
+      'for 3 s on 2 nodes, 3 s on 4 nodes and 3 s on 2 nodes again',
+    );
+    expect(report).toContain('at most 2 s');
     expect(report).toContain(
       '| ip_hash | 2 → 4 → 2 | 40 | 1,200 (150 / 300) | 0 | 0 of 40 | 300 (25.0 %) | 420 ms | 2100 ms |',
     );

@@ -41,7 +41,12 @@ test('summariseScale counts failures, moved clients, requests during each change
     ['ab12.2.0', 0],
     // ab12.2.1 is in no log.
   ]);
-  expect(summariseScale('hash', observations, nodeOfTag, times)).toEqual({
+  expect(
+    summariseScale('hash', observations, nodeOfTag, times, {
+      phaseMs: 3000,
+      drainMs: 2000,
+    }),
+  ).toEqual({
     strategy: 'hash',
     fromNodes: 2,
     toNodes: 4,
@@ -53,6 +58,8 @@ test('summariseScale counts failures, moved clients, requests during each change
     moved: 1,
     servedByJoined: 2,
     unlogged: 1,
+    phaseMs: 3000,
+    drainMs: 2000,
     joinMs: 400,
     leaveMs: 2000,
   });
@@ -64,6 +71,7 @@ test('summariseScale counts a client whose every request failed, and moves none 
     [seen(0, 0, 500, undefined), seen(0, 1, 600, undefined)],
     new Map(),
     times,
+    { phaseMs: 3000, drainMs: 2000 },
   );
   expect(row).toMatchObject({
     clients: 1,
