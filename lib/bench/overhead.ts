@@ -7,6 +7,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { allocateBlock, freePort, releaseBlock } from '../local/addresses';
 import { startNginxNode } from '../local/nginx-node';
+import { accessLogMaps } from '../nginx/access-log';
 import { startPeer } from './haproxy-peer';
 import {
   learnCookies,
@@ -80,14 +81,11 @@ export function writesAccessLog(nginxConf: string): boolean {
   return /^\s*access_log\s+(?!off;)\S/m.test(nginxConf);
 }
 
-/** nginx answering by itself: how fast wrk can go on this machine at all. */
-async function startCeiling(
-  host: string,
-  port: number,
-  dir: string,
-  signal: AbortSignal,
-) {
-  const http = [
+/** The ceiling's http part: nginx answering by itself, with no upstream. */
+export function ceilingHttp(host: string, port: number): string {
+  return [
+    // The main config's log_format names the access log's map variables, so every http part defines them.
+    ...accessLogMaps([], false),
     'server {',
     `  listen ${host}:${port} reuseport;`,
     '  access_log off;',
@@ -98,6 +96,16 @@ async function startCeiling(
     '}',
     '',
   ].join('\n');
+}
+
+/** nginx answering by itself: how fast wrk can go on this machine at all. */
+async function startCeiling(
+  host: string,
+  port: number,
+  dir: string,
+  signal: AbortSignal,
+) {
+  const http = ceilingHttp(host, port);
   return startNginxNode(
     dir,
     host,

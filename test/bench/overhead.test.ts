@@ -1,4 +1,5 @@
 import {
+  ceilingHttp,
   summarisePath,
   wrkPlacement,
   writesAccessLog,
@@ -80,6 +81,20 @@ describe('withoutStickiness', () => {
     expect(ipHash.split('\n').filter((l) => l.trim() !== 'ip_hash;')).toEqual(
       plain.split('\n'),
     );
+  });
+
+  test('nginx loads the ceiling config (nginx -t)', async () => {
+    const result = await testNginxConfig(
+      renderMainConfig({
+        http: ceilingHttp('127.0.0.1', 8080),
+        pidFile: 'nginx.pid',
+        errorLog: 'stderr',
+        accessLog: 'access.log',
+        tempDir: '.',
+      }),
+    );
+    expect(result.output).toContain('test is successful');
+    expect(result.ok).toBe(true);
   });
 
   test('nginx loads the round-robin config (nginx -t)', async () => {
