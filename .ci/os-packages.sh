@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the OS packages the local topology and the tests run for real: nginx, HAProxy and Chromium.
+# Installs the OS packages the local topology and the tests run for real: nginx, HAProxy, Chromium and nftables.
 # With --bench also wrk, the benchmark's load generator (`npm run setup` and `npm run bench` ask for it;
 # `npm test` does not, so the tests never depend on it). Does nothing when they are already there; uses
 # sudo when not root.
@@ -19,7 +19,7 @@ command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
 if $bench; then command -v wrk >/dev/null 2>&1 || missing+=(wrk); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "sticky-edge: missing ${missing[*]}; install them with your package manager (the tests use nginx, haproxy and chromium; the benchmark also wrk)" >&2
+  echo "sticky-edge: missing ${missing[*]}; install them with your package manager (the tests use nginx, haproxy, chromium and nftables; the benchmark also wrk)" >&2
   exit 1
 fi
 sudo=''
