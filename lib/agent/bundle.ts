@@ -1,5 +1,5 @@
-import { buildSync } from 'esbuild';
 import * as path from 'node:path';
+import { bundleNodeScript } from '../backend/bundle';
 
 let cached: string | undefined;
 
@@ -8,17 +8,6 @@ let cached: string | undefined;
  * limit, shared with nginx.conf), hence minified. Built once per process.
  */
 export function bundleAgent(): string {
-  cached ??= buildSync({
-    entryPoints: [path.join(__dirname, 'main.ts')],
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node18',
-    format: 'cjs',
-    sourcemap: false,
-    legalComments: 'none',
-    write: false,
-    logLevel: 'silent',
-  }).outputFiles[0].text;
+  cached ??= bundleNodeScript(path.join(__dirname, 'main.ts'));
   return cached;
 }

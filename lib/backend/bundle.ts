@@ -8,13 +8,17 @@ let cached: string | undefined;
  * (16 KB limit), hence minified and without a source map. Built once per process: synth and tests ask often.
  */
 export function bundleBackend(): string {
-  cached ??= build();
+  cached ??= bundleNodeScript(path.join(__dirname, 'main.ts'));
   return cached;
 }
 
-function build(): string {
+/**
+ * One TypeScript entry point and what it imports as a single minified CommonJS script for the Node.js the
+ * instances run (the demo backend, the health agent): small enough to inline in user data.
+ */
+export function bundleNodeScript(entryPoint: string): string {
   const result = buildSync({
-    entryPoints: [path.join(__dirname, 'main.ts')],
+    entryPoints: [entryPoint],
     bundle: true,
     minify: true,
     platform: 'node',

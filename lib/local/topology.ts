@@ -95,6 +95,9 @@ export async function startTopology(
     );
   } catch (err) {
     await cleanUp();
+    // An abort cleans up while the start is still under way, and a step already running then (a node writing
+    // its config) can create files in the directory again: remove it once more now that the start has settled.
+    await rm(dir, { recursive: true, force: true });
     throw err;
   }
 }

@@ -16,6 +16,7 @@ import { startTopology } from '../../lib/local/topology';
 import type { Topology } from '../../lib/local/topology-contract';
 import { STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
 import { expectRoutedAroundAndBack } from './faults';
+import { stopAll } from './topologies';
 
 jest.setTimeout(120_000);
 
@@ -143,14 +144,7 @@ if (!skipReason) {
 }
 
 afterAll(async () => {
-  await Promise.all(
-    [...topologies.values()].map((t) =>
-      t.then(
-        (topology) => topology.stop(),
-        () => undefined,
-      ),
-    ),
-  );
+  await stopAll(topologies);
   await Promise.all(holes.map((h) => h.backend.stop()));
   for (const h of holes) cleanUp(h.ns);
   rmSync(dir, { recursive: true, force: true });

@@ -3,29 +3,19 @@
  * with real nginx and the health agent beside each node, for each strategy; the targets are in `expectRoutedAroundAndBack`.
  */
 import { startTopology } from '../../lib/local/topology';
-import type { Topology } from '../../lib/local/topology-contract';
-import { STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
+import { STICKY_STRATEGIES } from '../../lib/settings';
 import { expectRoutedAroundAndBack } from './faults';
+import { startAll, stopAll } from './topologies';
 
 jest.setTimeout(120_000);
 
-const topologies = new Map<StickyStrategy, Promise<Topology>>();
-for (const sticky of STICKY_STRATEGIES) {
-  const t = startTopology({ lb: 'nlb', sticky });
-  t.catch(() => undefined);
-  topologies.set(sticky, t);
-}
+const topologies = startAll(
+  STICKY_STRATEGIES.map(
+    (sticky) => [sticky, () => startTopology({ lb: 'nlb', sticky })] as const,
+  ),
+);
 
-afterAll(async () => {
-  await Promise.all(
-    [...topologies.values()].map((t) =>
-      t.then(
-        (topology) => topology.stop(),
-        () => undefined,
-      ),
-    ),
-  );
-});
+afterAll(() => stopAll(topologies));
 
 describe.each(STICKY_STRATEGIES)('sticky=%s, a hung backend', (sticky) => {
   test('is routed around within 3 s, sessions move and stay, and its return is handled per strategy', async () => {

@@ -7,10 +7,10 @@
  */
 import { makeClients } from '../../lib/local/clients';
 import { startTopology } from '../../lib/local/topology';
-import type { Topology } from '../../lib/local/topology-contract';
 import { LB_HEALTH_CHECK } from '../../lib/nginx/nginx-options';
 import { STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
 import { backendsOf, oneRound, trafficUntil } from './faults';
+import { startAll, stopAll } from './topologies';
 
 jest.setTimeout(120_000);
 
@@ -18,23 +18,13 @@ const WINDOW_MS =
   LB_HEALTH_CHECK.unhealthyThreshold * LB_HEALTH_CHECK.intervalSeconds * 1000 +
   3_000;
 
-const topologies = new Map<StickyStrategy, Promise<Topology>>();
-for (const sticky of STICKY_STRATEGIES) {
-  const t = startTopology({ lb: 'nlb', sticky });
-  t.catch(() => undefined);
-  topologies.set(sticky, t);
-}
+const topologies = startAll(
+  STICKY_STRATEGIES.map(
+    (sticky) => [sticky, () => startTopology({ lb: 'nlb', sticky })] as const,
+  ),
+);
 
-afterAll(async () => {
-  await Promise.all(
-    [...topologies.values()].map((t) =>
-      t.then(
-        (topology) => topology.stop(),
-        () => undefined,
-      ),
-    ),
-  );
-});
+afterAll(() => stopAll(topologies));
 
 async function loseNode(sticky: StickyStrategy) {
   const topology = await topologies.get(sticky)!;

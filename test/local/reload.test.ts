@@ -6,9 +6,9 @@
  */
 import { makeClients } from '../../lib/local/clients';
 import { startTopology } from '../../lib/local/topology';
-import type { Topology } from '../../lib/local/topology-contract';
 import { LbKind, STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
 import { agentsSay, Timed, trafficUntil } from './faults';
+import { startAll, stopAll } from './topologies';
 
 jest.setTimeout(120_000);
 
@@ -20,23 +20,14 @@ const CASES: [LbKind, StickyStrategy][] = [
   ]),
   ['alb', 'cookie'],
 ];
-const topologies = new Map<string, Promise<Topology>>();
-for (const [lb, sticky] of CASES) {
-  const t = startTopology({ lb, sticky });
-  t.catch(() => undefined);
-  topologies.set(`${lb} ${sticky}`, t);
-}
+const topologies = startAll(
+  CASES.map(
+    ([lb, sticky]) =>
+      [`${lb} ${sticky}`, () => startTopology({ lb, sticky })] as const,
+  ),
+);
 
-afterAll(async () => {
-  await Promise.all(
-    [...topologies.values()].map((t) =>
-      t.then(
-        (topology) => topology.stop(),
-        () => undefined,
-      ),
-    ),
-  );
-});
+afterAll(() => stopAll(topologies));
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
