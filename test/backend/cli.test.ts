@@ -224,4 +224,5 @@ test('main.ts runs from source too (how the local topology may start it)', async
   const url = await readyUrl(child, finished);
   expect(JSON.parse((await request(url)).body).backend).toBe('src');
   expect((await stop(child, finished)).code).toBe(0);
-});
+  // tsx compiles the backend on start: seconds on a loaded machine.
+}, 30_000);
