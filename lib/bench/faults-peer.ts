@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import * as path from 'node:path';
 import { AGENT_DEFAULTS } from '../agent/agent';
 import { findHaproxy } from '../local/binaries';
@@ -104,6 +105,8 @@ export interface PeerNode {
   readonly port: number;
   /** Every request line logged so far. */
   readonly log: readonly PeerLogLine[];
+  /** Whether the node's checks hold server `server` (`app<i>`) fully up, from its stats socket. */
+  serverUp(server: string): Promise<boolean>;
   /** Re-reads the config and starts a new worker (SIGUSR2 to the master); the old one finishes what it holds. */
   reload(): Promise<void>;
   /** SIGKILL to the master and its worker: the stand-in must notice by its health checks. */
@@ -135,6 +138,7 @@ export async function startPeerNode(
       if (parsed) log.push(parsed);
     }
   });
+  const socket = path.join(config.dir, 'admin.sock');
   const separator = config.listen.lastIndexOf(':');
   const host = config.listen.slice(0, separator);
   const port = Number(config.listen.slice(separator + 1));
@@ -148,6 +152,8 @@ export async function startPeerNode(
     host,
     port,
     log,
+    serverUp: async (server) =>
+      statusOf(await ask(socket, 'show stat'), server) === 'UP',
     async reload() {
       const loaded = master.waitForLine(/Loading (success|failure)/, 10_000);
       master.child.kill('SIGUSR2');
@@ -168,6 +174,32 @@ export async function startPeerNode(
     },
     stop: () => master.stop(),
   };
+}
+
+/** One command on HAProxy's stats socket; its whole answer. */
+function ask(socket: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const conn = connect(socket, () => conn.end(`${command}\n`));
+    conn.setTimeout(5_000, () =>
+      conn.destroy(new Error(`no answer to ${command} on ${socket}`)),
+    );
+    conn.on('data', (chunk) => (answer += chunk.toString()));
+    conn.on('end', () => resolve(answer));
+    conn.on('error', reject);
+  });
+}
+
+/** Server `server`'s status in backend `app` from `show stat` CSV (`UP`, `DOWN`, `UP 1/2` while rising, …). */
+export function statusOf(csv: string, server: string): string | undefined {
+  const [header, ...rows] = csv.trim().split('\n');
+  const columns = header.replace(/^# /, '').split(',');
+  const [px, sv, status] = ['pxname', 'svname', 'status'].map((c) =>
+    columns.indexOf(c),
+  );
+  return rows
+    .map((r) => r.split(','))
+    .find((cells) => cells[px] === 'app' && cells[sv] === server)?.[status];
 }
 
 function childPids(pid: number): Promise<number[]> {

@@ -54,7 +54,10 @@ export interface FaultSettings {
   readonly windowMs: number;
   /** Pause between one session's requests. */
   readonly paceMs: number;
-  /** During a return, a new session (first request, no cookie) starts this often. */
+  /**
+   * During each fault a new session (first request, no cookie) starts this often: the ones a strategy sends to
+   * the faulty backend show when it stopped sending there, and during a return whether it takes new sessions.
+   */
   readonly newcomerEveryMs: number;
 }
 
@@ -140,9 +143,8 @@ export function summariseFault(
   },
   reachedDead: ReadonlySet<string>,
 ): FaultRow {
-  const inWindow = sentIn(observations, window.faultAt, window.end).filter(
-    (o) => !o.newcomer,
-  );
+  // Newcomers are users too, and the ones a strategy would send to the faulty backend show when it stopped.
+  const inWindow = sentIn(observations, window.faultAt, window.end);
   const pins = pinsBefore(observations, window.faultAt);
   const base = { config, fault, ...loadFigures(inWindow, window.faultAt) };
   // A session held by the fault may send its next request only after the window: where it lands counts too.
@@ -256,6 +258,18 @@ export interface Edge {
   stop(): Promise<void>;
 }
 
+/** How long a healed backend may take to be routed to again before the run gives up (a busy machine). */
+const RECOVERY_LIMIT_MS = 30_000;
+
+/**
+ * A probe sent just before the heal can still fail and complete a `fall` count, marking the backend down after
+ * it healed: wait until any such probe has ended (the checks' interval plus their timeout) before asking.
+ */
+const outlastPendingProbe = (signal: AbortSignal) =>
+  sleep(AGENT_DEFAULTS.intervalMs + AGENT_DEFAULTS.timeoutMs, undefined, {
+    signal,
+  });
+
 const tagOf = (uri: string) => /^\/\?t=([\w.-]+)$/.exec(uri)?.[1];
 
 export async function startNginxEdge(
@@ -291,17 +305,18 @@ export async function startNginxEdge(
     reload: () => topology.scaleBackends(topology.backendNames.length),
     killNode: () => topology.killNginxNode(1),
     async recovered(abort) {
-      // Each agent's last reload names no backend down.
-      const deadline = Date.now() + 30_000;
-      const lastDown = (output: string) =>
-        [...output.matchAll(/nginx reloaded; down: (.*)$/gm)].pop()?.[1] ??
-        'none';
-      while (
-        !topology.healthAgentOutput().every((o) => lastDown(o) === 'none')
-      ) {
+      await outlastPendingProbe(abort);
+      const deadline = Date.now() + RECOVERY_LIMIT_MS;
+      // Each agent's last word on the backend is "up" (or it never had one), and its last reload left none down.
+      const upAgain = (output: string) =>
+        output.lastIndexOf(`${faulty.address} is up`) >=
+          output.lastIndexOf(`${faulty.address} is down`) &&
+        ([...output.matchAll(/nginx reloaded; down: (.*)$/gm)].pop()?.[1] ??
+          'none') === 'none';
+      while (!topology.healthAgentOutput().every(upAgain)) {
         if (Date.now() > deadline)
           throw new Error(
-            `faults ${sticky}: the health agents did not take ${faulty.address} up again in 30 s`,
+            `faults ${sticky}: the health agents did not take ${faulty.address} up again in ${RECOVERY_LIMIT_MS / 1000} s`,
           );
         await sleep(100, undefined, { signal: abort });
       }
@@ -364,15 +379,19 @@ export async function startPeerEdge(
         await Promise.all(peers.map((p) => p.reload()));
       },
       killNode: () => peers[1].kill(),
-      // The peer's checks bring a server back after `rise` good checks; HAProxy has no line to wait for here.
-      recovered: (abort) =>
-        sleep(
-          AGENT_DEFAULTS.rise * AGENT_DEFAULTS.intervalMs +
-            AGENT_DEFAULTS.timeoutMs +
-            500,
-          undefined,
-          { signal: abort },
-        ),
+      async recovered(abort) {
+        await outlastPendingProbe(abort);
+        const deadline = Date.now() + RECOVERY_LIMIT_MS;
+        for (;;) {
+          const up = await Promise.all(peers.map((p) => p.serverUp('app0')));
+          if (up.every(Boolean)) return;
+          if (Date.now() > deadline)
+            throw new Error(
+              `faults haproxy-peer: the checks did not take ${faulty.address} up again in ${RECOVERY_LIMIT_MS / 1000} s`,
+            );
+          await sleep(100, undefined, { signal: abort });
+        }
+      },
       async stop() {
         await Promise.all(started.map((s) => s.stop()));
         releaseBlock(block);
@@ -396,6 +415,7 @@ class Load {
   constructor(
     private readonly edge: Edge,
     private readonly paceMs: number,
+    private readonly newcomerEveryMs: number,
     private readonly signal: AbortSignal,
   ) {}
 
@@ -434,8 +454,20 @@ class Load {
     }
   }
 
+  /** Until `end`, a new session starts every `newcomerEveryMs` (its first request only). */
+  async newcomersUntil(end: number): Promise<void> {
+    while (Date.now() < end) {
+      this.newcomer();
+      await sleep(
+        Math.min(this.newcomerEveryMs, Math.max(0, end - Date.now())),
+        undefined,
+        { signal: this.signal },
+      );
+    }
+  }
+
   /** A new session's first request, from a /24 no looping session uses (networks 128-250). */
-  newcomer(): void {
+  private newcomer(): void {
     const n = this.newcomers++;
     const client = new Client(
       n,
@@ -470,6 +502,36 @@ class Load {
   }
 }
 
+/**
+ * Resolves once new sessions reach the faulty backend again: the checks taking it up is not all, as nginx's
+ * passive checks also skip a server for `fail_timeout` after its last failed request (the shared upstream zone
+ * keeps that across reloads). Sends batches of first requests from fresh addresses until a few land on it.
+ */
+async function takesNewSessions(edge: Edge, signal: AbortSignal) {
+  const deadline = Date.now() + RECOVERY_LIMIT_MS;
+  for (let batch = 0; ; batch++) {
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const client = new Client(
+          i,
+          edge.clientAddress(
+            200 + Math.floor(Math.random() * 50),
+            1 + Math.floor(Math.random() * 254),
+          ),
+          'own-network',
+        );
+        return (await timedRequest(edge.url, client)).backend;
+      }),
+    );
+    if (answers.filter((b) => b === FAULTY_NAME).length >= 2) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `faults ${edge.config}: new sessions did not reach ${FAULTY_NAME} again in ${RECOVERY_LIMIT_MS / 1000} s (${batch + 1} batches)`,
+      );
+    await sleep(250, undefined, { signal });
+  }
+}
+
 /** Starts the load, lets every session pin, and returns it. */
 async function pinnedLoad(
   edge: Edge,
@@ -478,7 +540,13 @@ async function pinnedLoad(
 ): Promise<Load> {
   // The previous fault's backend must be routed to again, or no session would pin to it.
   await edge.recovered(signal);
-  const load = new Load(edge, settings.paceMs, signal);
+  await takesNewSessions(edge, signal);
+  const load = new Load(
+    edge,
+    settings.paceMs,
+    settings.newcomerEveryMs,
+    signal,
+  );
   load.start(settings.sessions);
   await sleep(settings.settleMs, undefined, { signal });
   return load;
@@ -493,14 +561,12 @@ async function crashAndReturn(
   try {
     const crashAt = Date.now();
     await edge.faulty.crash();
-    await sleep(settings.windowMs, undefined, { signal });
+    await load.newcomersUntil(crashAt + settings.windowMs);
     await edge.faulty.restart();
     const returnAt = Date.now();
     const end = returnAt + settings.windowMs;
-    while (Date.now() < end) {
-      load.newcomer();
-      await sleep(settings.newcomerEveryMs, undefined, { signal });
-    }
+    await load.newcomersUntil(end);
+    await load.everySessionAfter(end, REQUEST_BOUND_MS);
     await load.stop();
     const reached = await edge.reachedFaulty();
     return [
@@ -538,7 +604,7 @@ async function backendFault(
   try {
     const faultAt = Date.now();
     inject();
-    await sleep(settings.windowMs, undefined, { signal });
+    await load.newcomersUntil(faultAt + settings.windowMs);
     const end = Date.now();
     // Requests held by the fault come back after the upstream timeout; only then may the backend answer again.
     await load.everySessionAfter(end, REQUEST_BOUND_MS);
@@ -570,9 +636,7 @@ async function nodeFault(
     await (fault === 'reload' ? edge.reload() : edge.killNode());
     const windowMs =
       fault === 'reload' ? settings.windowMs : NODE_LOSS_WINDOW_MS;
-    await sleep(Math.max(0, faultAt + windowMs - Date.now()), undefined, {
-      signal,
-    });
+    await load.newcomersUntil(faultAt + windowMs);
     const end = Date.now();
     await load.everySessionAfter(end, REQUEST_BOUND_MS);
     await load.stop();

@@ -15,6 +15,7 @@ import {
 import {
   parsePeerLogLine,
   renderFaultPeerConfig,
+  statusOf,
   touched,
 } from '../../lib/bench/faults-peer';
 import { faultsTable, renderReport } from '../../lib/bench/report';
@@ -58,6 +59,8 @@ describe('summariseFault', () => {
       obs(1, 3_500, 5, 'app-b'),
       obs(2, 200, 5, 'app-b'),
       obs(2, 3_900, 5, 'app-b'),
+      // A new session balanced onto the hung backend before it was marked down: counts, but pins nothing.
+      obs(50, 2_500, 1_004, 'app-b', { newcomer: true }),
       // Sent after the window: not counted, but shows where session 0 went.
       obs(0, 10_200, 5, 'app-b'),
     ];
@@ -66,17 +69,17 @@ describe('summariseFault', () => {
       'hang',
       [...pinned, ...during],
       { faultAt: T, end: T + 4_000 },
-      new Set([during[0].tag, during[1].tag]),
+      new Set([during[0].tag, during[1].tag, during[6].tag]),
     );
     expect(row).toEqual({
       config: 'cookie',
       fault: 'hang',
-      requests: 6,
+      requests: 7,
       failed: 2,
       failedAfterDetection: 1,
-      slow: 2,
+      slow: 3,
       p99Ms: 10_050,
-      lastToDeadMs: 1_800,
+      lastToDeadMs: 2_500,
       affected: 2,
       repinned: 2,
     });
@@ -232,6 +235,19 @@ describe('the HAProxy peer', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("a server's status from the stats socket's CSV", () => {
+    const csv = [
+      '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight',
+      'peer,FRONTEND,,,0,1,4096,3,0,0,0,0,0,,,,,OPEN,',
+      'app,app0,0,0,0,1,,2,0,0,,0,,0,0,0,0,DOWN 1/2,1',
+      'app,app1,0,0,0,1,,2,0,0,,0,,0,0,0,0,UP,1',
+      '',
+    ].join('\n');
+    expect(statusOf(csv, 'app0')).toBe('DOWN 1/2');
+    expect(statusOf(csv, 'app1')).toBe('UP');
+    expect(statusOf(csv, 'app9')).toBeUndefined();
   });
 
   test('log lines: which requests touched the faulty server', () => {
