@@ -44,7 +44,7 @@ interface ModeSettings {
 }
 
 /**
- * Quick fits in about 7 minutes on 2 shared cores (the faults figure about 3 of them); full runs longer load rounds (10 s, as wrk's figures
+ * Quick fits in about 8 minutes on 2 shared cores (the faults figure 3 to 6 of them); full runs longer load rounds (10 s, as wrk's figures
  * settle), more of them, and longer failover sessions. Both interleave the overhead rounds and report the
  * median and spread, because other work on a shared machine comes in bursts. One wrk thread with 32
  * connections keeps a 2-core machine's proxies busy while leaving them most of the CPU.

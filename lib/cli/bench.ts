@@ -19,7 +19,7 @@ Writes DIR/BENCHMARKS.md (charts are Mermaid blocks in it). Progress goes to std
 The overhead figure needs wrk (apt-get install wrk; npm run setup installs it).
 
 options:
-  --quick      short load runs, about 7 minutes on 2 cores (the default)
+  --quick      short load runs, about 8 minutes on 2 cores (the default)
   --full       longer and more load rounds per path, longer failover and fault runs
   --only LIST  comma-separated figures to measure: ${SCENARIOS.join(', ')} (default: all)
   --out DIR    where to write the report (default: the current directory)
