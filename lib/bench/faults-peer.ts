@@ -107,6 +107,8 @@ export interface PeerNode {
   readonly log: readonly PeerLogLine[];
   /** Whether the node's checks hold server `server` (`app<i>`) fully up, from its stats socket. */
   serverUp(server: string): Promise<boolean>;
+  /** The servers (`app<i>`) the node's checks hold down now. */
+  downServers(): Promise<string[]>;
   /** Re-reads the config and starts a new worker (SIGUSR2 to the master); the old one finishes what it holds. */
   reload(): Promise<void>;
   /** SIGKILL to the master and its worker: the stand-in must notice by its health checks. */
@@ -154,6 +156,12 @@ export async function startPeerNode(
     log,
     serverUp: async (server) =>
       statusOf(await ask(socket, 'show stat'), server) === 'UP',
+    async downServers() {
+      const csv = await ask(socket, 'show stat');
+      return config.backends
+        .map((_, i) => `app${i}`)
+        .filter((server) => /^(DOWN|MAINT)/.test(statusOf(csv, server) ?? ''));
+    },
     async reload() {
       const loaded = master.waitForLine(/Loading (success|failure)/, 10_000);
       master.child.kill('SIGUSR2');

@@ -89,8 +89,38 @@ export interface FaultObservation {
   readonly newcomer?: boolean;
 }
 
+/** How often the nodes' health-check state is read while a fault runs. */
+const CHECK_WATCH_MS = 200;
+
 /** The longest one request can take: the visitors' own timeout. */
 const REQUEST_BOUND_MS = FAULT_REQUEST_TIMEOUT_MS;
+
+/** From `at` on, node `node`'s health checks held these backends down (by name; empty: none). */
+export interface DownMark {
+  readonly at: number;
+  readonly node: number;
+  readonly down: readonly string[];
+}
+
+/**
+ * How many times inside the window a node's checks marked down a backend that was not faulty: the live one
+ * (any fault), or any backend during a reload or a node loss, when no backend is faulty. A busy node's probes
+ * can time out on a healthy backend; this says when they did.
+ */
+export function wronglyDown(
+  marks: readonly DownMark[],
+  fault: FaultKind,
+  from: number,
+  to: number,
+): number {
+  const faultyMayBeDown = fault !== 'reload' && fault !== 'node-loss';
+  return marks.filter(
+    (m) =>
+      m.at >= from &&
+      m.at < to &&
+      m.down.some((name) => !(faultyMayBeDown && name === FAULTY_NAME)),
+  ).length;
+}
 
 const latencyOf = (o: FaultObservation) => o.doneAt - o.sentAt;
 
@@ -142,11 +172,17 @@ export function summariseFault(
     readonly repinUntil?: number;
   },
   reachedDead: ReadonlySet<string>,
+  marks: readonly DownMark[] = [],
 ): FaultRow {
   // Newcomers are users too, and the ones a strategy would send to the faulty backend show when it stopped.
   const inWindow = sentIn(observations, window.faultAt, window.end);
   const pins = pinsBefore(observations, window.faultAt);
-  const base = { config, fault, ...loadFigures(inWindow, window.faultAt) };
+  const base = {
+    config,
+    fault,
+    ...loadFigures(inWindow, window.faultAt),
+    wronglyDown: wronglyDown(marks, fault, window.faultAt, window.end),
+  };
   // A session held by the fault may send its next request only after the window: where it lands counts too.
   const after = sentIn(
     observations,
@@ -207,6 +243,7 @@ export function summariseReturn(
     readonly returnAt: number;
     readonly end: number;
   },
+  marks: readonly DownMark[] = [],
 ): FaultRow {
   const inWindow = sentIn(observations, times.returnAt, times.end);
   const before = pinsBefore(observations, times.crashAt);
@@ -230,6 +267,7 @@ export function summariseReturn(
     config,
     fault: 'return',
     ...loadFigures(inWindow, times.returnAt),
+    wronglyDown: wronglyDown(marks, 'return', times.returnAt, times.end),
     // A return has no detection to wait for: every failure counts.
     failedAfterDetection: inWindow.filter((o) => o.backend === undefined)
       .length,
@@ -249,6 +287,8 @@ export interface Edge {
   clientAddress(network: number, host: number): string;
   /** The tags of the logged requests that reached the faulty backend. */
   reachedFaulty(): Promise<Set<string>>;
+  /** Per node, the backends (by name) its health checks hold down now. */
+  downNow(): Promise<string[][]>;
   /** Re-renders and reloads every node gracefully. */
   reload(): Promise<void>;
   /** Kills node 1 of the two behind the stand-in. */
@@ -301,6 +341,17 @@ export async function startNginxEdge(
         }
       return tags;
     },
+    downNow: async () =>
+      topology.healthAgentOutput().map((output) => {
+        const down =
+          [...output.matchAll(/nginx reloaded; down: (.*)$/gm)].pop()?.[1] ??
+          'none';
+        return down === 'none'
+          ? []
+          : down
+              .split(', ')
+              .map((a) => (a === faulty.address ? FAULTY_NAME : LIVE_NAME));
+      }),
     // The same config again: nginx -t, SIGHUP, done when the old workers have gone (a deploy's re-render).
     reload: () => topology.scaleBackends(topology.backendNames.length),
     killNode: () => topology.killNginxNode(1),
@@ -375,6 +426,14 @@ export async function startPeerEdge(
               .filter((t): t is string => t !== undefined),
           ),
         ),
+      downNow: () =>
+        Promise.all(
+          peers.map(async (p) =>
+            (await p.downServers().catch(() => [])).map((server) =>
+              server === 'app0' ? FAULTY_NAME : LIVE_NAME,
+            ),
+          ),
+        ),
       reload: async () => {
         await Promise.all(peers.map((p) => p.reload()));
       },
@@ -433,10 +492,31 @@ class Load {
   }
 
   private sessions = 0;
+  /** What each node's checks held down, whenever it changed while the load ran. */
+  readonly marks: DownMark[] = [];
+
+  private watchChecks(): void {
+    const last: string[] = [];
+    this.runs.push(
+      (async () => {
+        while (!this.stopped && !this.signal.aborted) {
+          const now = await this.edge.downNow();
+          now.forEach((down, node) => {
+            const key = [...down].sort().join(',');
+            if (last[node] === key) return;
+            last[node] = key;
+            this.marks.push({ at: Date.now(), node, down });
+          });
+          await sleep(CHECK_WATCH_MS);
+        }
+      })(),
+    );
+  }
 
   /** `count` sessions, each from a /24 of its own (networks 1-count) and with an empty cookie jar. */
   start(count: number): void {
     this.sessions = count;
+    this.watchChecks();
     for (let i = 0; i < count; i++) {
       const client = new Client(
         i,
@@ -576,12 +656,14 @@ async function crashAndReturn(
         load.observations,
         { faultAt: crashAt, end: returnAt, repinUntil: returnAt },
         reached,
+        load.marks,
       ),
-      summariseReturn(edge.config, load.observations, {
-        crashAt,
-        returnAt,
-        end,
-      }),
+      summariseReturn(
+        edge.config,
+        load.observations,
+        { crashAt, returnAt, end },
+        load.marks,
+      ),
     ];
   } finally {
     await load.stop();
@@ -617,6 +699,7 @@ async function backendFault(
       load.observations,
       { faultAt, end },
       await edge.reachedFaulty(),
+      load.marks,
     );
   } finally {
     await load.stop();
@@ -646,6 +729,7 @@ async function nodeFault(
       load.observations,
       { faultAt, end },
       new Set(),
+      load.marks,
     );
   } finally {
     await load.stop();

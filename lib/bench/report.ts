@@ -376,6 +376,7 @@ export function faultsTable(rows: readonly FaultRow[]): string {
       'sessions re-pinned',
       'flapped back',
       'new sessions on the returned backend',
+      'healthy backend marked down',
     ],
     ordered.map((row) => [
       FAULT_NAMES[row.fault],
@@ -404,6 +405,7 @@ export function faultsTable(rows: readonly FaultRow[]): string {
       row.newSessions === undefined
         ? none
         : `${row.newOnReturned ?? 0} of ${row.newSessions}`,
+      row.wronglyDown === undefined ? none : String(row.wronglyDown),
     ]),
   );
 }

@@ -203,6 +203,11 @@ export interface FaultRow {
   readonly slow: number;
   readonly p99Ms: number;
   /**
+   * Times inside the window a node's health checks marked down a backend that was not faulty (the live one;
+   * any during a reload or a node loss): a busy node's probes timing out on a healthy backend.
+   */
+  readonly wronglyDown?: number;
+  /**
    * How long after the fault the last request that reached the dead backend (crash, hang, black hole) or the
    * dead node (node loss: a failed request) was sent; 0 when none was. Absent for return and reload.
    */

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import {
   summariseFault,
   summariseReturn,
+  wronglyDown,
   type FaultObservation,
 } from '../../lib/bench/faults';
 import {
@@ -79,6 +80,7 @@ describe('summariseFault', () => {
       failedAfterDetection: 1,
       slow: 3,
       p99Ms: 10_050,
+      wronglyDown: 0,
       lastToDeadMs: 2_500,
       affected: 2,
       repinned: 2,
@@ -159,6 +161,38 @@ describe('summariseFault', () => {
   });
 });
 
+describe('wronglyDown', () => {
+  const marks = [
+    { at: T - 100, node: 0, down: ['app-b'] },
+    { at: T + 100, node: 0, down: ['app-a'] },
+    { at: T + 900, node: 1, down: ['app-a', 'app-b'] },
+    { at: T + 2_000, node: 0, down: [] },
+    { at: T + 5_000, node: 1, down: ['app-b'] },
+  ];
+
+  test('during a backend fault only the live backend marked down counts, inside the window', () => {
+    expect(wronglyDown(marks, 'hang', T, T + 4_000)).toBe(1);
+    expect(wronglyDown(marks, 'return', T, T + 6_000)).toBe(2);
+  });
+
+  test('during a reload or a node loss any backend marked down counts', () => {
+    expect(wronglyDown(marks, 'reload', T, T + 4_000)).toBe(2);
+    expect(wronglyDown(marks, 'node-loss', T - 1_000, T + 6_000)).toBe(4);
+  });
+
+  test('the row carries it', () => {
+    const row = summariseFault(
+      'hash',
+      'reload',
+      [obs(0, -100, 3, 'app-a')],
+      { faultAt: T, end: T + 4_000 },
+      new Set(),
+      marks,
+    );
+    expect(row.wronglyDown).toBe(2);
+  });
+});
+
 describe('summariseReturn', () => {
   // Crash at T, return at T+4000, window to T+8000.
   const times = { crashAt: T, returnAt: T + 4_000, end: T + 8_000 };
@@ -191,6 +225,7 @@ describe('summariseReturn', () => {
       failedAfterDetection: 0,
       slow: 0,
       p99Ms: 20,
+      wronglyDown: 0,
       affected: 2,
       flappedBack: 1,
       newSessions: 2,
@@ -319,7 +354,13 @@ const rows: FaultRow[] = [
     newSessions: 30,
     newOnReturned: 0,
   }),
-  row({ config: 'hash', fault: 'reload', failed: 1, repinned: 0 }),
+  row({
+    config: 'hash',
+    fault: 'reload',
+    failed: 1,
+    repinned: 0,
+    wronglyDown: 3,
+  }),
   row({
     config: 'haproxy-peer',
     fault: 'hang',
@@ -433,6 +474,7 @@ describe('the report', () => {
       '| answers again after 1500 ms | – | 0 of 8 | 14 of 30 |',
     );
     expect(lines[8]).toContain('| 0 of 10 changed backend |');
+    expect(lines[9]).toMatch(/\| 3 \|$/);
     expect(lines[2]).toContain('| none after the fault |');
   });
 
