@@ -11,6 +11,10 @@ import {
   type BenchResults,
   type BuildResult,
   type FailoverRow,
+  type FaultRow,
+  type FaultsResult,
+  FAULT_CONFIGS,
+  FAULT_KINDS,
   type OverheadResult,
   type ScaleRow,
   type Spread,
@@ -89,6 +93,7 @@ export function reportValues(r: BenchResults): TemplateValues {
     ...(r.failover?.length
       ? { failover: true, failoverTable: failoverTable(r.failover) }
       : {}),
+    ...(r.faults?.rows.length ? faultsValues(r.faults) : {}),
     ...(r.build
       ? {
           build: true,
@@ -324,6 +329,83 @@ function failoverTable(rows: readonly FailoverRow[]): string {
       ms(row.repinP50Ms),
       ms(row.repinMaxMs),
       ms(row.observedMs),
+    ]),
+  );
+}
+
+function faultsValues(f: FaultsResult): TemplateValues {
+  return {
+    faults: true,
+    faultSessions: String(f.sessions),
+    faultSettle: `${f.settleMs / 1000} s`,
+    faultWindow: `${f.windowMs / 1000} s`,
+    faultNodeLossWindow: `${f.nodeLossWindowMs / 1000} s`,
+    faultsSkipped: f.blackHoleSkipped
+      ? `**No black hole in this run:** ${f.blackHoleSkipped}.`
+      : '',
+    faultsTable: faultsTable(f.rows),
+  };
+}
+
+const FAULT_NAMES: Record<FaultRow['fault'], string> = {
+  crash: 'crash (SIGKILL)',
+  hang: 'hang (SIGSTOP)',
+  'black-hole': 'black hole (nftables drop)',
+  return: 'return (crashed backend restarted)',
+  'node-loss': 'node loss (one of two nodes killed)',
+  reload: 'reload (re-render, graceful reload)',
+};
+
+/** One row per fault and config, grouped by fault, the HAProxy peer last in each group. */
+export function faultsTable(rows: readonly FaultRow[]): string {
+  const ordered = [...rows].sort(
+    (a, b) =>
+      FAULT_KINDS.indexOf(a.fault) - FAULT_KINDS.indexOf(b.fault) ||
+      FAULT_CONFIGS.indexOf(a.config) - FAULT_CONFIGS.indexOf(b.config),
+  );
+  const none = '–';
+  return table(
+    [
+      'fault',
+      'config',
+      'requests',
+      'failed (sent ≥ 3 s after)',
+      'slower than 1 s',
+      'p99',
+      'last request to the dead backend / node',
+      'sessions re-pinned',
+      'flapped back',
+      'new sessions on the returned backend',
+      'healthy backend marked down',
+    ],
+    ordered.map((row) => [
+      FAULT_NAMES[row.fault],
+      row.config,
+      count(row.requests),
+      `${row.failed} (${row.failedAfterDetection})`,
+      String(row.slow),
+      ms(row.p99Ms),
+      row.fault === 'return'
+        ? row.firstAnswerMs === undefined
+          ? 'never answered'
+          : `answers again after ${ms(row.firstAnswerMs)}`
+        : row.lastToDeadMs === undefined
+          ? none
+          : row.lastToDeadMs === 0
+            ? 'none after the fault'
+            : `sent ${ms(row.lastToDeadMs)} after the fault`,
+      row.repinned === undefined
+        ? none
+        : row.fault === 'node-loss' || row.fault === 'reload'
+          ? `${row.repinned} of ${row.affected} changed backend`
+          : `${row.repinned} of ${row.affected}`,
+      row.flappedBack === undefined
+        ? none
+        : `${row.flappedBack} of ${row.affected}`,
+      row.newSessions === undefined
+        ? none
+        : `${row.newOnReturned ?? 0} of ${row.newSessions}`,
+      row.wronglyDown === undefined ? none : String(row.wronglyDown),
     ]),
   );
 }

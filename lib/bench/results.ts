@@ -9,6 +9,7 @@ export const SCENARIOS = [
   'remap',
   'scale',
   'failover',
+  'faults',
   'build',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -167,6 +168,82 @@ export interface ScaleRow {
   readonly leaveMs: number;
 }
 
+/** The project's strategies, and the HAProxy peer doing the same sticky job with its own health checks. */
+export const FAULT_CONFIGS = [
+  'ip_hash',
+  'hash',
+  'cookie',
+  'haproxy-peer',
+] as const;
+export type FaultConfig = (typeof FAULT_CONFIGS)[number];
+
+export const FAULT_KINDS = [
+  'crash',
+  'hang',
+  'black-hole',
+  'return',
+  'node-loss',
+  'reload',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/**
+ * One fault under steady sticky load, for one config. Requests count when they were sent inside the fault's
+ * window (from the fault until the window ends), however long they then took.
+ */
+export interface FaultRow {
+  readonly config: FaultConfig;
+  readonly fault: FaultKind;
+  readonly requests: number;
+  /** Requests that got no answer from a backend (all are idempotent GETs). */
+  readonly failed: number;
+  /** Of those, the ones sent 3 s or more after the fault (after the detection target). */
+  readonly failedAfterDetection: number;
+  /** Requests that took longer than 1 s. */
+  readonly slow: number;
+  readonly p99Ms: number;
+  /**
+   * Times inside the window a node's health checks marked down a backend that was not faulty (the live one;
+   * any during a reload or a node loss): a busy node's probes timing out on a healthy backend.
+   */
+  readonly wronglyDown?: number;
+  /**
+   * How long after the fault the last request that reached the dead backend (crash, hang, black hole) or the
+   * dead node (node loss: a failed request) was sent; 0 when none was. Absent for return and reload.
+   */
+  readonly lastToDeadMs?: number;
+  /**
+   * The sessions the fault concerns: those pinned to the faulty backend (crash, hang, black hole), those that
+   * had moved away from it (return), every pinned session (node loss, reload).
+   */
+  readonly affected: number;
+  /**
+   * crash, hang, black hole: affected sessions whose answers end on a live backend. node loss, reload:
+   * sessions whose backend changed (none should). Absent for return.
+   */
+  readonly repinned?: number;
+  /** return: affected sessions answered by the returned backend again. */
+  readonly flappedBack?: number;
+  /** return: sessions that started (first request, no cookie) during the window, and those it served. */
+  readonly newSessions?: number;
+  readonly newOnReturned?: number;
+  /** return: from the backend's return (it listens again) to its first answer through the edge. */
+  readonly firstAnswerMs?: number;
+}
+
+export interface FaultsResult {
+  /** Looping sessions per fault (each a new visitor: its own /24 and an empty cookie jar). */
+  readonly sessions: number;
+  /** Load before each fault, so every session is pinned. */
+  readonly settleMs: number;
+  /** How long requests are counted after a fault (node loss: `nodeLossWindowMs`). */
+  readonly windowMs: number;
+  readonly nodeLossWindowMs: number;
+  /** Why the black-hole rows are missing (no network namespaces here), in one line. */
+  readonly blackHoleSkipped?: string;
+  readonly rows: readonly FaultRow[];
+}
+
 export interface BuildResult {
   readonly synthSeconds?: number;
   /** `cdk synth` of an empty `cdk init`-style app (one empty stack), timed in the same run. */
@@ -191,5 +268,6 @@ export interface BenchResults {
   readonly remap?: readonly RemapRow[];
   readonly scale?: readonly ScaleRow[];
   readonly failover?: readonly FailoverRow[];
+  readonly faults?: FaultsResult;
   readonly build?: BuildResult;
 }

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { measureBuild } from './build-figures';
 import { measureDistribution } from './distribution';
 import { measureFailover, type FailoverSettings } from './failover';
+import { measureFaults, type FaultSettings } from './faults';
 import { findWrk } from './load';
 import { describeMachine } from './machine';
 import {
@@ -36,13 +37,14 @@ interface ModeSettings {
   readonly clients: number;
   readonly concurrency: number;
   readonly failover: FailoverSettings;
+  readonly faults: FaultSettings;
   readonly scale: ScaleSettings;
   /** The unit tests are stopped (and reported as not finished) after this long. */
   readonly unitTestLimitSeconds: number;
 }
 
 /**
- * Quick fits in about 4 minutes on 2 shared cores; full runs longer load rounds (10 s, as wrk's figures
+ * Quick fits in about 8 minutes on 2 shared cores (the faults figure 3 to 6 of them); full runs longer load rounds (10 s, as wrk's figures
  * settle), more of them, and longer failover sessions. Both interleave the overhead rounds and report the
  * median and spread, because other work on a shared machine comes in bursts. One wrk thread with 32
  * connections keeps a 2-core machine's proxies busy while leaving them most of the CPU.
@@ -59,6 +61,13 @@ export const MODES: Record<Mode, ModeSettings> = {
     clients: 1000,
     concurrency: 32,
     failover: { sessions: 30, beforeMs: 1000, afterMs: 3000, paceMs: 50 },
+    faults: {
+      sessions: 40,
+      settleMs: 1500,
+      windowMs: 4000,
+      paceMs: 50,
+      newcomerEveryMs: 100,
+    },
     scale: { clients: 40, phaseMs: 3000, drainMs: 2000, paceMs: 50 },
     unitTestLimitSeconds: 120,
   },
@@ -73,6 +82,13 @@ export const MODES: Record<Mode, ModeSettings> = {
     clients: 1000,
     concurrency: 32,
     failover: { sessions: 60, beforeMs: 3000, afterMs: 10_000, paceMs: 20 },
+    faults: {
+      sessions: 60,
+      settleMs: 3000,
+      windowMs: 8000,
+      paceMs: 20,
+      newcomerEveryMs: 100,
+    },
     scale: { clients: 100, phaseMs: 10_000, drainMs: 5000, paceMs: 20 },
     unitTestLimitSeconds: 900,
   },
@@ -157,8 +173,13 @@ export async function runBench(
       ? await measureFailover(pool, settings.failover, progress, signal)
       : undefined;
     signal.throwIfAborted();
-    // The build figures run alone: the topologies would slow synth and the tests down.
+    // The faults figure starts topologies of its own (it breaks their backends and nodes); the pool's rest.
     await pool.stopAll();
+    const faults = wants('faults')
+      ? await measureFaults(settings.faults, progress, signal)
+      : undefined;
+    signal.throwIfAborted();
+    // The build figures run alone: the topologies would slow synth and the tests down.
     const build = wants('build')
       ? await measureBuild(progress, settings.unitTestLimitSeconds, signal)
       : undefined;
@@ -174,6 +195,7 @@ export async function runBench(
       remap: wants('remap') ? distribution?.remap : undefined,
       scale,
       failover,
+      faults,
       build,
     };
   } finally {

@@ -1,11 +1,12 @@
 /**
- * The targets issues 6 and 12 set, checked against a run. They are reported (met or missed), never asserted:
+ * The targets issues 6, 11 and 12 set, checked against a run. They are reported (met or missed), never asserted:
  * a slow shared machine must not fail a build, and a missed target must stay visible.
  */
 import { STICKY_STRATEGIES } from '../settings';
 import {
   MIX_LABELS,
   type BenchResults,
+  type FaultKind,
   type LoadPath,
   type OverheadRow,
 } from './results';
@@ -55,6 +56,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     ...remapChecks(results),
     ...scaleChecks(results),
     ...failoverChecks(results),
+    ...faultChecks(results),
     ...buildChecks(results),
   ];
 }
@@ -201,6 +203,82 @@ function failoverChecks({ failover }: BenchResults): TargetCheck[] {
       measured: `${row.failed} of ${row.requests} failed`,
       met: row.failed === 0,
     }));
+}
+
+/** Issue 11's targets for the project's strategies; the HAProxy peer's rows are figures to compare with. */
+export const FAULT_TARGETS = {
+  /** Within this long of a hang or a black hole, no new request reaches the backend. */
+  detectionMs: 3_000,
+} as const;
+
+const FAULT_LABELS: Record<FaultKind, string> = {
+  crash: 'crash',
+  hang: 'hang',
+  'black-hole': 'black hole',
+  return: 'return',
+  'node-loss': 'node loss',
+  reload: 'reload',
+};
+
+function faultChecks({ faults }: BenchResults): TargetCheck[] {
+  return (faults?.rows ?? [])
+    .filter((row) => row.config !== 'haproxy-peer')
+    .flatMap((row): TargetCheck[] => {
+      const name = `faults ${row.config}, ${FAULT_LABELS[row.fault]}`;
+      switch (row.fault) {
+        case 'hang':
+        case 'black-hole':
+          return [
+            {
+              target: `${name}: no new request reaches the backend ${FAULT_TARGETS.detectionMs / 1000} s after the fault`,
+              measured: `the last one sent after ${row.lastToDeadMs ?? NaN} ms`,
+              met: (row.lastToDeadMs ?? Infinity) <= FAULT_TARGETS.detectionMs,
+            },
+            afterDetection(name, row.failedAfterDetection, row.requests),
+          ];
+        case 'crash':
+          return [afterDetection(name, row.failedAfterDetection, row.requests)];
+        case 'return': {
+          const checks: TargetCheck[] = [
+            {
+              target: `${name}: the returned backend takes new sessions`,
+              measured: `${row.newOnReturned ?? 0} of ${row.newSessions ?? 0} new sessions`,
+              met: (row.newOnReturned ?? 0) > 0,
+            },
+          ];
+          // A cookie need not move its sessions back; an address hash must (the README says so).
+          if (row.config === 'cookie')
+            checks.push({
+              target: `${name}: no moved session flaps back`,
+              measured: `${row.flappedBack ?? 0} of ${row.affected} flapped back`,
+              met: row.flappedBack === 0,
+            });
+          return checks;
+        }
+        case 'reload':
+          return [
+            {
+              target: `${name}: zero failed requests`,
+              measured: `${row.failed} of ${row.requests} failed`,
+              met: row.failed === 0,
+            },
+          ];
+        case 'node-loss':
+          return [];
+      }
+    });
+}
+
+function afterDetection(
+  name: string,
+  failed: number,
+  requests: number,
+): TargetCheck {
+  return {
+    target: `${name}: zero failed idempotent requests sent ${FAULT_TARGETS.detectionMs / 1000} s or more after the fault`,
+    measured: `${failed} of ${requests} failed`,
+    met: failed === 0,
+  };
 }
 
 function buildChecks({ build }: BenchResults): TargetCheck[] {

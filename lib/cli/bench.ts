@@ -13,13 +13,14 @@ import { UserError } from '../errors';
 export const BENCH_USAGE = `usage: sticky-edge bench [--quick | --full] [--only LIST] [--out DIR] [--json]
 
 Measures, side by side on the local topology (real nginx, HAProxy and demo backends on 127.0.0.0/8):
-proxy overhead, balance per strategy, scale-out/scale-in remap, failover, and build figures.
+proxy overhead, balance per strategy, scale-out/scale-in remap, failover, faults (crash, hang, black
+hole, return, node loss, reload beside the HAProxy peer), and build figures.
 Writes DIR/BENCHMARKS.md (charts are Mermaid blocks in it). Progress goes to stderr.
 The overhead figure needs wrk (apt-get install wrk; npm run setup installs it).
 
 options:
-  --quick      short load runs, about 4 minutes on 2 cores (the default)
-  --full       longer and more load rounds per path, longer failover runs
+  --quick      short load runs, about 8 minutes on 2 cores (the default)
+  --full       longer and more load rounds per path, longer failover and fault runs
   --only LIST  comma-separated figures to measure: ${SCENARIOS.join(', ')} (default: all)
   --out DIR    where to write the report (default: the current directory)
   --json       also print the results as JSON on stdout

@@ -373,7 +373,8 @@ describe('renderReport', () => {
     });
     expect(partial).not.toContain('## 1. Overhead');
     expect(partial).not.toContain('## 4. Nginx nodes joining and leaving');
-    expect(partial).toContain('## 6. Build figures');
+    expect(partial).toContain('## 7. Build figures');
+    expect(partial).not.toContain('## 6. Faults');
     expect(partial).not.toContain('wrk pinned');
     expect(partial).toContain('1 of 2 targets met, 1 missed.');
   });

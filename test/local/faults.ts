@@ -1,80 +1,15 @@
-/** Timed requests for the fault tests: when each was sent, how long it took, who answered. */
+/** The targets of a faulty backend (issue 11), asserted on the local topology; the timed requests are lib/local's. */
 import { Client, makeClients } from '../../lib/local/clients';
+import {
+  agentsSay,
+  backendsOf,
+  oneRound,
+  timedRequest,
+  trafficUntil,
+  type Timed,
+} from '../../lib/local/fault-traffic';
 import type { Topology } from '../../lib/local/topology-contract';
 import type { StickyStrategy } from '../../lib/settings';
-import { ROUTE_COOKIE } from '../../lib/nginx/render';
-import { inPool } from '../../lib/verify/pool';
-
-export interface Timed {
-  readonly client: Client;
-  readonly sentAt: number;
-  readonly tookMs: number;
-  readonly backend?: string;
-  readonly error?: string;
-}
-
-/** Longer than upstreamTimeout (10 s) plus a retry, so a request held by a hung backend still comes back. */
-const TIMEOUT_MS = 25_000;
-
-export async function timedRequest(
-  url: string,
-  client: Client,
-): Promise<Timed> {
-  const sentAt = Date.now();
-  const seen = await client.visit(`${url}/`, {
-    timeoutMs: TIMEOUT_MS,
-    routeCookieName: ROUTE_COOKIE,
-  });
-  const tookMs = Date.now() - sentAt;
-  return seen.result.ok
-    ? { client, sentAt, tookMs, backend: seen.result.answer.backend }
-    : { client, sentAt, tookMs, error: seen.result.error };
-}
-
-/** Every client sends one request, 16 at a time. */
-export async function oneRound(
-  url: string,
-  clients: readonly Client[],
-): Promise<Timed[]> {
-  const all: Timed[] = [];
-  await inPool([...clients], 16, async (client) => {
-    all.push(await timedRequest(url, client));
-  });
-  return all;
-}
-
-/**
- * Every client sends requests one after the other (20 ms apart) until `until` has passed, each client on its
- * own, so a client held by a hung backend does not hold up the others.
- */
-export async function trafficUntil(
-  url: string,
-  clients: readonly Client[],
-  until: number,
-): Promise<Timed[]> {
-  const all: Timed[] = [];
-  await Promise.all(
-    clients.map(async (client) => {
-      while (Date.now() < until) {
-        all.push(await timedRequest(url, client));
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }),
-  );
-  return all;
-}
-
-/** Each client's answering backends, in order of first answer. */
-export function backendsOf(requests: readonly Timed[]): Map<number, string[]> {
-  const by = new Map<number, string[]>();
-  for (const r of requests) {
-    if (r.backend === undefined) continue;
-    const seen = by.get(r.client.id) ?? [];
-    if (!seen.includes(r.backend)) seen.push(r.backend);
-    by.set(r.client.id, seen);
-  }
-  return by;
-}
 
 const DETECTION_MS = 3_000;
 const UPSTREAM_TIMEOUT_MS = 10_000;
@@ -90,22 +25,6 @@ export interface BackendFault {
    * hang (the read times out), less than proxy_connect_timeout (2 s) for a black hole (the connect times out).
    */
   readonly slowMs: number;
-}
-
-/** Resolves once every node's agent has said `line` about `address` (or throws after `ms`). */
-export async function agentsSay(
-  topology: Topology,
-  pattern: RegExp,
-  ms: number,
-) {
-  const deadline = Date.now() + ms;
-  while (!topology.healthAgentOutput().every((o) => pattern.test(o))) {
-    if (Date.now() > deadline)
-      throw new Error(
-        `agents did not log ${pattern}:\n${topology.healthAgentOutput().join('\n---\n')}`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const pinned = (requests: readonly Timed[]) =>

@@ -9,7 +9,11 @@ import { makeClients } from '../../lib/local/clients';
 import { startTopology } from '../../lib/local/topology';
 import { LB_HEALTH_CHECK } from '../../lib/nginx/nginx-options';
 import { STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
-import { backendsOf, oneRound, trafficUntil } from './faults';
+import {
+  backendsOf,
+  oneRound,
+  trafficUntil,
+} from '../../lib/local/fault-traffic';
 import { startAll, stopAll } from './topologies';
 
 jest.setTimeout(120_000);

@@ -7,7 +7,11 @@
 import { makeClients } from '../../lib/local/clients';
 import { startTopology } from '../../lib/local/topology';
 import { LbKind, STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
-import { agentsSay, Timed, trafficUntil } from './faults';
+import {
+  agentsSay,
+  trafficUntil,
+  type Timed,
+} from '../../lib/local/fault-traffic';
 import { startAll, stopAll } from './topologies';
 
 jest.setTimeout(120_000);
