@@ -369,7 +369,7 @@ describe('renderReport', () => {
       '| `nginx-cookie` / `nginx-round-robin` | ×0.988 | ×0.970–×1.000 | 93.8 % | ×0.970–×1.000 | 5 |',
     );
     expect(report).toContain(
-      '(`haproxy-peer`, `nginx-cookie`, `nginx-round-robin`, `nginx-ip_hash`, `nginx-hash`) run 5 rounds of 1 s each, every other path 3 rounds of 5 s',
+      "(`haproxy-peer`, `nginx-cookie`, `nginx-round-robin`, `nginx-ip_hash`, `nginx-hash`) run 5 rounds of 1 s each, after every other path's 3 rounds of 5 s;",
     );
   });
 
