@@ -1,13 +1,16 @@
 /**
  * The overhead figure: the same wrk load through each way to a backend, rounds interleaved so a burst of
- * other work on the machine hits every path alike; medians and spread over the rounds.
+ * other work on the machine hits every path alike; medians and spread over the rounds. The paths the
+ * targets compare with each other run in rounds of their own, more and shorter, and are compared round by
+ * round (paired ratios), because on a shared machine the spread between rounds is wider than the 5 % the
+ * sticky logic may cost.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { allocateBlock, freePort, releaseBlock } from '../local/addresses';
 import { startNginxNode } from '../local/nginx-node';
-import { accessLogMaps } from '../nginx/access-log';
+import { accessLogMaps, ROUTE_COOKIE } from '../nginx/access-log';
 import { startPeer } from './haproxy-peer';
 import {
   learnCookies,
@@ -16,14 +19,69 @@ import {
   type LoadSettings,
   type WrkPlacement,
 } from './load';
-import type { LoadPath, LoadRow, OverheadResult, OverheadRow } from './results';
-import { spread } from './statistics';
+import type {
+  LoadPath,
+  LoadRow,
+  OverheadResult,
+  OverheadRow,
+  PairedRatio,
+} from './results';
+import { STICKY_STRATEGIES } from '../settings';
+import { medianInterval, pairedRatios, spread } from './statistics';
+import { PEER_STRATEGIES } from './targets';
 import type { TopologyPool } from './topology-pool';
 
 export interface OverheadSettings extends LoadSettings {
+  /** Rounds of the paths outside PAIRED_PATHS, each `durationSeconds` long. */
   readonly rounds: number;
   /** Unmeasured load before each path's first round, to fill keep-alive pools and worker caches. */
   readonly warmUpSeconds: number;
+  /** Rounds of PAIRED_PATHS, each `pairedSeconds` long (whole seconds: wrk's `-d`). */
+  readonly pairedRounds: number;
+  readonly pairedSeconds: number;
+}
+
+/**
+ * The ratios the targets read: each strategy against plain round-robin nginx (the sticky logic's cost) and
+ * the strategies the peer target names against the HAProxy peer, as [path, base].
+ */
+export const PAIRED_RATIOS: readonly (readonly [LoadPath, LoadPath])[] = [
+  ...STICKY_STRATEGIES.map((s) => [`nginx-${s}`, 'nginx-round-robin'] as const),
+  ...PEER_STRATEGIES.map((s) => [`nginx-${s}`, 'haproxy-peer'] as const),
+];
+
+/**
+ * The paths in the ratios, in the order a paired round runs them: the cookie node between the peer and
+ * round-robin, the two bases its targets compare it with, and every other strategy next to round-robin.
+ */
+export const PAIRED_PATHS: readonly LoadPath[] = [
+  'haproxy-peer',
+  'nginx-cookie',
+  'nginx-round-robin',
+  'nginx-ip_hash',
+  'nginx-hash',
+];
+
+/**
+ * The order of round `round` (from 1): as given in odd rounds, reversed in even ones, so a load that
+ * rises or falls steadily over the run favours no path of a pair.
+ */
+export function roundOrder<T>(paths: readonly T[], round: number): T[] {
+  return round % 2 === 1 ? [...paths] : [...paths].reverse();
+}
+
+/** `path`'s requests/s over `base`'s, round by round, with the median's confidence interval. */
+export function pairRounds(
+  path: LoadPath,
+  base: LoadPath,
+  pathRounds: readonly LoadRow[],
+  baseRounds: readonly LoadRow[],
+): PairedRatio {
+  const perRound = pairedRatios(
+    pathRounds.map((r) => r.requestsPerSecond),
+    baseRounds.map((r) => r.requestsPerSecond),
+  );
+  return { path, base, perRound, ...medianInterval(perRound) };
 }
 
 const hostPort = (url: string) => new URL(url).host;
@@ -119,6 +177,23 @@ async function startCeiling(
   );
 }
 
+/**
+ * The cookie node's cookies once its routing cookie names `routeId`, the backend the round-robin path
+ * (its base) sends to: pinned to the other backend, the cookie path would be charged for a second Node
+ * process warmed by other load. A first visit is balanced round robin, so a few tries reach every backend.
+ */
+async function learnRoute(
+  url: string,
+  routeId: string | undefined,
+): Promise<string> {
+  const wanted = `${ROUTE_COOKIE}=${routeId}`;
+  for (let attempt = 1; attempt <= 6; attempt++) {
+    const cookies = await learnCookies(url);
+    if (cookies.split('; ').includes(wanted)) return cookies;
+  }
+  throw new Error(`${url} never set ${wanted} in 6 first visits`);
+}
+
 export async function measureOverhead(
   pool: TopologyPool,
   settings: OverheadSettings,
@@ -190,7 +265,10 @@ export async function measureOverhead(
     ];
     const headersOf = new Map<LoadPath, Record<string, string>>();
     for (const [name, url] of paths) {
-      const cookies = await learnCookies(url);
+      const cookies =
+        name === 'nginx-cookie'
+          ? await learnRoute(url, backends[0].id)
+          : await learnCookies(url);
       headersOf.set(name, {
         accept: 'application/json',
         ...(cookies ? { cookie: cookies } : {}),
@@ -198,25 +276,50 @@ export async function measureOverhead(
     }
     const rounds = new Map<LoadPath, LoadRow[]>(paths.map(([p]) => [p, []]));
     const loads: number[] = [];
-    for (let round = 1; round <= settings.rounds; round++) {
-      for (const [name, url] of paths) {
-        const headers = headersOf.get(name) ?? {};
-        if (round === 1 && settings.warmUpSeconds > 0)
-          await runWrk(
+    const runRounds = async (
+      block: readonly [LoadPath, string][],
+      count: number,
+      durationSeconds: number,
+    ) => {
+      for (let round = 1; round <= count; round++) {
+        for (const [name, url] of roundOrder(block, round)) {
+          const headers = headersOf.get(name) ?? {};
+          if (round === 1 && settings.warmUpSeconds > 0)
+            await runWrk(
+              url,
+              headers,
+              { ...settings, durationSeconds: settings.warmUpSeconds },
+              wrk,
+              signal,
+            );
+          progress(
+            `overhead round ${round}/${count}: ${name} (wrk, ${settings.connections} connections, ${durationSeconds} s)`,
+          );
+          const figures = await runWrk(
             url,
             headers,
-            { ...settings, durationSeconds: settings.warmUpSeconds },
+            { ...settings, durationSeconds },
             wrk,
             signal,
           );
-        progress(
-          `overhead round ${round}/${settings.rounds}: ${name} (wrk, ${settings.connections} connections, ${settings.durationSeconds} s)`,
-        );
-        const figures = await runWrk(url, headers, settings, wrk, signal);
-        rounds.get(name)?.push({ path: name, ...figures });
+          rounds.get(name)?.push({ path: name, ...figures });
+        }
+        loads.push(loadavg()[0]);
       }
-      loads.push(loadavg()[0]);
-    }
+    };
+    const isPaired = ([name]: [LoadPath, string]) =>
+      PAIRED_PATHS.includes(name);
+    await runRounds(
+      paths.filter((p) => !isPaired(p)),
+      settings.rounds,
+      settings.durationSeconds,
+    );
+    await runRounds(
+      PAIRED_PATHS.flatMap((name) => paths.filter(([p]) => p === name)),
+      settings.pairedRounds,
+      settings.pairedSeconds,
+    );
+    const roundsOf = (name: LoadPath) => rounds.get(name) ?? [];
     return {
       generator: 'wrk',
       threads: settings.threads,
@@ -227,7 +330,15 @@ export async function measureOverhead(
       pinning: placement.pinning,
       loadAverage: spread(loads),
       nginxLogs,
-      rows: paths.map(([name]) => summarisePath(name, rounds.get(name) ?? [])),
+      rows: paths.map(([name]) => summarisePath(name, roundsOf(name))),
+      paired: {
+        paths: PAIRED_PATHS,
+        rounds: settings.pairedRounds,
+        durationSeconds: settings.pairedSeconds,
+        ratios: PAIRED_RATIOS.map(([name, base]) =>
+          pairRounds(name, base, roundsOf(name), roundsOf(base)),
+        ),
+      },
     };
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);

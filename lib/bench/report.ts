@@ -211,7 +211,34 @@ function overheadValues(o: OverheadResult, wrkVersion: string): TemplateValues {
       ]),
     ),
     overheadChart: overheadChart(o),
+    pairedPaths: o.paired.paths.map((p) => `\`${p}\``).join(', '),
+    pairedRounds: String(o.paired.rounds),
+    pairedSeconds: String(o.paired.durationSeconds),
+    pairedTable: pairedTable(o),
   };
+}
+
+/** Each paired ratio: its median, the median's interval and coverage, and the least and greatest round. */
+function pairedTable(o: OverheadResult): string {
+  const x = (r: number) => (Number.isFinite(r) ? `×${r.toFixed(3)}` : 'n/a');
+  return table(
+    [
+      'path / base',
+      'median of the paired ratios',
+      'interval of the median',
+      'coverage',
+      'least–greatest round',
+      'rounds',
+    ],
+    o.paired.ratios.map((r) => [
+      `\`${r.path}\` / \`${r.base}\``,
+      x(r.median),
+      `${x(r.low)}–${x(r.high)}`,
+      pct(r.confidence),
+      `${x(Math.min(...r.perRound))}–${x(Math.max(...r.perRound))}`,
+      String(r.perRound.length),
+    ]),
+  );
 }
 
 function balanceValues(r: BenchResults): TemplateValues {

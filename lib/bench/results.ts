@@ -76,21 +76,46 @@ export interface OverheadRow {
   readonly failed: number;
 }
 
+/** One path's requests/s over another's, round by round, from the paired rounds. */
+export interface PairedRatio {
+  readonly path: LoadPath;
+  readonly base: LoadPath;
+  /** Round i of `path` over round i of `base`, in round order. */
+  readonly perRound: readonly number[];
+  readonly median: number;
+  /** A distribution-free confidence interval of the median ratio (`medianInterval`). */
+  readonly low: number;
+  readonly high: number;
+  /** The interval's coverage, e.g. 0.961 for 9 rounds. */
+  readonly confidence: number;
+}
+
+/** The paths the targets compare, measured in their own rounds: more of them, shorter, back to back. */
+export interface PairedRounds {
+  readonly paths: readonly LoadPath[];
+  readonly rounds: number;
+  readonly durationSeconds: number;
+  readonly ratios: readonly PairedRatio[];
+}
+
 export interface OverheadResult {
   readonly generator: string;
   readonly threads: number;
   readonly connections: number;
+  /** Rounds and their length for the paths outside `paired` (the ceiling, direct, the seed, the edge). */
   readonly durationSeconds: number;
   readonly rounds: number;
   /** Unmeasured load before each path's first round. */
   readonly warmUpSeconds: number;
   /** What runs on which cores, in one sentence for the report. */
   readonly pinning: string;
-  /** The 1-minute load average sampled after each round. */
+  /** The 1-minute load average sampled after each round (of both kinds). */
   readonly loadAverage: Spread;
   /** Whether nginx writes an access-log line per request as shipped (the HAProxy peer then logs too). */
   readonly nginxLogs: boolean;
+  /** Every path's figures; the paired paths' from the paired rounds, the others' from `rounds`. */
   readonly rows: readonly OverheadRow[];
+  readonly paired: PairedRounds;
 }
 
 export const CLIENT_MIXES = ['distinct-24', 'carrier-nat'] as const;

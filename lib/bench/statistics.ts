@@ -131,3 +131,63 @@ export function spread(values: readonly number[]): {
     max: Math.max(...values),
   };
 }
+
+/** P(X ≤ k) for X ~ Binomial(n, 1/2): how often at most k of n values fall below the true median. */
+export function binomialHalfCdf(k: number, n: number): number {
+  let term = 0.5 ** n; // C(n, 0) / 2^n
+  let sum = 0;
+  for (let i = 0; i <= Math.min(k, n); i++) {
+    sum += term;
+    term = (term * (n - i)) / (i + 1);
+  }
+  return sum;
+}
+
+/** A median with a confidence interval for it, from some rounds' values. */
+export interface MedianInterval {
+  readonly median: number;
+  readonly low: number;
+  readonly high: number;
+  /** The interval's coverage: the chance it holds the true median (independent rounds assumed). */
+  readonly confidence: number;
+}
+
+/**
+ * A distribution-free confidence interval for the median: the k-th least and the k-th greatest value,
+ * with k as large as keeps the coverage, 1 − 2·P(Bin(n, ½) ≤ k − 1), at least `wanted`. It assumes
+ * nothing about the values' distribution (a loaded machine's is skewed, with a long slow tail), only that
+ * the rounds are independent. With too few values for `wanted` it is the least and greatest value and
+ * says the lower coverage it has (5 values: 93.75 %). NaN everywhere for no values.
+ */
+export function medianInterval(
+  values: readonly number[],
+  wanted = 0.95,
+): MedianInterval {
+  const n = values.length;
+  if (n === 0) return { median: NaN, low: NaN, high: NaN, confidence: NaN };
+  const sorted = [...values].sort((a, b) => a - b);
+  const coverage = (k: number) => 1 - 2 * binomialHalfCdf(k - 1, n);
+  let k = 1;
+  while (k + 1 <= n / 2 && coverage(k + 1) >= wanted) k++;
+  return {
+    median: median(values),
+    low: sorted[k - 1],
+    high: sorted[n - k],
+    confidence: coverage(k),
+  };
+}
+
+/**
+ * Round i of `values` over round i of `bases`: rounds measured back to back share the machine's load of
+ * that moment, which a ratio of two medians taken over the whole run does not cancel.
+ */
+export function pairedRatios(
+  values: readonly number[],
+  bases: readonly number[],
+): number[] {
+  if (values.length !== bases.length)
+    throw new Error(
+      `paired ratios need one base per round, got ${values.length} values and ${bases.length} bases`,
+    );
+  return values.map((v, i) => ratio(v, bases[i]));
+}

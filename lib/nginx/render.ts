@@ -6,11 +6,7 @@ import {
   validateEdgeOptions,
 } from './validate';
 
-import {
-  accessLogMaps,
-  LAST_ANSWERED_PATTERN,
-  ROUTE_COOKIE,
-} from './access-log';
+import { accessLogMaps, ROUTE_COOKIE } from './access-log';
 
 export { renderMainConfig } from './main-config';
 export { ROUTE_COOKIE } from './access-log';
@@ -107,7 +103,10 @@ export function routeUpstreams(backends: readonly Backend[]): string[] {
 
 /**
  * The `cookie` strategy on open-source nginx (no `sticky` before 1.29.6): the cookie picks a named
- * upstream, and the response names the backend that actually answered, read from `$upstream_addr`.
+ * upstream, and the response names the backend that actually answered. Which one answered is the access
+ * log's `$sticky_edge_route_set` (`accessLogMaps`, rendered with the backends' routes): nginx caches a map's
+ * value for the request, so the regex over `$upstream_addr` runs once for the cookie and the log line
+ * together, and each route's Set-Cookie value is a literal, not a string built on every answer.
  */
 export function cookieMaps(o: ValidEdgeOptions): string[] {
   const attributes = [
@@ -116,7 +115,7 @@ export function cookieMaps(o: ValidEdgeOptions): string[] {
     'HttpOnly',
     'SameSite=Lax',
     ...(o.tls ? ['Secure'] : []),
-  ];
+  ].join('; ');
   return [
     "# The cookie picks its backend's upstream; an unknown or forged value is balanced like a first request.",
     ...block(`map $cookie_${ROUTE_COOKIE} $sticky_edge_upstream`, [
@@ -124,23 +123,15 @@ export function cookieMaps(o: ValidEdgeOptions): string[] {
       ...o.backends.map((b) => `${quote(b.id)} ${routeUpstream(b.id)};`),
     ]),
     '',
-    '# $upstream_addr lists every server tried ("a:1, b:2"; " : " between groups) and $upstream_status their',
-    '# statuses: the last one answered, unless nginx itself gave up on it (502/504: no backend answered).',
-    ...block(
-      'map "$upstream_addr|$upstream_status" $sticky_edge_answered_addr',
-      ['default "";', LAST_ANSWERED_PATTERN],
-    ),
-    '',
-    ...block('map $sticky_edge_answered_addr $sticky_edge_answered', [
-      'default "";',
-      ...o.backends.map((b) => `${quote(b.address)} ${quote(b.id)};`),
-    ]),
-    '',
     '# Every answer a backend gave (re)issues the cookie naming it, so Max-Age counts from the last request',
-    '# and an active session never expires; when no backend answered, no cookie.',
-    ...block('map $sticky_edge_answered $sticky_edge_set_cookie', [
-      `"" "";`,
-      `default "${ROUTE_COOKIE}=$sticky_edge_answered; ${attributes.join('; ')}";`,
+    '# and an active session never expires; when no backend answered, no cookie. $sticky_edge_route_set is the',
+    "# access log's route of the backend that answered, computed once per request for both.",
+    ...block('map $sticky_edge_route_set $sticky_edge_set_cookie', [
+      'default "";',
+      ...o.backends.map(
+        (b) =>
+          `${quote(b.id)} ${quote(`${ROUTE_COOKIE}=${b.id}; ${attributes}`)};`,
+      ),
     ]),
   ];
 }

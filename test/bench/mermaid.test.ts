@@ -123,6 +123,7 @@ describe('the report charts', () => {
     loadAverage: spread(1),
     nginxLogs: false,
     rows: [row('static-nginx', 30000), row('direct', 20000)],
+    paired: { paths: [], rounds: 0, durationSeconds: 1, ratios: [] },
   };
 
   test('overhead: one bar per path at its median, the ceiling as the line', () => {

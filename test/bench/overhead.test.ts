@@ -1,5 +1,9 @@
 import {
   ceilingHttp,
+  PAIRED_PATHS,
+  PAIRED_RATIOS,
+  pairRounds,
+  roundOrder,
   summarisePath,
   wrkPlacement,
   writesAccessLog,
@@ -171,5 +175,60 @@ describe('nodeConfigFor: the pooled topologies of the overhead figure', () => {
         options,
       ),
     ).toBe(rendered);
+  });
+});
+
+describe('paired rounds', () => {
+  test('roundOrder: odd rounds as given, even rounds reversed, the input untouched', () => {
+    const paths = ['a', 'b', 'c'];
+    expect(roundOrder(paths, 1)).toEqual(['a', 'b', 'c']);
+    expect(roundOrder(paths, 2)).toEqual(['c', 'b', 'a']);
+    expect(roundOrder(paths, 3)).toEqual(['a', 'b', 'c']);
+    expect(paths).toEqual(['a', 'b', 'c']);
+  });
+
+  test('every strategy is paired with round-robin, cookie and ip_hash with the peer, all inside the paired paths', () => {
+    expect(PAIRED_RATIOS).toEqual([
+      ['nginx-ip_hash', 'nginx-round-robin'],
+      ['nginx-hash', 'nginx-round-robin'],
+      ['nginx-cookie', 'nginx-round-robin'],
+      ['nginx-cookie', 'haproxy-peer'],
+      ['nginx-ip_hash', 'haproxy-peer'],
+    ]);
+    for (const [path, base] of PAIRED_RATIOS) {
+      expect(PAIRED_PATHS).toContain(path);
+      expect(PAIRED_PATHS).toContain(base);
+    }
+    // The cookie node runs right between its two bases.
+    const cookie = PAIRED_PATHS.indexOf('nginx-cookie');
+    expect([PAIRED_PATHS[cookie - 1], PAIRED_PATHS[cookie + 1]]).toEqual([
+      'haproxy-peer',
+      'nginx-round-robin',
+    ]);
+  });
+
+  test('pairRounds divides round by round and gives the median with its interval', () => {
+    const rows = (path: 'nginx-cookie' | 'nginx-round-robin', rps: number[]) =>
+      rps.map((requestsPerSecond) => ({
+        path,
+        requestsPerSecond,
+        p50Ms: 1,
+        p99Ms: 2,
+        requests: requestsPerSecond,
+        failed: 0,
+      }));
+    // A busy machine halves both paths in rounds 2 and 4; the ratio stays put.
+    const cookie = rows('nginx-cookie', [9600, 4700, 9500, 4900, 9700]);
+    const plain = rows('nginx-round-robin', [10000, 5000, 10000, 5000, 10000]);
+    const pair = pairRounds('nginx-cookie', 'nginx-round-robin', cookie, plain);
+    expect(pair.perRound).toEqual([0.96, 0.94, 0.95, 0.98, 0.97]);
+    expect(pair).toMatchObject({
+      path: 'nginx-cookie',
+      base: 'nginx-round-robin',
+      median: 0.96,
+      low: 0.94,
+      high: 0.98,
+    });
+    expect(pair.confidence).toBeCloseTo(0.9375, 12);
   });
 });

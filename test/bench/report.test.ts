@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { renderReport, TEMPLATE_FILE } from '../../lib/bench/report';
 import type { BenchResults, LoadPath } from '../../lib/bench/results';
+import { medianInterval } from '../../lib/bench/statistics';
 import { checkTargets } from '../../lib/bench/targets';
 
 const machine = {
@@ -23,6 +24,14 @@ const load = (path: LoadPath, rps: number, p99: number) => ({
   p99Ms: around(p99),
   requests: rps * 5,
   failed: 0,
+});
+
+/** A paired ratio as the overhead figure computes it, from its rounds. */
+const pair = (path: LoadPath, base: LoadPath, perRound: number[]) => ({
+  path,
+  base,
+  perRound,
+  ...medianInterval(perRound),
 });
 
 const results: BenchResults = {
@@ -53,6 +62,35 @@ const results: BenchResults = {
       load('nginx-hash', 7700, 8),
       load('nginx-round-robin', 8100, 8),
     ],
+    paired: {
+      paths: [
+        'haproxy-peer',
+        'nginx-cookie',
+        'nginx-round-robin',
+        'nginx-ip_hash',
+        'nginx-hash',
+      ],
+      rounds: 5,
+      durationSeconds: 1,
+      ratios: [
+        // 1.2 % less, met; the interval (0.0-3.0 % less) clear of 5 %.
+        pair('nginx-cookie', 'nginx-round-robin', [0.98, 0.99, 0.988, 1, 0.97]),
+        // 13.6 % less: missed.
+        pair(
+          'nginx-ip_hash',
+          'nginx-round-robin',
+          [0.86, 0.864, 0.87, 0.85, 0.88],
+        ),
+        // 4.9 % less: met, but the interval (3-7 % less) spans 5 %.
+        pair(
+          'nginx-hash',
+          'nginx-round-robin',
+          [0.93, 0.951, 0.96, 0.97, 0.94],
+        ),
+        pair('nginx-cookie', 'haproxy-peer', [1, 1.02, 0.99, 1.01, 1.0]),
+        pair('nginx-ip_hash', 'haproxy-peer', [0.875, 0.87, 0.88, 0.86, 0.89]),
+      ],
+    },
   },
   balance: [
     {
@@ -269,6 +307,70 @@ describe('renderReport', () => {
       ),
     ).toBe('**missed**');
     expect(report).toContain('12 of 22 targets met, 10 missed.');
+  });
+
+  test('reads the throughput targets from the paired ratios and shows their interval', () => {
+    const measured = (target: string) =>
+      checkTargets(results).find((c) => c.target === target)?.measured;
+    expect(
+      measured(
+        "sticky logic (cookie) costs ≤ 5 % of plain round-robin nginx's throughput",
+      ),
+    ).toBe(
+      '8000 vs 8100 req/s; paired 1.2 % less (94 % interval 0.0 % less to 3.0 % less, 5 rounds)',
+    );
+    expect(
+      measured(
+        "sticky logic (hash) costs ≤ 5 % of plain round-robin nginx's throughput",
+      ),
+    ).toBe(
+      '7700 vs 8100 req/s; paired 4.9 % less (94 % interval 3.0 % less to 7.0 % less, 5 rounds); the interval spans the target, so the verdict is within the noise',
+    );
+    expect(measured('nginx hop (ip_hash) throughput ≥ 1× HAProxy peer')).toBe(
+      '7000 vs 8000 req/s; paired ×0.88 (94 % interval ×0.86–×0.89, 5 rounds)',
+    );
+  });
+
+  test('the verdict follows the paired median, not the ratio of the medians', () => {
+    // The medians say 8000 vs 8100 (1.2 % less); round by round the cookie path was 6 % slower.
+    const slower = checkTargets({
+      ...results,
+      overhead: {
+        ...(results.overhead as NonNullable<BenchResults['overhead']>),
+        paired: {
+          ...(results.overhead as NonNullable<BenchResults['overhead']>).paired,
+          ratios: [
+            pair(
+              'nginx-cookie',
+              'nginx-round-robin',
+              [0.94, 0.94, 0.93, 0.95, 0.94],
+            ),
+          ],
+        },
+      },
+    });
+    const cost = slower.find((c) =>
+      c.target.startsWith('sticky logic (cookie)'),
+    );
+    expect(cost?.met).toBe(false);
+    expect(cost?.measured).toContain('paired 6.0 % less');
+    // No paired rounds for a pair: not measured, never a verdict from the medians.
+    expect(slower.find((c) => c.target === 'sticky logic cost (hash)')).toEqual(
+      {
+        target: 'sticky logic cost (hash)',
+        measured: 'not measured',
+        met: undefined,
+      },
+    );
+  });
+
+  test('has a table of the paired ratios with their intervals and coverage', () => {
+    expect(report).toContain(
+      '| `nginx-cookie` / `nginx-round-robin` | ×0.988 | ×0.970–×1.000 | 93.8 % | ×0.970–×1.000 | 5 |',
+    );
+    expect(report).toContain(
+      "(`haproxy-peer`, `nginx-cookie`, `nginx-round-robin`, `nginx-ip_hash`, `nginx-hash`) run 5 rounds of 1 s each, after every other path's 3 rounds of 5 s;",
+    );
   });
 
   test('the seed is compared, not held to the targets', () => {

@@ -1,8 +1,11 @@
 import {
+  binomialHalfCdf,
   countPerBackend,
   countRemap,
   idealRemap,
   median,
+  medianInterval,
+  pairedRatios,
   percentile,
   ratio,
   repinnedAtMs,
@@ -130,5 +133,73 @@ describe('median and spread', () => {
   test('spread is median, least and greatest', () => {
     expect(spread([5, 9, 7, 6])).toEqual({ median: 6.5, min: 5, max: 9 });
     expect(spread([])).toEqual({ median: NaN, min: NaN, max: NaN });
+  });
+});
+
+describe('binomialHalfCdf', () => {
+  test.each([
+    [0, 1, 0.5],
+    [0, 9, 1 / 512],
+    [1, 9, 10 / 512],
+    [2, 9, 46 / 512],
+    [4, 8, 163 / 256],
+    [9, 9, 1],
+  ])('P(Bin(n, ½) ≤ %d) for n = %d is %f', (k, n, p) => {
+    expect(binomialHalfCdf(k, n)).toBeCloseTo(p, 12);
+  });
+});
+
+describe('medianInterval', () => {
+  test('9 rounds: the 2nd least and 2nd greatest, with 96.1 % coverage', () => {
+    const values = [1.04, 0.9, 0.97, 1.2, 0.99, 1.01, 0.95, 1.0, 0.5];
+    expect(medianInterval(values)).toEqual({
+      median: 0.99,
+      low: 0.9,
+      high: 1.04,
+      confidence: 1 - (2 * 10) / 512,
+    });
+  });
+
+  test('widens to keep the coverage: 8 rounds need the least and greatest (99.2 %)', () => {
+    const r = medianInterval([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([r.low, r.high, r.median]).toEqual([1, 8, 4.5]);
+    expect(r.confidence).toBeCloseTo(1 - 2 / 256, 12);
+  });
+
+  test('narrows as rounds are added: 15 rounds, the 4th from each end (96.5 %)', () => {
+    const r = medianInterval(Array.from({ length: 15 }, (_, i) => 15 - i));
+    expect([r.low, r.high, r.median]).toEqual([4, 12, 8]);
+    expect(r.confidence).toBeGreaterThanOrEqual(0.95);
+    expect(r.confidence).toBeCloseTo(1 - 2 * binomialHalfCdf(3, 15), 12);
+  });
+
+  test('says when too few rounds reach the wanted coverage (5 rounds: 93.75 %)', () => {
+    const r = medianInterval([3, 1, 2, 5, 4]);
+    expect([r.low, r.high, r.median]).toEqual([1, 5, 3]);
+    expect(r.confidence).toBeCloseTo(0.9375, 12);
+  });
+
+  test('NaN for no values', () => {
+    expect(medianInterval([])).toEqual({
+      median: NaN,
+      low: NaN,
+      high: NaN,
+      confidence: NaN,
+    });
+  });
+});
+
+describe('pairedRatios', () => {
+  test('divides round by round, so a slow round on both sides cancels', () => {
+    // Round 2 ran while the machine was busy: both paths slowed, their ratio did not.
+    expect(pairedRatios([9500, 4750, 9400], [10000, 5000, 10000])).toEqual([
+      0.95, 0.95, 0.94,
+    ]);
+  });
+
+  test('fails when the rounds do not pair up', () => {
+    expect(() => pairedRatios([1, 2], [1])).toThrow(
+      'paired ratios need one base per round, got 2 values and 1 bases',
+    );
   });
 });

@@ -147,15 +147,28 @@ describe('renderEdgeConfig cookie strategy', () => {
     );
   });
 
-  test('names the backend that answered last in $upstream_addr, unless nginx gave up on it', () => {
+  test("names the backend that answered last in $upstream_addr, unless nginx gave up on it, from the access log's one regex", () => {
+    // One regex map over $upstream_addr: the cookie reads the log's route, so nginx evaluates it once.
+    expect(config.match(/\$upstream_addr\|\$upstream_status/g)).toHaveLength(1);
     expect(config).toContain(
-      'map "$upstream_addr|$upstream_status" $sticky_edge_answered_addr {',
+      'map "$upstream_addr|$upstream_status" $sticky_edge_backend {',
     );
     expect(config).toContain(
       '"~(?:^| )(?<sticky_edge_last>[^ ,|]+)\\|(?:[^|]* )?(?!50[24]$)[0-9]{3}$" $sticky_edge_last;',
     );
-    expect(config).toContain(
-      '"10.0.2.10:3000" "app-a";\n    "10.0.3.10:3000" "app-b";',
+    expect(
+      blockOf(config, 'map $sticky_edge_backend $sticky_edge_route_set'),
+    ).toContain('"10.0.2.10:3000" "app-a";\n    "10.0.3.10:3000" "app-b";');
+    expect(
+      blockOf(config, 'map $sticky_edge_route_set $sticky_edge_set_cookie'),
+    ).toBe(
+      [
+        'map $sticky_edge_route_set $sticky_edge_set_cookie {',
+        '    default "";',
+        `    "app-a" "${ROUTE_COOKIE}=app-a; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax";`,
+        `    "app-b" "${ROUTE_COOKIE}=app-b; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax";`,
+        '}',
+      ].join('\n'),
     );
   });
 
@@ -176,7 +189,7 @@ describe('renderEdgeConfig cookie strategy', () => {
 
   test('sets an HttpOnly, SameSite=Lax cookie with the configured lifetime, also on error responses', () => {
     expect(render({ sticky: 'cookie', cookieTtlSeconds: 600 })).toContain(
-      `default "${ROUTE_COOKIE}=$sticky_edge_answered; Path=/; Max-Age=600; HttpOnly; SameSite=Lax";`,
+      `; Path=/; Max-Age=600; HttpOnly; SameSite=Lax";`,
     );
     expect(config).toContain('Max-Age=3600;');
     expect(config).toContain(
