@@ -141,16 +141,21 @@ async function build(
   // Each node slot's traffic and status ports, found when the slot is first used.
   const nodePorts: number[] = [];
   const statusPorts: number[] = [];
+  // What each node drains: the topology's option until drain()/drainNode() changes it.
+  const drains: (readonly string[] | undefined)[] = [];
   const renderFor = (
     index: number,
   ): { options: EdgeRenderOptions; http: string } => {
-    const renderOptions = nodeRenderOptions(options, {
-      listen: `${nodeHosts[index]}:${nodePorts[index]}`,
-      statusListen: `${nodeHosts[index]}:${statusPorts[index]}`,
-      trust: [`${lbAddress}/32`],
-      // Route ids are the backends' names, as the CDK app names its app servers.
-      backends: backends.map((b) => ({ address: b.address, id: b.name })),
-    });
+    const renderOptions = nodeRenderOptions(
+      { ...options, drain: drains[index] ?? options.drain },
+      {
+        listen: `${nodeHosts[index]}:${nodePorts[index]}`,
+        statusListen: `${nodeHosts[index]}:${statusPorts[index]}`,
+        trust: [`${lbAddress}/32`],
+        // Route ids are the backends' names, as the CDK app names its app servers.
+        backends: backends.map((b) => ({ address: b.address, id: b.name })),
+      },
+    );
     return {
       options: renderOptions,
       http: nodeHttpConfig(options, index, renderOptions),
@@ -293,6 +298,36 @@ async function build(
       renderedOptions = nodes.map((_, i) => renderFor(i).options);
       await lb.setNodes(nodeAddresses(), drainMs);
       await Promise.all(leaving.map((node) => node.stop()));
+    },
+    async drain(names) {
+      const before = [...drains];
+      nodes.forEach((_, i) => (drains[i] = names));
+      let configs: string[];
+      try {
+        // Rendered (and so validated) for every node before any reloads.
+        configs = nodes.map((_, i) => renderFor(i).http);
+      } catch (err) {
+        drains.splice(0, drains.length, ...before);
+        throw err;
+      }
+      await Promise.all(nodes.map((node, i) => node.reload(configs[i])));
+      renderedOptions = nodes.map((_, i) => renderFor(i).options);
+    },
+    async drainNode(index, names) {
+      const node = nodes[index];
+      if (node === undefined)
+        throw new Error(`no nginx node ${index}: there are ${nodes.length}`);
+      const before = drains[index];
+      drains[index] = names;
+      let http: string;
+      try {
+        http = renderFor(index).http;
+      } catch (err) {
+        drains[index] = before;
+        throw err;
+      }
+      await node.reload(http);
+      renderedOptions = nodes.map((_, i) => renderFor(i).options);
     },
     async killBackend(index) {
       await backendAt(index).kill();
