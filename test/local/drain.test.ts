@@ -6,7 +6,7 @@
  * and `hash`: the drained backend's clients move at once, and return when the drain is lifted (`down` kept
  * the hash layout). One topology per strategy, shared by its assertions.
  */
-import { measureDrain, type DrainResult } from '../../lib/local/drain';
+import { measureDrain } from '../../lib/local/drain';
 import { backendsByClient } from '../../lib/local/measure';
 import { startTopology } from '../../lib/local/topology';
 import { driveTraffic } from '../../lib/local/traffic';
