@@ -54,7 +54,8 @@ export interface DrainResult {
   readonly midRoll?: DrainPhase;
   /** Traffic once every node drains. */
   readonly after: DrainPhase;
-  /** Requests before the drain that failed. */
+  /** Requests before the drain, and how many failed. */
+  readonly requestsBefore: number;
   readonly failedBefore: number;
 }
 
@@ -119,6 +120,8 @@ export async function measureDrain(
   sticky: StickyStrategy,
   options: DrainOptions,
 ): Promise<DrainResult> {
+  // A bad name is refused before any traffic (the renderer's own check and message).
+  validateEdgeOptions({ ...topology.renderOptions, drain: options.drain });
   const rounds = options.rounds ?? 3;
   const drive = (name: string, clients: readonly Client[]) =>
     driveTraffic(topology.url, clients, {
@@ -169,6 +172,7 @@ export async function measureDrain(
     pinnedTo,
     midRoll,
     after: phase([...pinned, ...fresh], pinnedTo, arriving, drained),
+    requestsBefore: before.length,
     failedBefore: before.filter((e) => !e.ok).length,
   };
 }
