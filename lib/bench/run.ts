@@ -9,6 +9,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import * as path from 'node:path';
 import { measureBuild } from './build-figures';
 import { measureDistribution } from './distribution';
+import { measureDrainFigure, type DrainSettings } from './drain';
 import { measureFailover, type FailoverSettings } from './failover';
 import { findWrk } from './load';
 import { describeMachine } from './machine';
@@ -37,6 +38,7 @@ interface ModeSettings {
   readonly concurrency: number;
   readonly failover: FailoverSettings;
   readonly scale: ScaleSettings;
+  readonly drain: DrainSettings;
   /** The unit tests are stopped (and reported as not finished) after this long. */
   readonly unitTestLimitSeconds: number;
 }
@@ -60,6 +62,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     concurrency: 32,
     failover: { sessions: 30, beforeMs: 1000, afterMs: 3000, paceMs: 50 },
     scale: { clients: 40, phaseMs: 3000, drainMs: 2000, paceMs: 50 },
+    drain: { clients: 100, rounds: 3 },
     unitTestLimitSeconds: 120,
   },
   full: {
@@ -74,6 +77,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     concurrency: 32,
     failover: { sessions: 60, beforeMs: 3000, afterMs: 10_000, paceMs: 20 },
     scale: { clients: 100, phaseMs: 10_000, drainMs: 5000, paceMs: 20 },
+    drain: { clients: 300, rounds: 4 },
     unitTestLimitSeconds: 900,
   },
 };
@@ -153,6 +157,11 @@ export async function runBench(
       ? await measureScale(pool, settings.scale, progress, signal)
       : undefined;
     signal.throwIfAborted();
+    // Before failover too; the drain is lifted at its end, so failover finds both backends in service.
+    const drain = wants('drain')
+      ? await measureDrainFigure(pool, settings.drain, progress, signal)
+      : undefined;
+    signal.throwIfAborted();
     const failover = wants('failover')
       ? await measureFailover(pool, settings.failover, progress, signal)
       : undefined;
@@ -173,6 +182,7 @@ export async function runBench(
       balance: wants('balance') ? distribution?.balance : undefined,
       remap: wants('remap') ? distribution?.remap : undefined,
       scale,
+      drain,
       failover,
       build,
     };

@@ -8,7 +8,15 @@ describe('parseBenchArgs', () => {
   test('defaults to a quick run of every figure into the current directory', () => {
     expect(parseBenchArgs([], cwd)).toEqual({
       mode: 'quick',
-      scenarios: ['overhead', 'balance', 'remap', 'scale', 'failover', 'build'],
+      scenarios: [
+        'overhead',
+        'balance',
+        'remap',
+        'scale',
+        'drain',
+        'failover',
+        'build',
+      ],
       command: 'npm run bench',
       json: false,
       outDir: cwd,
@@ -37,11 +45,11 @@ describe('parseBenchArgs', () => {
   test.each([
     [
       ['--only', 'balance,speed'],
-      '--only must be a comma-separated list of overhead, balance, remap, scale, failover, build, got "balance,speed"',
+      '--only must be a comma-separated list of overhead, balance, remap, scale, drain, failover, build, got "balance,speed"',
     ],
     [
       ['--only', ''],
-      '--only must be a comma-separated list of overhead, balance, remap, scale, failover, build, got ""',
+      '--only must be a comma-separated list of overhead, balance, remap, scale, drain, failover, build, got ""',
     ],
     [['--quick', '--full'], '--quick and --full cannot be used together'],
     [['--out', ''], '--out must be a directory, got ""'],
@@ -80,6 +88,6 @@ test('the CLI rejects a bad flag with one line and exit code 2, before starting 
   expect(code).toBe(2);
   expect(stdout).toBe('');
   expect(stderr).toBe(
-    'sticky-edge: --only must be a comma-separated list of overhead, balance, remap, scale, failover, build, got "speed"\n',
+    'sticky-edge: --only must be a comma-separated list of overhead, balance, remap, scale, drain, failover, build, got "speed"\n',
   );
 }, 30_000);
