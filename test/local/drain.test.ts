@@ -38,15 +38,13 @@ const topologies = startAll(
 /** Every strategy's drain runs at once, as soon as its topology is up; the tests read the results. */
 const runs = new Map(
   COMBOS.map(([, sticky]) => {
-    const run = topologies
-      .get(sticky)!
-      .then((t) =>
-        measureDrain(t, sticky, {
-          drain: [DRAINED],
-          clients: CLIENTS,
-          rounds: 2,
-        }),
-      );
+    const run = topologies.get(sticky)!.then((t) =>
+      measureDrain(t, sticky, {
+        drain: [DRAINED],
+        clients: CLIENTS,
+        rounds: 2,
+      }),
+    );
     run.catch(() => undefined);
     return [sticky, run] as const;
   }),
