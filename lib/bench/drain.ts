@@ -54,6 +54,7 @@ export async function measureDrainFigure(
         newOnDrained: r.after.newOnDrained,
         pinnedMoved: r.after.pinnedMoved,
         othersMoved: midRoll.othersMoved + r.after.othersMoved,
+        agentDownMarks: r.agentDownMarks,
         requests: r.requestsBefore + midRoll.requests + r.after.requests,
         failed: r.failedBefore + midRoll.failed + r.after.failed,
       });

@@ -324,6 +324,7 @@ export function drainTable(rows: readonly DrainRow[]): string {
       'its sessions moved',
       'other clients moved',
       'failed',
+      'health agent down marks',
     ],
     rows.map((row) => [
       row.strategy,
@@ -335,6 +336,7 @@ export function drainTable(rows: readonly DrainRow[]): string {
       `${row.pinnedMoved} of ${row.pinnedOnDrained}`,
       String(row.othersMoved),
       `${row.failed} of ${count(row.requests)}`,
+      String(row.agentDownMarks),
     ]),
   );
 }

@@ -190,6 +190,8 @@ export interface DrainRow {
   readonly pinnedMoved: number;
   /** Clients of another backend that changed backend, during the roll or after it (target 0). */
   readonly othersMoved: number;
+  /** Backends the nodes' health agents took down during the figure (probes failing on a loaded machine). */
+  readonly agentDownMarks: number;
   /** Requests before, during and after the roll, and how many failed (target 0). */
   readonly requests: number;
   readonly failed: number;

@@ -222,7 +222,7 @@ function drainChecks({ drain }: BenchResults): TargetCheck[] {
           }
         : {
             target: `${name}: no client of another backend moves`,
-            measured: `${row.othersMoved} of ${row.clients - row.pinnedOnDrained} moved`,
+            measured: `${row.othersMoved} of ${row.clients - row.pinnedOnDrained} moved${row.agentDownMarks > 0 ? ` (the health agents took a backend down ${row.agentDownMarks} times meanwhile)` : ''}`,
             met: row.othersMoved === 0,
           },
       {

@@ -54,6 +54,11 @@ export interface DrainResult {
   readonly midRoll?: DrainPhase;
   /** Traffic once every node drains. */
   readonly after: DrainPhase;
+  /**
+   * "is down" lines the nodes' health agents logged during the run: a backend an agent took out (probes
+   * failing, as on an overloaded machine) moves clients for a reason other than the drain.
+   */
+  readonly agentDownMarks: number;
   /** Requests before the drain, and how many failed. */
   readonly requestsBefore: number;
   readonly failedBefore: number;
@@ -110,6 +115,23 @@ function phase(
   };
 }
 
+/** Lines saying a backend is down that each agent's output gained (its recent output is a bounded tail). */
+function newDownLines(
+  before: readonly string[],
+  after: readonly string[],
+): number {
+  const down = (text: string | undefined) =>
+    (text ?? '').split('\n').filter((l) => / is down: /.test(l));
+  return after.reduce((n, text, i) => {
+    const earlier = down(before[i]);
+    const now = down(text);
+    // The tail may have dropped earlier lines: count what follows the last line both share.
+    const last = earlier.at(-1);
+    const from = last === undefined ? 0 : now.lastIndexOf(last) + 1;
+    return n + now.length - from;
+  }, 0);
+}
+
 /**
  * Opens `clients` sessions, drains `drain`, and drives the same clients and as many new ones again (in the
  * middle of a roll too, with `roll`). Client addresses are the local population's (`makeClients`); the new
@@ -123,6 +145,7 @@ export async function measureDrain(
   // A bad name is refused before any traffic (the renderer's own check and message).
   validateEdgeOptions({ ...topology.renderOptions, drain: options.drain });
   const rounds = options.rounds ?? 3;
+  const agentBefore = topology.healthAgentOutput();
   const drive = (name: string, clients: readonly Client[]) =>
     driveTraffic(topology.url, clients, {
       rounds,
@@ -172,6 +195,7 @@ export async function measureDrain(
     pinnedTo,
     midRoll,
     after: phase([...pinned, ...fresh], pinnedTo, arriving, drained),
+    agentDownMarks: newDownLines(agentBefore, topology.healthAgentOutput()),
     requestsBefore: before.length,
     failedBefore: before.filter((e) => !e.ok).length,
   };

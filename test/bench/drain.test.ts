@@ -17,6 +17,7 @@ const row = (overrides: Partial<DrainRow>): DrainRow => ({
   newOnDrained: 0,
   pinnedMoved: 0,
   othersMoved: 0,
+  agentDownMarks: 0,
   requests: 1500,
   failed: 0,
   ...overrides,
@@ -62,10 +63,10 @@ test('the section has a row per strategy with the roll and the state after it', 
   expect(report).toContain('## 7. Draining a backend');
   expect(report).toContain('100 clients per strategy');
   expect(report).toContain(
-    '| ip_hash | app-b of 2 | 40 of 100 | 27 of 100 | 30 of 40 | 0 of 100 | 40 of 40 | 0 | 0 of 1,500 |',
+    '| ip_hash | app-b of 2 | 40 of 100 | 27 of 100 | 30 of 40 | 0 of 100 | 40 of 40 | 0 | 0 of 1,500 | 0 |',
   );
   expect(report).toContain(
-    '| cookie | app-b of 2 | 48 of 100 | 27 of 100 | 0 of 48 | 0 of 100 | 0 of 48 | 0 | 0 of 1,500 |',
+    '| cookie | app-b of 2 | 48 of 100 | 27 of 100 | 0 of 48 | 0 of 100 | 0 of 48 | 0 | 0 of 1,500 | 0 |',
   );
   expect(report).not.toMatch(/\{\{|\}\}/);
 });
@@ -117,4 +118,16 @@ test('misses a target when a client of another backend moved under ip_hash', () 
       'drain app-b (ip_hash): no client of another backend moves'
     ],
   ).toBe(false);
+});
+
+test('a client of another backend moved while a health agent took a backend down: the miss names it', () => {
+  const [check] = checkTargets(
+    results([row({ strategy: 'hash', othersMoved: 3, agentDownMarks: 2 })]),
+  ).filter((c) => c.target.endsWith('no client of another backend moves'));
+  expect(check).toEqual({
+    target: 'drain app-b (hash): no client of another backend moves',
+    measured:
+      '3 of 52 moved (the health agents took a backend down 2 times meanwhile)',
+    met: false,
+  });
 });

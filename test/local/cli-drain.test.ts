@@ -69,6 +69,7 @@ const good: DrainResult = {
   pinned: 10,
   pinnedOnDrained: 5,
   pinnedTo: new Map(),
+  agentDownMarks: 0,
   midRoll: { ...phase, newOnDrained: 3 },
   after: phase,
   requestsBefore: 30,
