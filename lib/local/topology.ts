@@ -141,13 +141,14 @@ async function build(
   // Each node slot's traffic and status ports, found when the slot is first used.
   const nodePorts: number[] = [];
   const statusPorts: number[] = [];
-  // What each node drains: the topology's option until drain()/drainNode() changes it.
+  // What the nodes drain (a node joining later too), and a node's own drain mid-roll (drainNode).
+  let drainAll = options.drain;
   const drains: (readonly string[] | undefined)[] = [];
   const renderFor = (
     index: number,
   ): { options: EdgeRenderOptions; http: string } => {
     const renderOptions = nodeRenderOptions(
-      { ...options, drain: drains[index] ?? options.drain },
+      { ...options, drain: drains[index] ?? drainAll },
       {
         listen: `${nodeHosts[index]}:${nodePorts[index]}`,
         statusListen: `${nodeHosts[index]}:${statusPorts[index]}`,
@@ -300,14 +301,16 @@ async function build(
       await Promise.all(leaving.map((node) => node.stop()));
     },
     async drain(names) {
-      const before = [...drains];
-      nodes.forEach((_, i) => (drains[i] = names));
+      const before = { drainAll, drains: [...drains] };
+      drainAll = names;
+      drains.length = 0;
       let configs: string[];
       try {
         // Rendered (and so validated) for every node before any reloads.
         configs = nodes.map((_, i) => renderFor(i).http);
       } catch (err) {
-        drains.splice(0, drains.length, ...before);
+        drainAll = before.drainAll;
+        drains.push(...before.drains);
         throw err;
       }
       await Promise.all(nodes.map((node, i) => node.reload(configs[i])));
