@@ -48,6 +48,12 @@ export interface EdgeSettings {
   readonly alarms: boolean;
   /** The share of requests one backend may take before its alarm fires, in percent. */
   readonly alarmBackendSharePercent: number;
+  /**
+   * App servers to drain, by name (as the outputs and the post-deploy check name them: `app-b`): no new
+   * session goes to them, and `cookie` sessions pinned to them stay until they end. The stack refuses a name
+   * that is no server's and draining every server.
+   */
+  readonly drain: readonly string[];
 }
 
 /** The retention periods CloudWatch Logs accepts (PutRetentionPolicy's retentionInDays enum). */
@@ -73,6 +79,7 @@ export const DEFAULT_SETTINGS: EdgeSettings = {
   logRetentionDays: 7,
   alarms: false,
   alarmBackendSharePercent: 80,
+  drain: [],
 };
 
 /** The context keys `parseSettings` reads, each with what it accepts (for errors and the README). */
@@ -100,6 +107,8 @@ export const SETTING_KEYS = {
   logRetentionDays: `one of ${LOG_RETENTION_DAYS.join(', ')} (days)`,
   alarms: 'true or false',
   alarmBackendSharePercent: 'a whole number of percent from 51 to 100',
+  drain:
+    'app server names (or HOST:PORT), comma-separated, each once, such as app-b or app-b,app-c',
 } as const;
 
 export type SettingKey = keyof typeof SETTING_KEYS;
@@ -223,6 +232,7 @@ export function parseSettings(
     logRetentionDays: get('logRetentionDays'),
     alarms: get('alarms'),
     alarmBackendSharePercent: get('alarmBackendSharePercent'),
+    drain: get('drain'),
   };
   const nginxMinCapacity =
     raw.nginxMinCapacity === undefined
@@ -307,7 +317,32 @@ export function parseSettings(
             51,
             100,
           ),
+    drain: raw.drain === undefined ? d.drain : serverNames(raw.drain),
   };
+}
+
+/**
+ * Server names from `a,b` (context) or a list (cdk.json): each a name as the stack gives its servers (a
+ * route id: lowercase letters, digits, dashes, underscores) or a `HOST:PORT`, each once. Whether a name is
+ * one of the stack's servers is the stack's to say (the renderer refuses it there, naming the servers).
+ */
+function serverNames(value: unknown): readonly string[] {
+  const names =
+    typeof value === 'string'
+      ? value.split(',').map((name) => name.trim())
+      : Array.isArray(value)
+        ? value
+        : [value];
+  if (
+    !names.every(
+      (name) =>
+        typeof name === 'string' &&
+        /^(?:[a-z0-9][a-z0-9_-]{0,31}|[0-9a-fA-F.:[\]]+:\d{1,5})$/.test(name),
+    ) ||
+    new Set(names).size !== names.length
+  )
+    fail('drain', value);
+  return names;
 }
 
 function retention(value: unknown): number {

@@ -17,6 +17,7 @@ import {
   FAULT_KINDS,
   type OverheadResult,
   type ScaleRow,
+  type DrainRow,
   type Spread,
 } from './results';
 import {
@@ -88,6 +89,14 @@ export function reportValues(r: BenchResults): TemplateValues {
           scalePhases: scalePhases(r.scale[0]),
           scaleDrain: `${r.scale[0].drainMs / 1000} s`,
           scaleTable: scaleTable(r.scale),
+        }
+      : {}),
+    ...(r.drain?.length
+      ? {
+          drain: true,
+          drainClients: String(r.drain[0].clients),
+          drainNodes: String(r.drain[0].nodes),
+          drainTable: drainTable(r.drain),
         }
       : {}),
     ...(r.failover?.length
@@ -331,6 +340,35 @@ export function scaleTable(rows: readonly ScaleRow[]): string {
       `${count(row.servedByJoined)} (${pct(row.servedByJoined / row.requests)})${row.unlogged ? `; ${row.unlogged} answered requests in no log` : ''}`,
       ms(row.joinMs),
       ms(row.leaveMs),
+    ]),
+  );
+}
+
+export function drainTable(rows: readonly DrainRow[]): string {
+  return table(
+    [
+      'strategy',
+      'drained',
+      'sessions on it before',
+      'during the roll: new clients on it',
+      'its sessions moved',
+      'after: new clients on it',
+      'its sessions moved',
+      'other clients moved',
+      'failed',
+      'health agent down marks',
+    ],
+    rows.map((row) => [
+      row.strategy,
+      `${row.drained.join(', ')} of ${row.backends}`,
+      `${row.pinnedOnDrained} of ${row.clients}`,
+      `${row.rollNewOnDrained} of ${row.rollNewClients}`,
+      `${row.rollPinnedMoved} of ${row.pinnedOnDrained}`,
+      `${row.newOnDrained} of ${row.newClients}`,
+      `${row.pinnedMoved} of ${row.pinnedOnDrained}`,
+      String(row.othersMoved),
+      `${row.failed} of ${count(row.requests)}`,
+      String(row.agentDownMarks),
     ]),
   );
 }

@@ -8,6 +8,7 @@ export const SCENARIOS = [
   'balance',
   'remap',
   'scale',
+  'drain',
   'failover',
   'faults',
   'build',
@@ -269,6 +270,35 @@ export interface FaultsResult {
   readonly rows: readonly FaultRow[];
 }
 
+/** One strategy's backend drained node by node while its clients and new ones send (see lib/bench/drain.ts). */
+export interface DrainRow {
+  readonly strategy: StickyStrategy;
+  readonly backends: number;
+  /** The drained backends' names. */
+  readonly drained: readonly string[];
+  /** nginx nodes the drain rolled over. */
+  readonly nodes: number;
+  /** Clients with a session before the drain, and how many were on the drained backend. */
+  readonly clients: number;
+  readonly pinnedOnDrained: number;
+  /** While only the first node had the drain: new clients, those a drained backend answered, pinned clients moved. */
+  readonly rollNewClients: number;
+  readonly rollNewOnDrained: number;
+  readonly rollPinnedMoved: number;
+  /** Once every node had it: new clients and those a drained backend answered (target 0). */
+  readonly newClients: number;
+  readonly newOnDrained: number;
+  /** Clients of the drained backend that another answered once every node had the drain (cookie target 0). */
+  readonly pinnedMoved: number;
+  /** Clients of another backend that changed backend, during the roll or after it (target 0). */
+  readonly othersMoved: number;
+  /** Backends the nodes' health agents took down during the figure (probes failing on a loaded machine). */
+  readonly agentDownMarks: number;
+  /** Requests before, during and after the roll, and how many failed (target 0). */
+  readonly requests: number;
+  readonly failed: number;
+}
+
 export interface BuildResult {
   readonly synthSeconds?: number;
   /** `cdk synth` of an empty `cdk init`-style app (one empty stack), timed in the same run. */
@@ -292,6 +322,7 @@ export interface BenchResults {
   readonly balance?: readonly BalanceRow[];
   readonly remap?: readonly RemapRow[];
   readonly scale?: readonly ScaleRow[];
+  readonly drain?: readonly DrainRow[];
   readonly failover?: readonly FailoverRow[];
   readonly faults?: FaultsResult;
   readonly build?: BuildResult;

@@ -9,6 +9,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import * as path from 'node:path';
 import { measureBuild } from './build-figures';
 import { measureDistribution } from './distribution';
+import { measureDrainFigure, type DrainSettings } from './drain';
 import { measureFailover, type FailoverSettings } from './failover';
 import { measureFaults, type FaultSettings } from './faults';
 import { findWrk } from './load';
@@ -39,6 +40,7 @@ interface ModeSettings {
   readonly failover: FailoverSettings;
   readonly faults: FaultSettings;
   readonly scale: ScaleSettings;
+  readonly drain: DrainSettings;
   /** The unit tests are stopped (and reported as not finished) after this long. */
   readonly unitTestLimitSeconds: number;
 }
@@ -75,6 +77,7 @@ export const MODES: Record<Mode, ModeSettings> = {
       newcomerEveryMs: 100,
     },
     scale: { clients: 40, phaseMs: 3000, drainMs: 2000, paceMs: 50 },
+    drain: { clients: 100, rounds: 3 },
     unitTestLimitSeconds: 120,
   },
   full: {
@@ -98,6 +101,7 @@ export const MODES: Record<Mode, ModeSettings> = {
       newcomerEveryMs: 100,
     },
     scale: { clients: 100, phaseMs: 10_000, drainMs: 5000, paceMs: 20 },
+    drain: { clients: 300, rounds: 4 },
     unitTestLimitSeconds: 900,
   },
 };
@@ -177,6 +181,11 @@ export async function runBench(
       ? await measureScale(pool, settings.scale, progress, signal)
       : undefined;
     signal.throwIfAborted();
+    // Before failover too; the drain is lifted at its end, so failover finds both backends in service.
+    const drain = wants('drain')
+      ? await measureDrainFigure(pool, settings.drain, progress, signal)
+      : undefined;
+    signal.throwIfAborted();
     const failover = wants('failover')
       ? await measureFailover(pool, settings.failover, progress, signal)
       : undefined;
@@ -202,6 +211,7 @@ export async function runBench(
       balance: wants('balance') ? distribution?.balance : undefined,
       remap: wants('remap') ? distribution?.remap : undefined,
       scale,
+      drain,
       failover,
       faults,
       build,

@@ -56,6 +56,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     ...balanceChecks(results),
     ...remapChecks(results),
     ...scaleChecks(results),
+    ...drainChecks(results),
     ...failoverChecks(results),
     ...faultChecks(results),
     ...buildChecks(results),
@@ -218,6 +219,46 @@ function scaleChecks({ scale }: BenchResults): TargetCheck[] {
         target: `${name}: the joining nodes serve requests`,
         measured: `${row.servedByJoined} of ${row.requests} requests`,
         met: row.servedByJoined > 0,
+      },
+    ];
+  });
+}
+
+/**
+ * Issue 13's drain targets, once every node has the drain: no new session reaches the drained backend, no
+ * cookie session pinned to it moves, no request fails; and no client of another backend moves under any
+ * strategy (ip_hash's and hash's clients of the drained backend move by design). The drained backend must
+ * have held sessions, or the first two would prove nothing.
+ */
+function drainChecks({ drain }: BenchResults): TargetCheck[] {
+  return (drain ?? []).flatMap((row): TargetCheck[] => {
+    const name = `drain ${row.drained.join(', ')} (${row.strategy})`;
+    return [
+      {
+        target: `${name}: the drained backend held sessions before the drain`,
+        measured: `${row.pinnedOnDrained} of ${row.clients} clients`,
+        met: row.pinnedOnDrained > 0,
+      },
+      {
+        target: `${name}: no new session reaches the drained backend once every node drains`,
+        measured: `${row.newOnDrained} of ${row.newClients} new clients`,
+        met: row.newOnDrained === 0,
+      },
+      row.strategy === 'cookie'
+        ? {
+            target: `${name}: no session pinned to the drained backend moves`,
+            measured: `${row.pinnedMoved} of ${row.pinnedOnDrained} moved (${row.rollPinnedMoved} during the roll)`,
+            met: row.pinnedMoved === 0 && row.rollPinnedMoved === 0,
+          }
+        : {
+            target: `${name}: no client of another backend moves`,
+            measured: `${row.othersMoved} of ${row.clients - row.pinnedOnDrained} moved${row.agentDownMarks > 0 ? ` (the health agents took a backend down ${row.agentDownMarks} times meanwhile)` : ''}`,
+            met: row.othersMoved === 0,
+          },
+      {
+        target: `${name}: zero failed requests`,
+        measured: `${row.failed} of ${row.requests} failed`,
+        met: row.failed === 0,
       },
     ];
   });

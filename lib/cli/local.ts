@@ -1,6 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { parseStrictArgs } from './args';
 import { runDemo } from '../local/demo';
+import { measureDrain, type DrainResult } from '../local/drain';
+import { formatDrainReport } from '../local/drain-report';
 import { formatReport } from '../local/report';
 import { startTopology } from '../local/topology';
 import {
@@ -30,6 +32,10 @@ options:
                            the strategies to run beside the seed (default all)
   --clients N              simulated clients, 10-${MAX_CLIENTS} (default ${DEFAULT_CLIENTS}); one in ten share a carrier-NAT /24,
                            one in ten forge X-Forwarded-For and X-Real-IP
+  --drain NAME|HOST:PORT   instead of the seed comparison, show draining a backend (repeatable; the
+                           backends are app-a and app-b): per strategy, clients open sessions, the
+                           drain rolls over the nginx nodes one at a time, then the same clients and
+                           as many new ones carry on; prints who reached the drained backend and who moved
   --keep                   afterwards, leave one topology running (the first strategy) and print its URL
                            and a curl line; Ctrl-C stops it
   -h, --help               show this help
@@ -40,6 +46,7 @@ interface LocalOptions {
   readonly strategies: readonly StickyStrategy[];
   readonly clients: number;
   readonly keep: boolean;
+  readonly drain: readonly string[];
 }
 
 function parseOptions(argv: string[]): LocalOptions | 'help' {
@@ -50,6 +57,7 @@ function parseOptions(argv: string[]): LocalOptions | 'help' {
       sticky: { type: 'string', default: 'all' },
       clients: { type: 'string', default: String(DEFAULT_CLIENTS) },
       keep: { type: 'boolean', default: false },
+      drain: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -81,6 +89,7 @@ function parseOptions(argv: string[]): LocalOptions | 'help' {
         : [values.sticky as StickyStrategy],
     clients,
     keep: values.keep,
+    drain: values.drain,
   };
 }
 
@@ -132,14 +141,15 @@ function abortOnSignals(): {
 async function keepRunning(
   lb: LbKind,
   sticky: StickyStrategy,
+  drain: readonly string[],
   signal: AbortSignal,
 ): Promise<void> {
-  const topology = await startTopology({ lb, sticky, signal });
+  const topology = await startTopology({ lb, sticky, drain, signal });
   const client = topology.clientAddress(7, 7);
   process.stdout.write(
     [
       '',
-      `running: lb=${lb} sticky=${sticky} at ${topology.url} (nginx ${topology.nginxUrls.join(', ')})`,
+      `running: lb=${lb} sticky=${sticky}${drain.length > 0 ? ` drain=${drain.join(',')}` : ''} at ${topology.url} (nginx ${topology.nginxUrls.join(', ')})`,
       `try:     curl -s -c sticky-edge.jar -b sticky-edge.jar --interface ${client} ${topology.url}/`,
       '         (repeat it: same backend, rising hits; another 127.x --interface is another client)',
       'Ctrl-C stops it.',
@@ -161,6 +171,19 @@ export async function run(argv: string[]): Promise<number> {
   }
   const interrupt = abortOnSignals();
   try {
+    if (options.drain.length > 0) {
+      const drained = await runDrainDemo(options, interrupt.signal);
+      if (interrupt.signal.aborted) return interrupt.exitCode() ?? 130;
+      process.stdout.write(formatDrainReport(drained) + '\n');
+      if (options.keep)
+        await keepRunning(
+          options.lb,
+          options.strategies[0],
+          options.drain,
+          interrupt.signal,
+        );
+      return interrupt.exitCode() ?? 0;
+    }
     const results = await runDemo({
       lb: options.lb,
       strategies: options.strategies,
@@ -172,7 +195,12 @@ export async function run(argv: string[]): Promise<number> {
     if (interrupt.signal.aborted) return interrupt.exitCode() ?? 130;
     process.stdout.write(formatReport(results) + '\n');
     if (options.keep)
-      await keepRunning(options.lb, options.strategies[0], interrupt.signal);
+      await keepRunning(
+        options.lb,
+        options.strategies[0],
+        [],
+        interrupt.signal,
+      );
     return interrupt.exitCode() ?? 0;
   } catch (err) {
     // Interrupted: the run unwinds with errors from the processes it was using; they are not news.
@@ -181,4 +209,30 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     interrupt.release();
   }
+}
+
+/** Each strategy in turn on a topology of its own: sessions, a rolling drain, sessions and new clients again. */
+async function runDrainDemo(
+  options: LocalOptions,
+  signal: AbortSignal,
+): Promise<DrainResult[]> {
+  const progress = progressReporter();
+  const results: DrainResult[] = [];
+  for (const sticky of options.strategies) {
+    const topology = await startTopology({ lb: options.lb, sticky, signal });
+    try {
+      results.push(
+        await measureDrain(topology, sticky, {
+          drain: options.drain,
+          clients: options.clients,
+          onProgress: (phase, done, total) =>
+            progress(`${options.lb} ${sticky} ${phase}`, done, total),
+        }),
+      );
+    } finally {
+      await topology.stop();
+    }
+    if (signal.aborted) break;
+  }
+  return results;
 }

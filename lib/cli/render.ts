@@ -31,6 +31,9 @@ options:
                            how long a request waits for a hung or unreachable backend before nginx
                            gives up on it and sends an idempotent one to another backend,
                            ${SETTING_KEYS.upstreamTimeout} (default 10; WebSockets keep 1 h)
+  --drain HOST:PORT        drain a backend (repeatable; one of --backend, by address): it gets no new
+                           session; cookie sessions pinned to it keep reaching it, ip_hash and hash
+                           clients of it move to another backend at once. At least one stays undrained
   --main                   print a whole nginx.conf around the config, as the instances' user data
                            writes it (Amazon Linux 2023 paths, nginx user)
   --naive                  print the seed article's configuration as written (trusts X-Forwarded-For from
@@ -51,6 +54,7 @@ function parse(argv: string[]) {
         listen: { type: 'string', default: '80' },
         trust: { type: 'string', multiple: true, default: [] },
         backend: { type: 'string', multiple: true, default: [] },
+        drain: { type: 'string', multiple: true, default: [] },
         'status-listen': { type: 'string' },
         tls: { type: 'boolean', default: false },
         'cookie-ttl': { type: 'string' },
@@ -111,6 +115,7 @@ function edgeOptions(values: Values): EdgeRenderOptions {
     tls: values.tls,
     cookieTtlSeconds: settings.cookieTtlSeconds,
     upstreamTimeoutSeconds: settings.upstreamTimeoutSeconds,
+    drain: values.drain,
   };
 }
 

@@ -8,9 +8,9 @@ import type { EdgeRenderOptions } from '../nginx/render-options';
 import { DEFAULT_SETTINGS } from '../settings';
 import type { TopologyOptions } from './topology-contract';
 
-/** The settings a deployment would use for this lb and strategy; everything else at its default (no TLS). */
+/** The settings a deployment would use for this lb, strategy and drain; everything else at its default (no TLS). */
 export function nodeRenderOptions(
-  options: Pick<TopologyOptions, 'lb' | 'sticky'>,
+  options: Pick<TopologyOptions, 'lb' | 'sticky' | 'drain'>,
   addresses: EdgeAddresses,
 ): EdgeRenderOptions {
   const settings = {
@@ -19,6 +19,7 @@ export function nodeRenderOptions(
     certificateArn: undefined,
     cookieTtlSeconds: DEFAULT_SETTINGS.cookieTtlSeconds,
     upstreamTimeoutSeconds: DEFAULT_SETTINGS.upstreamTimeoutSeconds,
+    drain: options.drain ?? DEFAULT_SETTINGS.drain,
   };
   return nginxRenderOptions(settings, addresses);
 }

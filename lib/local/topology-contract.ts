@@ -12,6 +12,11 @@ export interface TopologyOptions {
   readonly naive?: boolean;
   /** How many demo backends to start. @default 2 */
   readonly backends?: number;
+  /**
+   * Backends to drain from the start, by name (`app-b`) or `HOST:PORT`, as `-c drain=` names app servers.
+   * @default - none drained
+   */
+  readonly drain?: readonly string[];
   /** How many nginx nodes behind the load-balancer stand-in. @default 2 */
   readonly nginxNodes?: number;
   /**
@@ -101,6 +106,14 @@ export interface Topology {
    * delay; default 5000), then stop.
    */
   scaleNginx(count: number, drainMs?: number): Promise<void>;
+  /**
+   * Drains exactly these backends (by name or `HOST:PORT`; `[]` lifts every drain) on every nginx node at once:
+   * re-rendered, `nginx -t`, reloaded (resolves once the old workers are gone). A bad name is refused before
+   * any node changes. A deploy rolls the nodes one at a time instead; `drainNode` does one node.
+   */
+  drain(names: readonly string[]): Promise<void>;
+  /** Drains exactly these backends on nginx node `index` only, as a rolling deploy does node by node. */
+  drainNode(index: number, names: readonly string[]): Promise<void>;
   /** Kills backend `index` (SIGKILL: no goodbye). The nginx config still names it, as after a crash. */
   killBackend(index: number): Promise<void>;
   /** Kills nginx node `index` (master and workers, SIGKILL): the load-balancer stand-in must notice by its health checks. */

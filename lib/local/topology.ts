@@ -141,16 +141,22 @@ async function build(
   // Each node slot's traffic and status ports, found when the slot is first used.
   const nodePorts: number[] = [];
   const statusPorts: number[] = [];
+  // What the nodes drain (a node joining later too), and a node's own drain mid-roll (drainNode).
+  let drainAll = options.drain;
+  const drains: (readonly string[] | undefined)[] = [];
   const renderFor = (
     index: number,
   ): { options: EdgeRenderOptions; http: string } => {
-    const renderOptions = nodeRenderOptions(options, {
-      listen: `${nodeHosts[index]}:${nodePorts[index]}`,
-      statusListen: `${nodeHosts[index]}:${statusPorts[index]}`,
-      trust: [`${lbAddress}/32`],
-      // Route ids are the backends' names, as the CDK app names its app servers.
-      backends: backends.map((b) => ({ address: b.address, id: b.name })),
-    });
+    const renderOptions = nodeRenderOptions(
+      { ...options, drain: drains[index] ?? drainAll },
+      {
+        listen: `${nodeHosts[index]}:${nodePorts[index]}`,
+        statusListen: `${nodeHosts[index]}:${statusPorts[index]}`,
+        trust: [`${lbAddress}/32`],
+        // Route ids are the backends' names, as the CDK app names its app servers.
+        backends: backends.map((b) => ({ address: b.address, id: b.name })),
+      },
+    );
     return {
       options: renderOptions,
       http: nodeHttpConfig(options, index, renderOptions),
@@ -293,6 +299,38 @@ async function build(
       renderedOptions = nodes.map((_, i) => renderFor(i).options);
       await lb.setNodes(nodeAddresses(), drainMs);
       await Promise.all(leaving.map((node) => node.stop()));
+    },
+    async drain(names) {
+      const before = { drainAll, drains: [...drains] };
+      drainAll = names;
+      drains.length = 0;
+      let configs: string[];
+      try {
+        // Rendered (and so validated) for every node before any reloads.
+        configs = nodes.map((_, i) => renderFor(i).http);
+      } catch (err) {
+        drainAll = before.drainAll;
+        drains.push(...before.drains);
+        throw err;
+      }
+      await Promise.all(nodes.map((node, i) => node.reload(configs[i])));
+      renderedOptions = nodes.map((_, i) => renderFor(i).options);
+    },
+    async drainNode(index, names) {
+      const node = nodes[index];
+      if (node === undefined)
+        throw new Error(`no nginx node ${index}: there are ${nodes.length}`);
+      const before = drains[index];
+      drains[index] = names;
+      let http: string;
+      try {
+        http = renderFor(index).http;
+      } catch (err) {
+        drains[index] = before;
+        throw err;
+      }
+      await node.reload(http);
+      renderedOptions = nodes.map((_, i) => renderFor(i).options);
     },
     async killBackend(index) {
       await backendAt(index).kill();

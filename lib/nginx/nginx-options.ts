@@ -49,6 +49,7 @@ export function nginxRenderOptions(
     | 'certificateArn'
     | 'cookieTtlSeconds'
     | 'upstreamTimeoutSeconds'
+    | 'drain'
   >,
   edge: EdgeAddresses,
 ): EdgeRenderOptions {
@@ -62,6 +63,7 @@ export function nginxRenderOptions(
     tls: settings.certificateArn !== undefined,
     cookieTtlSeconds: settings.cookieTtlSeconds,
     upstreamTimeoutSeconds: settings.upstreamTimeoutSeconds,
+    drain: settings.drain,
   };
 }
 

@@ -43,6 +43,13 @@ export interface EdgeRenderOptions {
    * @default 10
    */
   readonly upstreamTimeoutSeconds?: number;
+  /**
+   * Backends to drain, each named by its route id or its `HOST:PORT`: no new session goes to a drained backend
+   * (it is `down` in the balanced upstream and no other backend's backup), while a `cookie` session pinned to
+   * it keeps reaching it (its own route upstream still holds it first). At least one backend stays undrained.
+   * @default - none drained
+   */
+  readonly drain?: readonly string[];
 }
 
 /**

@@ -72,7 +72,16 @@ export function upstream(
   ]);
 }
 
-/** The upstream of all backends, balanced by the strategy. */
+/**
+ * A drained backend's line in the balanced upstream. `down` rather than leaving it out: nginx's upstream docs
+ * say to mark a server `down` to keep `ip_hash`'s hashing of client addresses, and a `hash … consistent`
+ * server keeps its points on the ring (ngx_http_upstream_hash_module skips a down peer's points to the next
+ * one), so exactly the drained backend's clients move. The trailing comment keeps the line the deploy's: the
+ * health agent edits only lines ending in `;` (lib/agent/nginx-conf.ts), so it never lifts a drain.
+ */
+const DRAINED_PARAMS = `${SERVER_PARAMS} down; # drained: no new sessions`;
+
+/** The upstream of all backends, balanced by the strategy; a drained backend is `down` there. */
 export function balancedUpstream(o: ValidEdgeOptions): string[] {
   const balancing = {
     ip_hash: ['ip_hash;'],
@@ -82,21 +91,34 @@ export function balancedUpstream(o: ValidEdgeOptions): string[] {
   return upstream(
     BALANCED,
     balancing,
-    o.backends.map((b) => `server ${b.address} ${SERVER_PARAMS};`),
+    o.backends.map((b) =>
+      o.drained.includes(b.address)
+        ? `server ${b.address} ${DRAINED_PARAMS}`
+        : `server ${b.address} ${SERVER_PARAMS};`,
+    ),
   );
 }
 
-/** The cookie's backend first, every other backend as a backup that answers while it is down. */
-export function routeUpstreams(backends: readonly Backend[]): string[] {
+/**
+ * The cookie's backend first, every other backend as a backup that answers while it is down. A drained
+ * backend keeps its own route upstream (its pinned sessions still reach it) but is no other's backup, so a
+ * session moving off a failed backend lands on an undrained one.
+ */
+export function routeUpstreams(
+  backends: readonly Backend[],
+  drained: readonly string[] = [],
+): string[] {
   return backends.flatMap((pinned) => [
     '',
     ...upstream(
       routeUpstream(pinned.id),
       [],
-      backends.map(
-        (b) =>
-          `server ${b.address} ${SERVER_PARAMS}${b === pinned ? '' : ' backup'};`,
-      ),
+      backends
+        .filter((b) => b === pinned || !drained.includes(b.address))
+        .map(
+          (b) =>
+            `server ${b.address} ${SERVER_PARAMS}${b === pinned ? '' : ' backup'};`,
+        ),
     ),
   ]);
 }
@@ -277,7 +299,7 @@ export function renderEdgeConfig(
 ): string {
   const o = validateEdgeOptions(options, policy);
   const lines = [
-    `# sticky-edge: lb=${o.lb} sticky=${o.sticky}${o.tls ? ' tls' : ''}. Rendered by sticky-edge; edit the options, not this file.`,
+    `# sticky-edge: lb=${o.lb} sticky=${o.sticky}${o.tls ? ' tls' : ''}${o.drained.length > 0 ? ` drain=${o.drained.join(',')}` : ''}. Rendered by sticky-edge; edit the options, not this file.`,
     '',
     // The cookie maps' keys are backend addresses, up to 47 characters for [IPv6]:PORT: nginx's default bucket
     // of one cache line (64 bytes) fails with "could not build map_hash" for a single long IPv6 backend. It
@@ -294,7 +316,7 @@ export function renderEdgeConfig(
     '',
     ...(o.sticky === 'cookie' ? [...cookieMaps(o), ''] : []),
     ...balancedUpstream(o),
-    ...(o.sticky === 'cookie' ? routeUpstreams(o.backends) : []),
+    ...(o.sticky === 'cookie' ? routeUpstreams(o.backends, o.drained) : []),
     '',
     ...edgeServer(o),
     ...(o.statusListen === undefined

@@ -332,6 +332,8 @@ export interface ValidEdgeOptions {
   readonly tls: boolean;
   readonly cookieTtlSeconds: number;
   readonly upstreamTimeoutSeconds: number;
+  /** The addresses of the drained backends (each as in `backends`), in the order of `backends`. */
+  readonly drained: readonly string[];
 }
 
 /** Validates the renderer's options; `policy` says whether CDK tokens may stand for whole values (CDK path only). */
@@ -374,7 +376,45 @@ export function validateEdgeOptions(
       options.upstreamTimeoutSeconds,
       policy,
     ),
+    drained: drainedBackends(options.drain, backends),
   };
+}
+
+/** How an error names a backend: `id HOST:PORT`, or only the id while the address is a CDK token. */
+const backendLabel = (b: Backend) =>
+  b.address.includes('Token[') ? b.id : `${b.id} ${b.address}`;
+
+/**
+ * The backends `drain` names, by route id or `HOST:PORT` (normalised as `backend` is). Refused: a name that
+ * matches no backend, a backend named twice, and draining every backend (nothing would take a new session).
+ */
+export function drainedBackends(
+  drain: unknown,
+  backends: readonly Backend[],
+): string[] {
+  if (drain === undefined) return [];
+  if (!Array.isArray(drain)) fail('drain', 'a list of backends', drain);
+  const named = drain.map((name: unknown) => {
+    const address = typeof name === 'string' ? hostPort(name) : undefined;
+    const backend = backends.find(
+      (b) => b.id === name || (address !== undefined && b.address === address),
+    );
+    if (backend === undefined)
+      throw new UserError(
+        `drain must name a configured backend by its id or HOST:PORT (${backends.map(backendLabel).join(', ')}), got ${JSON.stringify(name)}`,
+      );
+    return backend;
+  });
+  const twice = named.find((b, i) => named.indexOf(b) !== i);
+  if (twice !== undefined)
+    throw new UserError(
+      `drain names backend ${JSON.stringify(twice.address)} twice`,
+    );
+  if (named.length > 0 && named.length === backends.length)
+    throw new UserError(
+      `drain must leave at least one backend to take new sessions, got every backend: ${JSON.stringify(drain.join(','))}`,
+    );
+  return backends.filter((b) => named.includes(b)).map((b) => b.address);
 }
 
 /** The naive config's inputs, validated the same way. */

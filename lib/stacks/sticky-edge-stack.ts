@@ -129,10 +129,13 @@ export class StickyEdgeStack extends Stack {
       url: this.edge.url,
       listenerPorts: this.edge.listenerPorts,
       sticky: settings.sticky,
-      backends: this.apps.servers.map((server) => ({
-        address: server.address,
-        port: settings.appPort,
-      })),
+      // A drained server takes no new session, so the check's fresh visitors cannot show it serving one.
+      backends: this.apps.servers
+        .filter((server) => !settings.drain.includes(server.name))
+        .map((server) => ({
+          address: server.address,
+          port: settings.appPort,
+        })),
       executeAfter: [this.nginx, this.apps, this.edge],
       // The NAT gateways' addresses are what the backends must report: a network change re-runs it too.
       watch: [this.network, this.nginx, this.apps, this.edge],

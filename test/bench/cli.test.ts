@@ -13,6 +13,7 @@ describe('parseBenchArgs', () => {
         'balance',
         'remap',
         'scale',
+        'drain',
         'failover',
         'faults',
         'build',
@@ -45,11 +46,11 @@ describe('parseBenchArgs', () => {
   test.each([
     [
       ['--only', 'balance,speed'],
-      '--only must be a comma-separated list of overhead, balance, remap, scale, failover, faults, build, got "balance,speed"',
+      '--only must be a comma-separated list of overhead, balance, remap, scale, drain, failover, faults, build, got "balance,speed"',
     ],
     [
       ['--only', ''],
-      '--only must be a comma-separated list of overhead, balance, remap, scale, failover, faults, build, got ""',
+      '--only must be a comma-separated list of overhead, balance, remap, scale, drain, failover, faults, build, got ""',
     ],
     [['--quick', '--full'], '--quick and --full cannot be used together'],
     [['--out', ''], '--out must be a directory, got ""'],
@@ -88,6 +89,6 @@ test('the CLI rejects a bad flag with one line and exit code 2, before starting 
   expect(code).toBe(2);
   expect(stdout).toBe('');
   expect(stderr).toBe(
-    'sticky-edge: --only must be a comma-separated list of overhead, balance, remap, scale, failover, faults, build, got "speed"\n',
+    'sticky-edge: --only must be a comma-separated list of overhead, balance, remap, scale, drain, failover, faults, build, got "speed"\n',
   );
 }, 30_000);

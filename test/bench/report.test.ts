@@ -475,7 +475,7 @@ describe('renderReport', () => {
     });
     expect(partial).not.toContain('## 1. Overhead');
     expect(partial).not.toContain('## 4. Nginx nodes joining and leaving');
-    expect(partial).toContain('## 7. Build figures');
+    expect(partial).toContain('## 8. Build figures');
     expect(partial).not.toContain('## 6. Faults');
     expect(partial).not.toContain('wrk pinned');
     expect(partial).toContain('1 of 2 targets met, 1 missed.');

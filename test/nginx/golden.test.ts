@@ -39,6 +39,20 @@ const VARIANTS = LB_KINDS.flatMap((lb) =>
   ),
 );
 
+/** Drained variants: app-b drained under each strategy (behind an nlb, no TLS). */
+VARIANTS.push(
+  ...STICKY_STRATEGIES.map((sticky) => ({
+    file: `nlb-${sticky}-drain.conf`,
+    options: {
+      ...EDGE,
+      lb: 'nlb' as const,
+      sticky,
+      tls: false,
+      drain: ['app-b'],
+    },
+  })),
+);
+
 beforeAll(() => {
   if (!UPDATE) return;
   rmSync(GOLDEN, { recursive: true, force: true });
@@ -48,7 +62,7 @@ beforeAll(() => {
 });
 
 test('there is one golden file per variant and no other', () => {
-  expect(VARIANTS).toHaveLength(12);
+  expect(VARIANTS).toHaveLength(15);
   expect(readdirSync(GOLDEN).sort()).toEqual(
     VARIANTS.map((v) => v.file).sort(),
   );

@@ -18,7 +18,14 @@ describe('nginxRenderOptions', () => {
       tls: false,
       cookieTtlSeconds: 3600,
       upstreamTimeoutSeconds: 10,
+      drain: [],
     });
+  });
+
+  test('the drain setting passes through to the renderer', () => {
+    expect(
+      nginxRenderOptions({ ...DEFAULT_SETTINGS, drain: ['app-a'] }, edge).drain,
+    ).toEqual(['app-a']);
   });
 
   test('TLS is on exactly when a certificate is configured, so cookies become Secure', () => {
