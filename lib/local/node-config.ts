@@ -19,6 +19,7 @@ export function nodeRenderOptions(
     certificateArn: undefined,
     cookieTtlSeconds: DEFAULT_SETTINGS.cookieTtlSeconds,
     upstreamTimeoutSeconds: DEFAULT_SETTINGS.upstreamTimeoutSeconds,
+    hashIpv6Prefix: DEFAULT_SETTINGS.hashIpv6Prefix,
   };
   return nginxRenderOptions(settings, addresses);
 }

@@ -49,6 +49,7 @@ export function nginxRenderOptions(
     | 'certificateArn'
     | 'cookieTtlSeconds'
     | 'upstreamTimeoutSeconds'
+    | 'hashIpv6Prefix'
   >,
   edge: EdgeAddresses,
 ): EdgeRenderOptions {
@@ -62,6 +63,9 @@ export function nginxRenderOptions(
     tls: settings.certificateArn !== undefined,
     cookieTtlSeconds: settings.cookieTtlSeconds,
     upstreamTimeoutSeconds: settings.upstreamTimeoutSeconds,
+    ...(settings.sticky === 'hash'
+      ? { hashIpv6Prefix: settings.hashIpv6Prefix }
+      : {}),
   };
 }
 

@@ -43,6 +43,11 @@ for (const lb of LB_KINDS) {
           `lb=${lb} sticky=${sticky} tls=${tls} status=${statusListen !== undefined}`,
           renderEdgeConfig(options),
         ]);
+        if (sticky === 'hash')
+          variants.push([
+            `lb=${lb} sticky=hash hashIpv6Prefix=128 tls=${tls} status=${statusListen !== undefined}`,
+            renderEdgeConfig({ ...options, hashIpv6Prefix: 128 }),
+          ]);
       }
     }
   }
@@ -73,7 +78,8 @@ describe('nginx -t', () => {
       ),
     );
     results = new Map(checked);
-  });
+    // 31 nginx processes at once: more than jest's 5 s on a loaded 2-core machine.
+  }, 60_000);
 
   test.each(variants.map(([name]) => name))(
     'loads %s without warnings',
