@@ -56,3 +56,12 @@ export function ipHashKey(address: string): string {
   const bytes = ipv6Bytes(plain);
   return [0, 2, 4, 6].map((i) => bytes.readUInt16BE(i).toString(16)).join(':');
 }
+
+/**
+ * The key the `hash` strategy uses with its default `hashIpv6Prefix` of 64: the whole IPv4 address, the /64 of
+ * an IPv6 one.
+ */
+export function hashKey(address: string): string {
+  const plain = plainAddress(address);
+  return isIP(plain) === 6 ? ipHashKey(plain) : plain;
+}

@@ -1,5 +1,5 @@
 import { BlockList, SocketAddress } from 'node:net';
-import { ipHashKey } from '../../lib/verify/addresses';
+import { hashKey, ipHashKey } from '../../lib/verify/addresses';
 import {
   announceClient,
   ipv6Bytes,
@@ -79,5 +79,15 @@ describe('ipHashKey', () => {
     ['::1', '0:0:0:0'],
   ])('%s is keyed on %s', (address, key) => {
     expect(ipHashKey(address)).toBe(key);
+  });
+});
+
+describe('hashKey', () => {
+  test.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['2001:db8:0:1::7', '2001:db8:0:1'],
+  ])('%s is keyed on %s', (address, key) => {
+    expect(hashKey(address)).toBe(key);
   });
 });
