@@ -11,9 +11,10 @@
  * only the forms `ngx_inet6_ntop` (src/core/ngx_inet.c) writes reach the map: lowercase hex without leading
  * zeros; `::` for the first longest run of two or more zero groups, never for one (its `max` starts at 1);
  * `::ffff:a.b.c.d` for IPv4-mapped addresses and `::a.b.c.d` for some IPv4-compatible ones (a zero run from
- * the start of 6 groups, or of 7 unless the last group is 0.0/0.1). The /64 is the first four groups;
- * within them `::` can stand at any of five places, and each place has its own regex below. The key is those
- * four groups written out (`2001:db8:0:0`). An IPv4-mapped address is an IPv4 client and gets its IPv4 key.
+ * the start of 6 groups, or of 7 when the last group's first byte is not 0 and its second not 1). The /64 is
+ * the first four groups; within them `::` can stand at any of five places, and each place has its own regex
+ * below. The key is those four groups written out (`2001:db8:0:0`). An IPv4-mapped address is an IPv4 client
+ * and gets its IPv4 key.
  */
 
 /** How the IPv4 part of the key is built. */
