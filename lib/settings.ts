@@ -10,6 +10,10 @@ export type LbKind = (typeof LB_KINDS)[number];
 export const STICKY_STRATEGIES = ['ip_hash', 'hash', 'cookie'] as const;
 export type StickyStrategy = (typeof STICKY_STRATEGIES)[number];
 
+/** What the `hash` strategy keys an IPv6 client on: its /64 or its whole address. */
+export const HASH_IPV6_PREFIXES = [64, 128] as const;
+export type HashIpv6Prefix = (typeof HASH_IPV6_PREFIXES)[number];
+
 export interface EdgeSettings {
   /** Prefixes stack names and tags, so several isolated copies can live in one account. */
   readonly stage: string;
@@ -31,6 +35,11 @@ export interface EdgeSettings {
    * on it (and sends an idempotent request to another backend). WebSocket connections keep 1 h.
    */
   readonly upstreamTimeoutSeconds: number;
+  /**
+   * The `hash` strategy's key for an IPv6 client: its /64 (64: its temporary addresses rotate inside it) or its
+   * whole address (128). IPv4 clients are keyed on their whole address either way.
+   */
+  readonly hashIpv6Prefix: HashIpv6Prefix;
   /**
    * The two Availability Zones of the VPC, by name (`us-east-1a`), both in one region; undefined means the
    * region's first two (`Fn::GetAZs`), which may lack an instance type.
@@ -73,6 +82,7 @@ export const DEFAULT_SETTINGS: EdgeSettings = {
   appPort: 3000,
   cookieTtlSeconds: 3600,
   upstreamTimeoutSeconds: 10,
+  hashIpv6Prefix: 64,
   natGateways: 1,
   nginxScaleCpuPercent: 50,
   nginxDrainSeconds: 120,
@@ -98,6 +108,8 @@ export const SETTING_KEYS = {
   certificateArn: 'an ACM certificate ARN',
   cookieTtl: 'a whole number of seconds from 60 to 31536000',
   upstreamTimeout: 'a whole number of seconds from 1 to 3600',
+  hashIpv6Prefix:
+    '64 (an IPv6 client keyed on its /64) or 128 (its whole address)',
   availabilityZones:
     'two distinct Availability Zones of one region, comma-separated, such as us-east-1a,us-east-1b',
   natGateways:
@@ -225,6 +237,7 @@ export function parseSettings(
     certificateArn: get('certificateArn'),
     cookieTtl: get('cookieTtl'),
     upstreamTimeout: get('upstreamTimeout'),
+    hashIpv6Prefix: get('hashIpv6Prefix'),
     availabilityZones: get('availabilityZones'),
     natGateways: get('natGateways'),
     nginxScaleCpuPercent: get('nginxScaleCpuPercent'),
@@ -287,6 +300,10 @@ export function parseSettings(
       raw.upstreamTimeout === undefined
         ? d.upstreamTimeoutSeconds
         : wholeNumber('upstreamTimeout', raw.upstreamTimeout, 1, 3600),
+    hashIpv6Prefix:
+      raw.hashIpv6Prefix === undefined
+        ? d.hashIpv6Prefix
+        : ipv6Prefix(raw.hashIpv6Prefix),
     availabilityZones:
       raw.availabilityZones === undefined
         ? undefined
@@ -343,6 +360,13 @@ function serverNames(value: unknown): readonly string[] {
   )
     fail('drain', value);
   return names;
+}
+
+function ipv6Prefix(value: unknown): HashIpv6Prefix {
+  const prefix = wholeNumber('hashIpv6Prefix', value, 64, 128);
+  if (!(HASH_IPV6_PREFIXES as readonly number[]).includes(prefix))
+    fail('hashIpv6Prefix', value);
+  return prefix as HashIpv6Prefix;
 }
 
 function retention(value: unknown): number {

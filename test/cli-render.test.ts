@@ -183,6 +183,16 @@ const inProcessFailures: [string, string[], RegExp][] = [
     /^--trust "10\.0\.0\.0\/24" is given twice$/,
   ],
   [
+    'the hash IPv6 prefix is neither 64 nor 128',
+    ['--sticky', 'hash', '--hash-ipv6-prefix', '56', ...TRUST, ...BACKENDS],
+    /^hashIpv6Prefix must be 64 \(an IPv6 client keyed on its \/64\) or 128 \(its whole address\), got "56"$/,
+  ],
+  [
+    '--hash-ipv6-prefix is given without --sticky hash',
+    ['--hash-ipv6-prefix', '128', ...TRUST, ...BACKENDS],
+    /^--hash-ipv6-prefix applies only to --sticky hash, got --hash-ipv6-prefix "128" with --sticky ip_hash$/,
+  ],
+  [
     '--cookie-ttl is given without --sticky cookie',
     ['--cookie-ttl', '600', ...TRUST, ...BACKENDS],
     /^--cookie-ttl applies only to --sticky cookie, got --cookie-ttl "600" with --sticky ip_hash$/,
@@ -219,6 +229,17 @@ describe('sticky-edge render', () => {
         ],
       ],
       ['main', ['--main', ...TRUST, ...BACKENDS]],
+      [
+        'hash128',
+        [
+          '--sticky',
+          'hash',
+          '--hash-ipv6-prefix',
+          '128',
+          ...TRUST,
+          ...BACKENDS,
+        ],
+      ],
       ['naive', ['--naive', '--listen', '8080', ...BACKENDS]],
       ['help', ['--help']],
       ...failures.map(([name, args]): [string, string[]] => [name, args]),
@@ -264,6 +285,21 @@ describe('sticky-edge render', () => {
     });
   });
 
+  test('--hash-ipv6-prefix 128 keys hash on the whole address', () => {
+    const stdout = runs.get('hash128')?.stdout;
+    expect(stdout).toBe(
+      renderEdgeConfig({
+        lb: 'nlb',
+        sticky: 'hash',
+        listen: '80',
+        trust: ['10.0.0.0/24'],
+        backends,
+        hashIpv6Prefix: 128,
+      }),
+    );
+    expect(stdout).toContain('hash $remote_addr consistent;');
+  });
+
   test('--main prints a whole nginx.conf around the config, as the instances write it', () => {
     const http = renderEdgeConfig({
       lb: 'nlb',
@@ -297,6 +333,7 @@ describe('sticky-edge render', () => {
       '--trust',
       '--backend',
       '--status-listen',
+      '--hash-ipv6-prefix',
       '--tls',
       '--cookie-ttl',
       '--main',

@@ -16,6 +16,7 @@ describe('parseSettings', () => {
       nginxMinCapacity: 3,
       cookieTtl: '600',
       upstreamTimeout: '5',
+      hashIpv6Prefix: '128',
       stage: 'team-a',
     });
     expect(s).toMatchObject({
@@ -26,6 +27,7 @@ describe('parseSettings', () => {
       nginxMaxCapacity: 4,
       cookieTtlSeconds: 600,
       upstreamTimeoutSeconds: 5,
+      hashIpv6Prefix: 128,
       stage: 'team-a',
     });
   });
@@ -85,6 +87,12 @@ describe('parseSettings', () => {
     ],
     ['upstreamTimeout', '10s', /^upstreamTimeout must be .*got "10s"$/],
     ['upstreamTimeout', '3601', /^upstreamTimeout must be .*got "3601"$/],
+    [
+      'hashIpv6Prefix',
+      '96',
+      /^hashIpv6Prefix must be 64 .* or 128 .*got "96"$/,
+    ],
+    ['hashIpv6Prefix', '/64', /^hashIpv6Prefix must be .*got "\/64"$/],
     ['natGateways', '3', /^natGateways must be 1 or 2 .*got "3"$/],
     ['natGateways', '0', /^natGateways must be .*got "0"$/],
     [

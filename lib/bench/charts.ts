@@ -4,6 +4,7 @@
 import { mermaidXyChart, roomAbove } from './mermaid';
 import {
   MIX_LABELS,
+  remapLabel,
   type BalanceRow,
   type OverheadResult,
   type RemapRow,
@@ -29,7 +30,7 @@ export function remapChart(rows: readonly RemapRow[]): string {
   return mermaidXyChart({
     title:
       'Clients whose backend changed when scaling (%); line: least possible',
-    categories: rows.map((row) => `${row.strategy} ${row.from} → ${row.to}`),
+    categories: rows.map((row) => `${remapLabel(row)} ${row.from} → ${row.to}`),
     yLabel: 'clients moved (%)',
     yMax: 100,
     bars: rows.map((row) => percent(row.moved / row.clients)),

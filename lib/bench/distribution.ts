@@ -112,8 +112,13 @@ export async function measureDistribution(
       const url = pooled.topology.url;
       // Fresh clients per strategy: the cookie strategy's clients must start without a cookie.
       const distinct = makeMixClients('distinct-24', settings.clients, blocks);
-      progress(`${strategy}: ${settings.clients} clients from distinct /24s`);
+      const ipv6 = makeMixClients('distinct-64', settings.clients, blocks);
+      const url6 = pooled.topology.ipv6Url;
+      progress(
+        `${strategy}: ${settings.clients} clients from distinct /24s and ${settings.clients} IPv6 clients from distinct /64s`,
+      );
       const onTwo = await askAll(url, distinct, settings.concurrency);
+      const onTwo6 = await askAll(url6, ipv6, settings.concurrency);
       if (settings.balance) {
         balance.push(
           balanceRow(strategy, 'distinct-24', onTwo, pooled.liveBackendNames()),
@@ -134,14 +139,27 @@ export async function measureDistribution(
             pooled.liveBackendNames(),
           ),
         );
+        balance.push(
+          balanceRow(
+            strategy,
+            'distinct-64',
+            onTwo6,
+            pooled.liveBackendNames(),
+          ),
+        );
       }
       if (settings.remap) {
         progress(`${strategy}: scaling out 2 → 3`);
         const two = pooled.liveBackendNames();
         await pooled.topology.scaleBackends(3);
         const onThree = await askAll(url, distinct, settings.concurrency);
+        const onThree6 = await askAll(url6, ipv6, settings.concurrency);
         const three = pooled.liveBackendNames();
         remap.push(remapRow(strategy, onTwo, onThree, two, three));
+        remap.push({
+          ...remapRow(strategy, onTwo6, onThree6, two, three),
+          ipv6: true,
+        });
         // Cookie clients stay where they were pinned, so none of them is on the new backend: scaling in
         // is measured with clients that arrived while there were three.
         const arrivedOnThree = makeMixClients(
@@ -149,9 +167,19 @@ export async function measureDistribution(
           settings.clients,
           blocks,
         );
+        const arrivedOnThree6 = makeMixClients(
+          'distinct-64',
+          settings.clients,
+          blocks,
+        );
         const beforeScaleIn = await askAll(
           url,
           arrivedOnThree,
+          settings.concurrency,
+        );
+        const beforeScaleIn6 = await askAll(
+          url6,
+          arrivedOnThree6,
           settings.concurrency,
         );
         progress(`${strategy}: scaling in 3 → 2`);
@@ -161,15 +189,19 @@ export async function measureDistribution(
           arrivedOnThree,
           settings.concurrency,
         );
-        remap.push(
-          remapRow(
-            strategy,
-            beforeScaleIn,
-            afterScaleIn,
-            three,
-            pooled.liveBackendNames(),
-          ),
+        const afterScaleIn6 = await askAll(
+          url6,
+          arrivedOnThree6,
+          settings.concurrency,
         );
+        const after = pooled.liveBackendNames();
+        remap.push(
+          remapRow(strategy, beforeScaleIn, afterScaleIn, three, after),
+        );
+        remap.push({
+          ...remapRow(strategy, beforeScaleIn6, afterScaleIn6, three, after),
+          ipv6: true,
+        });
       }
     }
   } finally {

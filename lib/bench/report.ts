@@ -8,6 +8,7 @@ import { balanceChart, overheadChart, remapChart } from './charts';
 import {
   LOAD_PATHS,
   MIX_LABELS,
+  remapLabel,
   type BenchResults,
   type BuildResult,
   type FailoverRow,
@@ -297,7 +298,7 @@ function remapValues(r: BenchResults): TemplateValues {
         const moved = row.moved / row.clients;
         const ideal = idealRemap(row.from, row.to);
         return [
-          row.strategy,
+          remapLabel(row),
           `${row.from} → ${row.to}`,
           pct(moved),
           pct(ideal),

@@ -119,13 +119,22 @@ export interface OverheadResult {
   readonly paired: PairedRounds;
 }
 
-export const CLIENT_MIXES = ['distinct-24', 'carrier-nat'] as const;
+export const CLIENT_MIXES = [
+  'distinct-24',
+  'carrier-nat',
+  'distinct-64',
+] as const;
 export type ClientMix = (typeof CLIENT_MIXES)[number];
 
 export const MIX_LABELS: Record<ClientMix, string> = {
   'distinct-24': 'distinct /24s',
   'carrier-nat': 'carrier NAT',
+  'distinct-64': 'IPv6 /64s',
 };
+
+/** A remap row's strategy as the report names it: `hash`, or `hash IPv6` for the IPv6 clients' row. */
+export const remapLabel = (row: { strategy: string; ipv6?: boolean }) =>
+  row.ipv6 ? `${row.strategy} IPv6` : row.strategy;
 
 export interface BalanceRow {
   readonly strategy: StickyStrategy;
@@ -140,6 +149,8 @@ export interface BalanceRow {
 
 export interface RemapRow {
   readonly strategy: StickyStrategy;
+  /** IPv6 clients, each in a /64 of its own (`distinct-64`). @default false - IPv4 clients in distinct /24s */
+  readonly ipv6?: boolean;
   readonly from: number;
   readonly to: number;
   readonly clients: number;

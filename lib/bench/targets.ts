@@ -169,7 +169,7 @@ function balanceChecks({ balance }: BenchResults): TargetCheck[] {
 
 function remapChecks({ remap }: BenchResults): TargetCheck[] {
   return (remap ?? []).flatMap((row): TargetCheck[] => {
-    const name = `${row.from} → ${row.to}`;
+    const name = `${row.ipv6 ? 'IPv6 ' : ''}${row.from} → ${row.to}`;
     if (row.strategy === 'hash') {
       const ideal = idealRemap(row.from, row.to);
       const moved = row.moved / row.clients;

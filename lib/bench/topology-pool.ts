@@ -2,7 +2,11 @@
  * The topologies a benchmark run uses, started on first use and all stopped at the end (or on Ctrl-C).
  * Figures that need the same configuration share one topology, so a run starts as few processes as it can.
  */
-import { renderEdgeConfig, renderNaiveConfig } from '../nginx/render';
+import {
+  IP_HASH_BALANCING,
+  renderEdgeConfig,
+  renderNaiveConfig,
+} from '../nginx/render';
 import type { BackendSpec, EdgeRenderOptions } from '../nginx/render-options';
 import { startTopology } from '../local/topology';
 import type { Topology } from '../local/topology-contract';
@@ -24,18 +28,19 @@ export interface PoolKey {
 }
 
 /**
- * The `ip_hash` config with its `ip_hash;` line removed: the same tuning, listeners and maps, with nginx's
- * default round-robin. The sticky logic's cost is measured against it. Throws when there is no such line,
+ * The `ip_hash` config with its balancing line (`IP_HASH_BALANCING`) removed: the same tuning, listeners and
+ * maps, with nginx's default round-robin. The sticky logic's cost is measured against it (the client-key map
+ * stays, unread: nginx evaluates a map only when its variable is used). Throws when there is no such line,
  * so a changed renderer cannot turn this into a second sticky config unnoticed.
  */
 export function withoutStickiness(rendered: string): string {
   const lines = rendered.split('\n');
-  const sticky = lines.filter((l) => l.trim() === 'ip_hash;');
+  const sticky = lines.filter((l) => l.trim() === IP_HASH_BALANCING);
   if (sticky.length !== 1)
     throw new Error(
-      `expected one "ip_hash;" line in the rendered config, found ${sticky.length}`,
+      `expected one "${IP_HASH_BALANCING}" line in the rendered config, found ${sticky.length}`,
     );
-  return lines.filter((l) => l.trim() !== 'ip_hash;').join('\n');
+  return lines.filter((l) => l.trim() !== IP_HASH_BALANCING).join('\n');
 }
 
 /**

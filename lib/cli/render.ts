@@ -15,8 +15,9 @@ options:
   --lb nlb|alb             load balancer in front of nginx (default nlb). nlb: PROXY protocol v2 on the
                            listener; alb: X-Forwarded-For, right-most untrusted entry
   --sticky ip_hash|hash|cookie
-                           sticky strategy (default ip_hash). hash: consistent hash of the client
-                           address; cookie: an nginx-issued routing cookie naming the backend
+                           sticky strategy (default ip_hash). ip_hash: the client's IPv4 /24 or IPv6
+                           /64; hash: consistent hash of the client address (IPv6: its /64 unless
+                           --hash-ipv6-prefix 128); cookie: an nginx-issued routing cookie naming the backend
   --listen ADDR:PORT       where the load balancer connects: PORT, IPV4:PORT or [IPV6]:PORT (default 80)
   --trust CIDR             the load balancer's addresses, whose PROXY header or X-Forwarded-For nginx
                            believes (repeatable, at least one; 0.0.0.0/0 and ::/0 are refused)
@@ -25,6 +26,9 @@ options:
                            also open a plain-HTTP listener with /healthz and /nginx_status
                            (default: none; the config opens no listener you did not name)
   --tls                    the load balancer terminates TLS: Secure cookie, X-Forwarded-Proto https
+  --hash-ipv6-prefix 64|128
+                           what --sticky hash keys an IPv6 client on: its /64 (default: its temporary
+                           addresses rotate inside it) or its whole address. IPv4: the whole address
   --cookie-ttl SECONDS     lifetime of the cookie strategy's routing cookie, ${SETTING_KEYS.cookieTtl}
                            (default 3600)
   --upstream-timeout SECONDS
@@ -58,6 +62,7 @@ function parse(argv: string[]) {
         'status-listen': { type: 'string' },
         tls: { type: 'boolean', default: false },
         'cookie-ttl': { type: 'string' },
+        'hash-ipv6-prefix': { type: 'string' },
         'upstream-timeout': { type: 'string' },
         main: { type: 'boolean', default: false },
         naive: { type: 'boolean', default: false },
@@ -97,12 +102,18 @@ function edgeOptions(values: Values): EdgeRenderOptions {
         sticky: values.sticky,
         cookieTtl: values['cookie-ttl'],
         upstreamTimeout: values['upstream-timeout'],
+        hashIpv6Prefix: values['hash-ipv6-prefix'],
       })[key as string],
   );
   // The lifetime of a cookie nobody sets: taken silently, it would read as if it did something.
   if (values['cookie-ttl'] !== undefined && settings.sticky !== 'cookie') {
     throw new UserError(
       `--cookie-ttl applies only to --sticky cookie, got --cookie-ttl ${JSON.stringify(values['cookie-ttl'])} with --sticky ${settings.sticky}`,
+    );
+  }
+  if (values['hash-ipv6-prefix'] !== undefined && settings.sticky !== 'hash') {
+    throw new UserError(
+      `--hash-ipv6-prefix applies only to --sticky hash, got --hash-ipv6-prefix ${JSON.stringify(values['hash-ipv6-prefix'])} with --sticky ${settings.sticky}`,
     );
   }
   return {
@@ -116,6 +127,9 @@ function edgeOptions(values: Values): EdgeRenderOptions {
     cookieTtlSeconds: settings.cookieTtlSeconds,
     upstreamTimeoutSeconds: settings.upstreamTimeoutSeconds,
     drain: values.drain,
+    ...(settings.sticky === 'hash'
+      ? { hashIpv6Prefix: settings.hashIpv6Prefix }
+      : {}),
   };
 }
 

@@ -51,6 +51,33 @@ function blockOf(second: number): AddressBlock {
   };
 }
 
+/**
+ * A unique-local IPv6 address (fd00::/8) of this block's own: `fd00:<block>:0:<network>::<host>`. No interface
+ * holds it: clients announce it in a PROXY header (see `Topology.ipv6Url`).
+ */
+export function ipv6ClientAddress(
+  block: AddressBlock,
+  network: number,
+  host: number,
+): string {
+  if (
+    !Number.isInteger(network) ||
+    network < 1 ||
+    network > 0xffff ||
+    !Number.isInteger(host) ||
+    host < 1 ||
+    host > 0xffffffff
+  )
+    throw new Error(
+      `no IPv6 client address for network ${network}, host ${host}`,
+    );
+  const second = Number(block.prefix.split('.')[1]);
+  const hex = (n: number) => n.toString(16);
+  const text = `fd00:${hex(second)}:0:${hex(network)}:0:0:${hex(Math.floor(host / 0x10000))}:${hex(host % 0x10000)}`;
+  // The RFC 5952 form (WHATWG URL's serializer), which is also how nginx prints it (ngx_inet6_ntop).
+  return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+}
+
 /** A port that is free on `host` right now (the kernel picks it). */
 export async function freePort(host: string): Promise<number> {
   return (await freePorts(host, 1))[0];

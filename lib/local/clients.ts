@@ -2,6 +2,7 @@
  * The local topology's client population: visitors of lib/verify (each with its own source address on 127/8
  * and a cookie jar), numbered and grouped the way the demo and the tests count them.
  */
+import { ipHashKey } from '../verify/addresses';
 import { Visitor } from '../verify/visitor';
 import type { Topology } from './topology-contract';
 
@@ -11,7 +12,8 @@ export const CARRIER_NAT_NETWORK = 251;
 /** A network no client starts in, for moving a client to a new address. */
 export const ROAMING_NETWORK = 252;
 
-export type ClientGroup = 'own-network' | 'carrier-nat';
+/** `ipv6-network`: an IPv6 client with a /64 of its own, announced to the topology's `ipv6Url`. */
+export type ClientGroup = 'own-network' | 'carrier-nat' | 'ipv6-network';
 
 /** A visitor of the local topology's population: numbered, and in a group of clients alike. */
 export class Client extends Visitor {
@@ -21,12 +23,12 @@ export class Client extends Visitor {
     public address: string,
     readonly group: ClientGroup,
   ) {
-    super(address);
+    super(address, group === 'ipv6-network' ? 'announce' : 'bind');
   }
 
-  /** The /24 the client is in: what `ip_hash` looks at. */
+  /** The /24 (IPv4) or /64 (IPv6) the client is in: what `ip_hash` looks at. */
   get network(): string {
-    return this.address.split('.').slice(0, 3).join('.');
+    return ipHashKey(this.address);
   }
 }
 

@@ -27,6 +27,14 @@ export interface LoadBalancerConfig {
    * @default true
    */
   readonly proxyProtocol?: boolean;
+  /**
+   * `ADDR:PORT` where IPv6 clients arrive: each connection opens with a PROXY header naming its client
+   * (`accept-proxy`), and HAProxy carries that address on as the client's, in its own PROXY v2 header (nlb) or
+   * X-Forwarded-For (alb), as a dual-stack load balancer carries an IPv6 client's to IPv4 targets. It stands
+   * for the internet side of the load balancer: only this host reaches it (loopback).
+   * @default - none
+   */
+  readonly ipv6ClientListen?: string;
 }
 
 export function renderLoadBalancerConfig(config: LoadBalancerConfig): string {
@@ -45,6 +53,9 @@ export function renderLoadBalancerConfig(config: LoadBalancerConfig): string {
     ...(http ? ['  option forwardfor'] : []),
     'frontend edge',
     `  bind ${config.listen}`,
+    ...(config.ipv6ClientListen
+      ? [`  bind ${config.ipv6ClientListen} accept-proxy`]
+      : []),
     ...(http ? ['  http-request set-header X-Forwarded-Proto http'] : []),
     '  default_backend nginx',
     'backend nginx',

@@ -20,6 +20,7 @@ export function nodeRenderOptions(
     cookieTtlSeconds: DEFAULT_SETTINGS.cookieTtlSeconds,
     upstreamTimeoutSeconds: DEFAULT_SETTINGS.upstreamTimeoutSeconds,
     drain: options.drain ?? DEFAULT_SETTINGS.drain,
+    hashIpv6Prefix: DEFAULT_SETTINGS.hashIpv6Prefix,
   };
   return nginxRenderOptions(settings, addresses);
 }

@@ -62,6 +62,12 @@ export interface TopologyOptions {
 export interface Topology {
   /** The load-balancer stand-in's URL (HAProxy), e.g. http://127.77.0.1:41234 */
   readonly url: string;
+  /**
+   * Where IPv6 clients reach the load-balancer stand-in: a connection that opens with a PROXY header naming an
+   * IPv6 client (`Visitor` with `'announce'`) is carried on as that client's, as a dual-stack load balancer
+   * carries one (see `LoadBalancerConfig.ipv6ClientListen`).
+   */
+  readonly ipv6Url: string;
   /** Each nginx node's own URL, bypassing the load balancer (a host that skips the LB). */
   readonly nginxUrls: readonly string[];
   /** Each backend's direct URL. */
@@ -93,6 +99,12 @@ export interface Topology {
    * three octets), `host` 1-254 the address in it. Distinct from every server address of the topology.
    */
   clientAddress(network: number, host: number): string;
+  /**
+   * An IPv6 client address in fd00::/8, for `ipv6Url`: `network` 1-65535 picks a /64 of this topology's own
+   * (ip_hash and hash key IPv6 clients on it), `host` 1-4294967295 the interface id in it (a temporary address
+   * rotating inside its /64 keeps the network and changes the host).
+   */
+  ipv6ClientAddress(network: number, host: number): string;
   /**
    * Starts backends until there are `count`, or removes the last ones down to `count`, and reloads every nginx
    * node with the re-rendered config (`nginx -t` first, then SIGHUP; resolves once the old workers are gone).

@@ -18,6 +18,7 @@ import {
   allocateBlock,
   freePort,
   freePorts,
+  ipv6ClientAddress,
   releaseBlock,
 } from './addresses';
 import {
@@ -188,7 +189,7 @@ async function build(
   );
   const nodeAddresses = () => nodes.map((n) => `${n.host}:${n.port}`);
 
-  const lbPort = await freePort(lbAddress);
+  const [lbPort, ipv6Port] = await freePorts(lbAddress, 2);
   const lb: LoadBalancer = await startLoadBalancer(
     dir,
     {
@@ -196,6 +197,7 @@ async function build(
       listen: `${lbAddress}:${lbPort}`,
       source: lbAddress,
       nodes: nodeAddresses(),
+      ipv6ClientListen: `${lbAddress}:${ipv6Port}`,
       // The seed listens without proxy_protocol: its NLB would have proxy protocol off.
       proxyProtocol: !options.naive,
     },
@@ -203,6 +205,7 @@ async function build(
   );
   started.push(lb);
   await waitUntilListening(lb, lbAddress, lbPort, 10_000);
+  await waitUntilListening(lb, lbAddress, ipv6Port, 10_000);
 
   // The seed has no agent: it stands for the article's configuration as written.
   const agents: ManagedProcess[] =
@@ -233,6 +236,7 @@ async function build(
   let renderedOptions = nodes.map((_, i) => renderFor(i).options);
   return {
     url: `http://${lbAddress}:${lbPort}`,
+    ipv6Url: `http://${lbAddress}:${ipv6Port}`,
     get nginxUrls() {
       return nodes.map((n) => `http://${n.host}:${n.port}`);
     },
@@ -262,6 +266,8 @@ async function build(
         ? []
         : nodes.map((n, i) => `http://${n.host}:${statusPorts[i]}`);
     },
+    ipv6ClientAddress: (network, host) =>
+      ipv6ClientAddress(block, network, host),
     clientAddress: (network, host) => {
       if (network < 1)
         throw new Error(`client network must be 1-255, got ${network}`);

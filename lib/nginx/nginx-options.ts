@@ -50,6 +50,7 @@ export function nginxRenderOptions(
     | 'cookieTtlSeconds'
     | 'upstreamTimeoutSeconds'
     | 'drain'
+    | 'hashIpv6Prefix'
   >,
   edge: EdgeAddresses,
 ): EdgeRenderOptions {
@@ -64,6 +65,9 @@ export function nginxRenderOptions(
     cookieTtlSeconds: settings.cookieTtlSeconds,
     upstreamTimeoutSeconds: settings.upstreamTimeoutSeconds,
     drain: settings.drain,
+    ...(settings.sticky === 'hash'
+      ? { hashIpv6Prefix: settings.hashIpv6Prefix }
+      : {}),
   };
 }
 

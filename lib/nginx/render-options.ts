@@ -1,4 +1,4 @@
-import type { LbKind, StickyStrategy } from '../settings';
+import type { HashIpv6Prefix, LbKind, StickyStrategy } from '../settings';
 
 /** One upstream app server. */
 export interface BackendSpec {
@@ -50,6 +50,13 @@ export interface EdgeRenderOptions {
    * @default - none drained
    */
   readonly drain?: readonly string[];
+  /**
+   * What the `hash` strategy keys an IPv6 client on: its /64 (64) or its whole address (128). IPv4 clients are
+   * keyed on their whole address either way. Only with `sticky: 'hash'`.
+   * @default 64 - a client's temporary addresses rotate inside its /64 (RFC 8981), so a whole-address key would
+   *   move its session at every rotation
+   */
+  readonly hashIpv6Prefix?: HashIpv6Prefix;
 }
 
 /**

@@ -6,7 +6,16 @@ import {
   validateEdgeOptions,
 } from './validate';
 
-import { accessLogMaps, ROUTE_COOKIE } from './access-log';
+import {
+  CLIENT_HASH_KEY,
+  CLIENT_NETWORK_KEY,
+  clientKeyMap,
+} from './client-key';
+import {
+  accessLogMaps,
+  LAST_ANSWERED_PATTERN,
+  ROUTE_COOKIE,
+} from './access-log';
 
 export { renderMainConfig } from './main-config';
 export { ROUTE_COOKIE } from './access-log';
@@ -74,18 +83,44 @@ export function upstream(
 
 /**
  * A drained backend's line in the balanced upstream. `down` rather than leaving it out: nginx's upstream docs
- * say to mark a server `down` to keep `ip_hash`'s hashing of client addresses, and a `hash … consistent`
+ * say to mark a server `down` to keep `ip_hash`'s hashing of client addresses; the same holds for the modulo
+ * `hash` the `ip_hash` strategy renders (a down peer keeps the modulus; only its clients are rehashed), and a `hash … consistent`
  * server keeps its points on the ring (ngx_http_upstream_hash_module skips a down peer's points to the next
  * one), so exactly the drained backend's clients move. The trailing comment keeps the line the deploy's: the
  * health agent edits only lines ending in `;` (lib/agent/nginx-conf.ts), so it never lifts a drain.
  */
 const DRAINED_PARAMS = `${SERVER_PARAMS} down; # drained: no new sessions`;
 
+/**
+ * The `ip_hash` strategy's balancing line. Not nginx's `ip_hash`, which keys IPv6 clients on all 128 bits: the
+ * same modulo hash (not consistent) over a key that is the /24 for IPv4, as `ip_hash`'s, and the /64 for IPv6.
+ */
+export const IP_HASH_BALANCING = `hash ${CLIENT_NETWORK_KEY};`;
+
+/** What the address-based strategies hash: see lib/nginx/client-key.ts. */
+export function clientKeyMaps(o: ValidEdgeOptions): string[] {
+  if (o.sticky === 'ip_hash')
+    return [
+      '# ip_hash key: the IPv4 /24 (as nginx ip_hash), the IPv6 /64 (nginx ip_hash would take all 128 bits).',
+      ...clientKeyMap(CLIENT_NETWORK_KEY, 'network24'),
+      '',
+    ];
+  if (o.sticky === 'hash' && o.hashIpv6Prefix === 64)
+    return [
+      '# hash key: the whole IPv4 address, the IPv6 /64 (temporary IPv6 addresses rotate inside it).',
+      ...clientKeyMap(CLIENT_HASH_KEY, 'address'),
+      '',
+    ];
+  return [];
+}
+
 /** The upstream of all backends, balanced by the strategy; a drained backend is `down` there. */
 export function balancedUpstream(o: ValidEdgeOptions): string[] {
   const balancing = {
-    ip_hash: ['ip_hash;'],
-    hash: ['hash $remote_addr consistent;'],
+    ip_hash: [IP_HASH_BALANCING],
+    hash: [
+      `hash ${o.hashIpv6Prefix === 64 ? CLIENT_HASH_KEY : '$remote_addr'} consistent;`,
+    ],
     cookie: [],
   }[o.sticky];
   return upstream(
@@ -315,6 +350,7 @@ export function renderEdgeConfig(
     ...accessLogMaps(o.backends, o.sticky === 'cookie'),
     '',
     ...(o.sticky === 'cookie' ? [...cookieMaps(o), ''] : []),
+    ...clientKeyMaps(o),
     ...balancedUpstream(o),
     ...(o.sticky === 'cookie' ? routeUpstreams(o.backends, o.drained) : []),
     '',

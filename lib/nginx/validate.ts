@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { UserError } from '../errors';
-import { LB_KINDS, SETTING_KEYS, STICKY_STRATEGIES } from '../settings';
+import {
+  HASH_IPV6_PREFIXES,
+  type HashIpv6Prefix,
+  LB_KINDS,
+  SETTING_KEYS,
+  STICKY_STRATEGIES,
+} from '../settings';
 import type { BackendSpec, EdgeRenderOptions } from './render-options';
 
 /**
@@ -334,6 +340,19 @@ export interface ValidEdgeOptions {
   readonly upstreamTimeoutSeconds: number;
   /** The addresses of the drained backends (each as in `backends`), in the order of `backends`. */
   readonly drained: readonly string[];
+  readonly hashIpv6Prefix: HashIpv6Prefix;
+}
+
+/** `hashIpv6Prefix`: 64 or 128, and only for the `hash` strategy (elsewhere it would read as if it did something). */
+function hashIpv6Prefix(value: unknown, sticky: string): HashIpv6Prefix {
+  if (value === undefined) return 64;
+  if (!(HASH_IPV6_PREFIXES as readonly unknown[]).includes(value))
+    fail('hashIpv6Prefix', SETTING_KEYS.hashIpv6Prefix, value);
+  if (sticky !== 'hash')
+    throw new UserError(
+      `hashIpv6Prefix applies only to sticky hash, got hashIpv6Prefix ${JSON.stringify(value)} with sticky ${sticky}`,
+    );
+  return value as HashIpv6Prefix;
 }
 
 /** Validates the renderer's options; `policy` says whether CDK tokens may stand for whole values (CDK path only). */
@@ -377,6 +396,7 @@ export function validateEdgeOptions(
       policy,
     ),
     drained: drainedBackends(options.drain, backends),
+    hashIpv6Prefix: hashIpv6Prefix(options.hashIpv6Prefix, sticky),
   };
 }
 

@@ -5,6 +5,7 @@
  * replaced the client's address.
  */
 import { BlockList, isIP } from 'node:net';
+import { ipv6Bytes } from './proxy-header';
 
 export type AddressKind = 'loopback' | 'private' | 'public' | 'not-an-address';
 
@@ -43,8 +44,24 @@ export function isReachedWithoutNat(address: string): boolean {
   return kind === 'loopback' || kind === 'private';
 }
 
-/** The key `ip_hash` uses: the first three octets of an IPv4 address, the whole of an IPv6 one. */
+/**
+ * The key the `ip_hash` strategy uses (lib/nginx/client-key.ts): the first three octets of an IPv4 address,
+ * the /64 of an IPv6 one (its first four groups, as nginx's map writes them).
+ */
 export function ipHashKey(address: string): string {
   const plain = plainAddress(address);
-  return isIP(plain) === 4 ? plain.split('.').slice(0, 3).join('.') : plain;
+  const family = isIP(plain);
+  if (family === 4) return plain.split('.').slice(0, 3).join('.');
+  if (family === 0) return plain;
+  const bytes = ipv6Bytes(plain);
+  return [0, 2, 4, 6].map((i) => bytes.readUInt16BE(i).toString(16)).join(':');
+}
+
+/**
+ * The key the `hash` strategy uses with its default `hashIpv6Prefix` of 64: the whole IPv4 address, the /64 of
+ * an IPv6 one.
+ */
+export function hashKey(address: string): string {
+  const plain = plainAddress(address);
+  return isIP(plain) === 6 ? ipHashKey(plain) : plain;
 }

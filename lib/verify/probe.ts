@@ -5,7 +5,9 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { connect } from 'node:net';
 import { plainAddress } from './addresses';
+import { announceClient } from './proxy-header';
 
 /** The facts the demo backend reports as JSON (see lib/backend). */
 export interface BackendAnswer {
@@ -39,6 +41,11 @@ export type ProbeResult =
 export interface ProbeOptions {
   /** Source address to bind (the local topology's many clients); the OS picks when absent. */
   readonly localAddress?: string;
+  /**
+   * Open the connection with a PROXY v2 header naming this client address (plain http only): for a listener
+   * that believes such headers from this host, as the local load-balancer stand-in's IPv6 client port does.
+   */
+  readonly announce?: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
   /**
@@ -57,8 +64,11 @@ export function probe(url: URL, options: ProbeOptions): Promise<ProbeResult> {
     const request = client.request(
       url,
       {
-        agent: false,
         localAddress: options.localAddress,
+        // No agent: a fresh connection per request. `createConnection` is used only without one.
+        ...(options.announce === undefined
+          ? { agent: false }
+          : { createConnection: announcing(url, options.announce) }),
         headers: {
           accept: 'application/json',
           connection: 'close',
@@ -70,7 +80,8 @@ export function probe(url: URL, options: ProbeOptions): Promise<ProbeResult> {
           : {}),
       },
       (response) => {
-        const localAddress = plainAddress(response.socket.localAddress ?? '');
+        const localAddress =
+          options.announce ?? plainAddress(response.socket.localAddress ?? '');
         readBody(response)
           .then((body) => resolve(interpret(response, body, localAddress)))
           .catch((err: Error) =>
@@ -83,6 +94,20 @@ export function probe(url: URL, options: ProbeOptions): Promise<ProbeResult> {
     );
     request.end();
   });
+}
+
+/** A connection that starts with a PROXY v2 header naming `client`, before the request's first byte. */
+function announcing(url: URL, client: string) {
+  if (url.protocol !== 'http:')
+    throw new Error(`announcing a client address needs http, got ${url.href}`);
+  return () => {
+    const socket = connect({
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port || 80),
+    });
+    socket.write(announceClient(client));
+    return socket;
+  };
 }
 
 function interpret(

@@ -73,6 +73,13 @@ export class Visitor {
   constructor(
     /** The source address to bind; a caller may change it to move the visitor (a phone changing networks). */
     public address?: string,
+    /**
+     * `announce`: do not bind `address`, name it in a PROXY v2 header at the start of each connection instead,
+     * for a listener that believes such headers (the local topology's IPv6 clients: `Topology.ipv6Url`). How
+     * the local topology has clients at IPv6 addresses no interface of this host holds.
+     * @default 'bind'
+     */
+    private readonly addressing: 'bind' | 'announce' = 'bind',
   ) {}
 
   /**
@@ -84,8 +91,10 @@ export class Visitor {
     this.lastUrl = target;
     const source = this.address;
     const cookie = this.cookies.header(target);
+    const announced = this.addressing === 'announce';
     const result = await probe(target, {
-      localAddress: source,
+      localAddress: announced ? undefined : source,
+      announce: announced ? source : undefined,
       timeoutMs: options.timeoutMs,
       tlsNameCheck: options.tlsNameCheck,
       headers: {

@@ -56,6 +56,19 @@ describe('deriveClientIp', () => {
       '203.0.113.7',
     ],
     [
+      // nginx behind a dual-stack load balancer, reached through the IPv4 NAT: X-Real-IP holds an IPv6 client.
+      'an IPv6 client in X-Real-IP from an IPv4 proxy',
+      '10.0.0.5',
+      { realIp: '2001:db8:0:1::7', forwardedFor: '2001:db8:0:1::7' },
+      '2001:db8:0:1::7',
+    ],
+    [
+      'the right-most untrusted IPv6 hop, not a forged left-most one',
+      '10.0.0.5',
+      { forwardedFor: '2001:db8::bad, 2001:db8:0:1::7, 172.20.0.1' },
+      '2001:db8:0:1::7',
+    ],
+    [
       'IPv6 proxies',
       'fd00::1',
       { forwardedFor: '2001:db8::7, fd12::3' },

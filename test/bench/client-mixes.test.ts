@@ -1,5 +1,7 @@
 import type { AddressBlock } from '../../lib/local/addresses';
+import { isIPv6 } from 'node:net';
 import { blocksNeeded, clientAddresses } from '../../lib/bench/client-mixes';
+import { ipHashKey } from '../../lib/verify/addresses';
 
 const block = (second: number): AddressBlock => ({
   prefix: `127.${second}`,
@@ -21,6 +23,22 @@ describe('clientAddresses', () => {
     expect(addresses).toHaveLength(1000);
     expect(new Set(addresses).size).toBe(64);
     expect(new Set(addresses.map(slash24)).size).toBe(4);
+  });
+
+  test('distinct /64s: every client an IPv6 address in fd00::/8 with a /64 of its own', () => {
+    const addresses = clientAddresses('distinct-64', 1000, blocks);
+    expect(addresses).toHaveLength(1000);
+    expect(addresses.every((a) => isIPv6(a) && a.startsWith('fd00:'))).toBe(
+      true,
+    );
+    expect(new Set(addresses.map(ipHashKey)).size).toBe(1000);
+    expect(blocksNeeded('distinct-64', 1000)).toBe(1);
+  });
+
+  test('fails when distinct /64s are asked for more clients than a block has /64s', () => {
+    expect(() => clientAddresses('distinct-64', 70_000, blocks)).toThrow(
+      "70000 distinct-64 clients need more than one block's 65535 /64s",
+    );
   });
 
   test('the /24s are picked at random, not consecutively', () => {

@@ -78,13 +78,15 @@ describe('withoutStickiness', () => {
   };
   const ipHash = renderEdgeConfig({ ...options, sticky: 'ip_hash' });
 
-  test('is the ip_hash config without its ip_hash line, nothing else changed', () => {
+  test('is the ip_hash config without its balancing line, nothing else changed', () => {
     const plain = withoutStickiness(ipHash);
-    expect(plain).not.toMatch(/^\s*ip_hash;/m);
-    expect(ipHash).toMatch(/^\s*ip_hash;/m);
-    expect(ipHash.split('\n').filter((l) => l.trim() !== 'ip_hash;')).toEqual(
-      plain.split('\n'),
-    );
+    expect(plain).not.toMatch(/^\s*hash \$sticky_edge_client_key;/m);
+    expect(ipHash).toMatch(/^\s*hash \$sticky_edge_client_key;/m);
+    expect(
+      ipHash
+        .split('\n')
+        .filter((l) => l.trim() !== 'hash $sticky_edge_client_key;'),
+    ).toEqual(plain.split('\n'));
   });
 
   test('nginx loads the ceiling config (nginx -t)', async () => {
@@ -118,7 +120,9 @@ describe('withoutStickiness', () => {
   test('fails when the config has no ip_hash line (another strategy)', () => {
     expect(() =>
       withoutStickiness(renderEdgeConfig({ ...options, sticky: 'cookie' })),
-    ).toThrow('expected one "ip_hash;" line in the rendered config, found 0');
+    ).toThrow(
+      'expected one "hash $sticky_edge_client_key;" line in the rendered config, found 0',
+    );
   });
 });
 
@@ -163,7 +167,7 @@ describe('nodeConfigFor: the pooled topologies of the overhead figure', () => {
       { ...options, sticky: 'ip_hash' },
     );
     expect(plain).toContain('127.0.0.8:3000');
-    expect(plain).not.toMatch(/^\s*ip_hash;/m);
+    expect(plain).not.toMatch(/^\s*hash \$sticky_edge_client_key;/m);
   });
 
   test('without shared backends or removals, the rendered config is kept as it is', () => {

@@ -4,6 +4,7 @@
  */
 import {
   balancedUpstream,
+  clientKeyMaps,
   cookieMaps,
   edgeListen,
   proxyPass,
@@ -14,6 +15,7 @@ import {
   upgradeMaps,
   upstream,
 } from '../../lib/nginx/render';
+import { clientKeyMap, IPV6_NETWORK64_RULES } from '../../lib/nginx/client-key';
 import type { EdgeRenderOptions } from '../../lib/nginx/render-options';
 import { validateEdgeOptions } from '../../lib/nginx/validate';
 
@@ -159,21 +161,55 @@ describe('upstream', () => {
 });
 
 describe('balancedUpstream', () => {
-  test.each<[EdgeRenderOptions['sticky'], string[]]>([
-    ['ip_hash', ['ip_hash;']],
-    ['hash', ['hash $remote_addr consistent;']],
-    ['cookie', []],
-  ])('sticky=%s balances with %j', (sticky, balancing) => {
-    const body = balancedUpstream(valid({ sticky })).map((l) => l.trim());
-    expect(body[0]).toBe('upstream sticky_edge {');
-    expect(body.slice(1, 1 + balancing.length + 1)).toEqual([
-      ...balancing,
-      'zone sticky_edge 64k;',
+  test.each<[EdgeRenderOptions['sticky'], 64 | 128 | undefined, string[]]>([
+    ['ip_hash', undefined, ['hash $sticky_edge_client_key;']],
+    ['hash', undefined, ['hash $sticky_edge_hash_key consistent;']],
+    ['hash', 64, ['hash $sticky_edge_hash_key consistent;']],
+    ['hash', 128, ['hash $remote_addr consistent;']],
+    ['cookie', undefined, []],
+  ])(
+    'sticky=%s hashIpv6Prefix=%s balances with %j',
+    (sticky, hashIpv6Prefix, balancing) => {
+      const body = balancedUpstream(valid({ sticky, hashIpv6Prefix })).map(
+        (l) => l.trim(),
+      );
+      expect(body[0]).toBe('upstream sticky_edge {');
+      expect(body.slice(1, 1 + balancing.length + 1)).toEqual([
+        ...balancing,
+        'zone sticky_edge 64k;',
+      ]);
+      expect(body.filter((l) => l.startsWith('server '))).toEqual([
+        'server 10.0.2.10:3000 max_fails=2 fail_timeout=5s;',
+        'server 10.0.3.10:3000 max_fails=2 fail_timeout=5s;',
+      ]);
+    },
+  );
+});
+
+describe('clientKeyMaps', () => {
+  test.each<
+    [EdgeRenderOptions['sticky'], 64 | 128 | undefined, string | undefined]
+  >([
+    ['ip_hash', undefined, 'map $remote_addr $sticky_edge_client_key {'],
+    ['hash', undefined, 'map $remote_addr $sticky_edge_hash_key {'],
+    ['hash', 128, undefined],
+    ['cookie', undefined, undefined],
+  ])('sticky=%s hashIpv6Prefix=%s: %s', (sticky, hashIpv6Prefix, head) => {
+    const lines = clientKeyMaps(valid({ sticky, hashIpv6Prefix }));
+    expect(lines.find((l) => l.startsWith('map '))).toBe(head);
+  });
+
+  test('IPv4 first (the common case), IPv4-mapped next, then the /64 of every IPv6 form', () => {
+    const network = clientKeyMap('$k', 'network24').map((l) => l.trim());
+    expect(network.slice(1, 4)).toEqual([
+      'default $remote_addr;',
+      '"~^(\\d+\\.\\d+\\.\\d+)\\.\\d+$" "$1";',
+      '"~^::ffff:(\\d+\\.\\d+\\.\\d+)\\.\\d+$" "$1";',
     ]);
-    expect(body.filter((l) => l.startsWith('server '))).toEqual([
-      'server 10.0.2.10:3000 max_fails=2 fail_timeout=5s;',
-      'server 10.0.3.10:3000 max_fails=2 fail_timeout=5s;',
-    ]);
+    const address = clientKeyMap('$k', 'address').map((l) => l.trim());
+    expect(address[2]).toBe('"~^(\\d+\\.\\d+\\.\\d+\\.\\d+)$" "$1";');
+    expect(network.slice(4, -1)).toEqual(address.slice(4, -1));
+    expect(network.slice(4, -1)).toHaveLength(IPV6_NETWORK64_RULES.length);
   });
 });
 

@@ -37,6 +37,16 @@ describe('nginxRenderOptions', () => {
     expect(nginxRenderOptions(settings, edge).tls).toBe(true);
   });
 
+  test('hashIpv6Prefix reaches the renderer with the hash strategy only (the renderer refuses it elsewhere)', () => {
+    const settings = { ...DEFAULT_SETTINGS, hashIpv6Prefix: 128 as const };
+    expect(
+      nginxRenderOptions({ ...settings, sticky: 'hash' }, edge).hashIpv6Prefix,
+    ).toBe(128);
+    expect(nginxRenderOptions(settings, edge)).not.toHaveProperty(
+      'hashIpv6Prefix',
+    );
+  });
+
   test('a local topology places the listeners itself and keeps everything else', () => {
     const local = nginxRenderOptions(DEFAULT_SETTINGS, {
       ...edge,

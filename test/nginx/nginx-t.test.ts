@@ -43,6 +43,11 @@ for (const lb of LB_KINDS) {
           `lb=${lb} sticky=${sticky} tls=${tls} status=${statusListen !== undefined}`,
           renderEdgeConfig(options),
         ]);
+        if (sticky === 'hash')
+          variants.push([
+            `lb=${lb} sticky=hash hashIpv6Prefix=128 tls=${tls} status=${statusListen !== undefined}`,
+            renderEdgeConfig({ ...options, hashIpv6Prefix: 128 }),
+          ]);
       }
     }
   }

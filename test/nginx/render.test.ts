@@ -111,8 +111,10 @@ describe.each(LB_KINDS)('renderEdgeConfig lb=%s', (lb) => {
       expect(balanced).toContain(
         'server 10.0.2.10:3000 max_fails=2 fail_timeout=5s;\n    server 10.0.3.10:3000 max_fails=2 fail_timeout=5s;',
       );
-      expect(balanced.includes('ip_hash;')).toBe(sticky === 'ip_hash');
-      expect(balanced.includes('hash $remote_addr consistent;')).toBe(
+      expect(balanced.includes('hash $sticky_edge_client_key;')).toBe(
+        sticky === 'ip_hash',
+      );
+      expect(balanced.includes('hash $sticky_edge_hash_key consistent;')).toBe(
         sticky === 'hash',
       );
       // Only the cookie strategy routes on the cookie (every strategy's access log records it).
@@ -406,6 +408,16 @@ describe('renderEdgeConfig validation', () => {
       { cookieTtlSeconds: 5 },
       /^cookieTtl must be a whole number of seconds from 60 to 31536000, got 5$/,
     ],
+    [
+      'hashIpv6Prefix is 48',
+      { sticky: 'hash', hashIpv6Prefix: 48 as 64 },
+      /^hashIpv6Prefix must be 64 \(an IPv6 client keyed on its \/64\) or 128 \(its whole address\), got 48$/,
+    ],
+    [
+      'hashIpv6Prefix is given with another strategy than hash',
+      { sticky: 'ip_hash', hashIpv6Prefix: 128 },
+      /^hashIpv6Prefix applies only to sticky hash, got hashIpv6Prefix 128 with sticky ip_hash$/,
+    ],
   ])('fails when %s', (_name, overrides, message) => {
     expect(() => render(overrides)).toThrow(
       expect.objectContaining({
@@ -434,7 +446,9 @@ describe('renderMainConfig', () => {
     );
     expect(main).toContain('"client":"$remote_addr"');
     expect(main).toContain('"backend":"$sticky_edge_backend"');
-    expect(main).toContain('\n    upstream sticky_edge {\n        ip_hash;');
+    expect(main).toContain(
+      '\n    upstream sticky_edge {\n        hash $sticky_edge_client_key;',
+    );
     expect(listens(main)).toEqual(listens(http));
   });
 

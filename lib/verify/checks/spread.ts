@@ -1,5 +1,5 @@
 /** spread: with enough independent client keys, the sessions land on every backend that exists. */
-import { ipHashKey } from '../addresses';
+import { hashKey, ipHashKey } from '../addresses';
 import {
   allAnswered,
   answered,
@@ -78,7 +78,10 @@ export const spread = defineCheck(
   },
 );
 
-/** One key per independent routing decision: a session for cookies, a client address (or /24) otherwise. */
+/**
+ * One key per independent routing decision: a session for cookies, otherwise a client address (IPv4; its /24
+ * under ip_hash) or IPv6 /64.
+ */
 function spreadKeys(o: Observations): string[] {
   if (o.routing === 'cookie') return o.sessions.map((s) => String(s.index));
   return o.sessions.flatMap((session) => {
@@ -87,7 +90,9 @@ function spreadKeys(o: Observations): string[] {
       ? o.expectedClientIps(first.localAddress)
       : undefined;
     if (expected?.length !== 1) return ['one caller'];
-    return [o.sticky === 'hash' ? expected[0] : ipHashKey(expected[0])];
+    return [
+      o.sticky === 'hash' ? hashKey(expected[0]) : ipHashKey(expected[0]),
+    ];
   });
 }
 
