@@ -40,7 +40,7 @@ export interface EdgeSettings {
   readonly natGateways: 1 | 2;
   /** The nginx group's target-tracking target: average CPU utilisation, in percent. */
   readonly nginxScaleCpuPercent: number;
-  /** How long a leaving nginx node keeps its connections (WebSockets) before it is terminated: the deregistration delay. */
+  /** How long a leaving nginx node finishes its requests before its lifecycle hook or termination: the deregistration delay. */
   readonly nginxDrainSeconds: number;
   /**
    * How long a terminating nginx node is held after the deregistration delay while it still carries WebSockets

@@ -27,7 +27,7 @@ export interface EdgeLoadBalancerProps {
   /**
    * How long a leaving nginx node keeps its open connections (the target group's deregistration delay). The
    * Auto Scaling group waits this long before it terminates a node it scales in (activity
-   * WaitingForELBConnectionDraining), so a WebSocket shorter than this is never cut by a scale-in.
+   * WaitingForELBConnectionDraining) before its termination lifecycle hook, if any, or terminating it.
    * @default Duration.seconds(30) - short, as sandbox deploys replace nodes often
    */
   readonly deregistrationDelay?: Duration;

@@ -162,9 +162,9 @@ export class NginxTier extends Construct {
  * with requests and connections whichever load balancer is in front, so one metric serves NLB and ALB alike
  * (an ALB's RequestCountPerTarget would miss WebSocket load, an NLB's flow counts are per load balancer, not
  * per node). Scaling the nginx tier moves no session: every node renders the same mapping. A node scaled in
- * is first deregistered and the group waits the target group's deregistration delay (`nginxDrainSeconds`)
- * before terminating it, so connections shorter than that finish; target tracking scales in only after 15
- * minutes below the target, so the tier does not flap.
+ * is first deregistered and the group waits the target group's deregistration delay (`nginxDrainSeconds`),
+ * then the termination lifecycle hook holds it while its WebSockets remain (`holdWhileWebSocketsRemain`);
+ * target tracking scales in only after 15 minutes below the target, so the tier does not flap.
  */
 function scaleOnCpu(
   group: autoscaling.AutoScalingGroup,
