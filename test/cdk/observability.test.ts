@@ -358,15 +358,19 @@ function connectionTermination(s: Synthesized): string | undefined {
 describe.each(ALL)('%s: scale-in lifecycle hook', (mode) => {
   test('a termination hook on the nginx group: CONTINUE by default, a 5-minute heartbeat timeout', () => {
     const s = synth(mode);
-    s.template.resourceCountIs('AWS::AutoScaling::LifecycleHook', 1);
-    s.template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
-      AutoScalingGroupName: { Ref: groupId(s) },
-      LifecycleHookName: LIFECYCLE_HOOK_NAME,
-      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-      DefaultResult: 'CONTINUE',
-      // 100 × 300 s = 30,000 s of global timeout: room for the longest drain the setting allows (28,800 s).
-      HeartbeatTimeout: 300,
-    });
+    const hooks = Object.values(
+      s.template.findResources('AWS::AutoScaling::LifecycleHook'),
+    );
+    expect(hooks.map((h) => h.Properties)).toEqual([
+      {
+        AutoScalingGroupName: { Ref: groupId(s) },
+        LifecycleHookName: LIFECYCLE_HOOK_NAME,
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        DefaultResult: 'CONTINUE',
+        // 100 × 300 s = 30,000 s of global timeout: room for the longest drain the setting allows (28,800 s).
+        HeartbeatTimeout: 300,
+      },
+    ]);
   });
 
   test('the nodes may complete and heartbeat the action on this group only, and look up their group', () => {
