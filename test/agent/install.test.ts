@@ -62,7 +62,8 @@ describe('with the lifecycle hook', () => {
 
   const systemdAnalyze =
     spawnSync('systemd-analyze', ['--version']).status === 0;
-  (systemdAnalyze ? test : test.skip)(
+  const testWithSystemd = systemdAnalyze ? test : test.skip;
+  testWithSystemd(
     'writes a unit systemd-analyze accepts without a warning',
     () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'sticky-edge-agent-unit-'));
