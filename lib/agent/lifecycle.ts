@@ -26,7 +26,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import * as path from 'node:path';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -136,7 +136,7 @@ export async function nginxMasterPid(
 ): Promise<number | undefined> {
   const conf = await readFile(n.conf, 'utf8');
   const named = /^\s*pid\s+([^;\s]+);/m.exec(conf)?.[1] ?? '/run/nginx.pid';
-  const file = path.resolve(n.prefix ?? '/', named);
+  const file = resolve(n.prefix ?? '/', named);
   try {
     const pid = Number((await readFile(file, 'utf8')).trim());
     return Number.isInteger(pid) && pid > 0 && isRunning(pid) ? pid : undefined;
