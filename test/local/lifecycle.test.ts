@@ -304,7 +304,8 @@ test('a terminating node keeps its WebSocket with heartbeats, takes no new conne
     () => calls(r, 'complete-lifecycle-action')[0],
     5_000,
   );
-  expect(complete.at - closedAt).toBeLessThan(1_500);
+  // The agent looks every 250 ms; the rest is a loaded machine spawning the fake aws.
+  expect(complete.at - closedAt).toBeLessThan(2_500);
   const action = `--lifecycle-hook-name ${LIFECYCLE_HOOK_NAME} --auto-scaling-group-name ${GROUP} --instance-id ${r.instanceId}`;
   expect(complete.args).toBe(
     `autoscaling complete-lifecycle-action ${action} --lifecycle-action-result CONTINUE --region us-east-1`,
@@ -324,19 +325,19 @@ test('a WebSocket that never closes is closed by the node at the maximum, and th
   const closed = new Promise<number>((resolve) =>
     r.webSocket.once('close', () => resolve(Date.now())),
   );
+  const terminatedAt = Date.now();
   r.terminate();
   await r.agent.waitForLine(/terminating: nginx quits gracefully/, 5_000);
-  const started = Date.now();
   expect(await echo(r.webSocket, 'held')).toBe('held');
   const complete = await until(
     'complete-lifecycle-action',
     () => calls(r, 'complete-lifecycle-action')[0],
     8_000,
   );
-  // The maximum is 2 s; the agent looks every 250 ms.
-  expect(complete.at - started).toBeGreaterThanOrEqual(1_900);
-  expect(complete.at - started).toBeLessThan(4_000);
-  expect((await closed) - started).toBeLessThan(4_000);
+  // The maximum is 2 s from when the agent saw Terminated (after this test set it); the agent looks every 250 ms.
+  expect(complete.at - terminatedAt).toBeGreaterThanOrEqual(2_000);
+  expect(complete.at - terminatedAt).toBeLessThan(6_000);
+  expect((await closed) - terminatedAt).toBeLessThan(6_000);
   expect(
     calls(r, 'record-lifecycle-action-heartbeat').length,
   ).toBeGreaterThanOrEqual(1);
