@@ -49,8 +49,13 @@ export interface EdgeSettings {
   readonly natGateways: 1 | 2;
   /** The nginx group's target-tracking target: average CPU utilisation, in percent. */
   readonly nginxScaleCpuPercent: number;
-  /** How long a leaving nginx node keeps its connections (WebSockets) before it is terminated: the deregistration delay. */
+  /** How long a leaving nginx node finishes its requests before its lifecycle hook or termination: the deregistration delay. */
   readonly nginxDrainSeconds: number;
+  /**
+   * How long a terminating nginx node is held after the deregistration delay while it still carries WebSockets
+   * (a termination lifecycle hook); 0 adds no hook.
+   */
+  readonly nginxWebSocketDrainSeconds: number;
   /** How long the nginx access log is kept in CloudWatch Logs, in days. */
   readonly logRetentionDays: number;
   /** The dashboard's alarms: no healthy nginx target, one backend taking more than `alarmBackendSharePercent`. */
@@ -86,6 +91,7 @@ export const DEFAULT_SETTINGS: EdgeSettings = {
   natGateways: 1,
   nginxScaleCpuPercent: 50,
   nginxDrainSeconds: 120,
+  nginxWebSocketDrainSeconds: 3600,
   logRetentionDays: 7,
   alarms: false,
   alarmBackendSharePercent: 80,
@@ -116,6 +122,8 @@ export const SETTING_KEYS = {
     '1 or 2 (2 puts one NAT gateway in each AZ at the cost of one more Elastic IP)',
   nginxScaleCpuPercent: 'a whole number of percent from 10 to 90',
   nginxDrainSeconds: 'a whole number of seconds from 0 to 3600',
+  nginxWebSocketDrainSeconds:
+    'a whole number of seconds from 0 (no lifecycle hook) to 28800 (the hook allows 30000)',
   logRetentionDays: `one of ${LOG_RETENTION_DAYS.join(', ')} (days)`,
   alarms: 'true or false',
   alarmBackendSharePercent: 'a whole number of percent from 51 to 100',
@@ -242,6 +250,7 @@ export function parseSettings(
     natGateways: get('natGateways'),
     nginxScaleCpuPercent: get('nginxScaleCpuPercent'),
     nginxDrainSeconds: get('nginxDrainSeconds'),
+    nginxWebSocketDrainSeconds: get('nginxWebSocketDrainSeconds'),
     logRetentionDays: get('logRetentionDays'),
     alarms: get('alarms'),
     alarmBackendSharePercent: get('alarmBackendSharePercent'),
@@ -320,6 +329,15 @@ export function parseSettings(
       raw.nginxDrainSeconds === undefined
         ? d.nginxDrainSeconds
         : wholeNumber('nginxDrainSeconds', raw.nginxDrainSeconds, 0, 3600),
+    nginxWebSocketDrainSeconds:
+      raw.nginxWebSocketDrainSeconds === undefined
+        ? d.nginxWebSocketDrainSeconds
+        : wholeNumber(
+            'nginxWebSocketDrainSeconds',
+            raw.nginxWebSocketDrainSeconds,
+            0,
+            28800,
+          ),
     logRetentionDays:
       raw.logRetentionDays === undefined
         ? d.logRetentionDays

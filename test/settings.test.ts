@@ -37,6 +37,7 @@ describe('parseSettings', () => {
       from({
         nginxScaleCpuPercent: '60',
         nginxDrainSeconds: 600,
+        nginxWebSocketDrainSeconds: '0',
         logRetentionDays: '30',
         alarms: 'true',
         alarmBackendSharePercent: 90,
@@ -44,6 +45,7 @@ describe('parseSettings', () => {
     ).toMatchObject({
       nginxScaleCpuPercent: 60,
       nginxDrainSeconds: 600,
+      nginxWebSocketDrainSeconds: 0,
       logRetentionDays: 30,
       alarms: true,
       alarmBackendSharePercent: 90,
@@ -123,6 +125,21 @@ describe('parseSettings', () => {
     ['nginxScaleCpuPercent', '95', /^nginxScaleCpuPercent must be .*got "95"$/],
     ['nginxScaleCpuPercent', '5', /^nginxScaleCpuPercent must be .*got "5"$/],
     ['nginxDrainSeconds', '3601', /^nginxDrainSeconds must be .*got "3601"$/],
+    [
+      'nginxWebSocketDrainSeconds',
+      '28801',
+      /^nginxWebSocketDrainSeconds must be a whole number of seconds from 0 \(no lifecycle hook\) to 28800 .*got "28801"$/,
+    ],
+    [
+      'nginxWebSocketDrainSeconds',
+      '-1',
+      /^nginxWebSocketDrainSeconds must be .*got "-1"$/,
+    ],
+    [
+      'nginxWebSocketDrainSeconds',
+      '1h',
+      /^nginxWebSocketDrainSeconds must be .*got "1h"$/,
+    ],
     [
       'logRetentionDays',
       '10',

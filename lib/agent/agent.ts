@@ -18,6 +18,7 @@ import {
   Thresholds,
   UNPROBED,
 } from './health';
+import { LIFECYCLE_DEFAULTS, LifecycleOptions } from './lifecycle';
 import { configBackends, withDown } from './nginx-conf';
 
 const run = promisify(execFile);
@@ -35,6 +36,8 @@ export interface AgentOptions extends Thresholds {
   readonly intervalMs: number;
   /** A probe not answered within this counts as failed: a hung backend and a black hole fail alike. */
   readonly timeoutMs: number;
+  /** Hold the instance while WebSockets remain when its Auto Scaling group terminates it. @default - not watched */
+  readonly lifecycle?: LifecycleOptions;
 }
 
 /**
@@ -210,6 +213,12 @@ export function agentOptions(values: {
   timeout?: string;
   fall?: string;
   rise?: string;
+  'lifecycle-hook'?: string;
+  region?: string;
+  'websocket-drain'?: string;
+  heartbeat?: string;
+  'lifecycle-poll'?: string;
+  imds?: string;
 }): AgentOptions {
   if (!values.conf) throw new UserError('--conf FILE is required');
   const healthPath = values['health-path'] ?? AGENT_DEFAULTS.healthPath;
@@ -239,5 +248,74 @@ export function agentOptions(values: {
     timeoutMs,
     fall: num('fall', AGENT_DEFAULTS.fall, 1, 10),
     rise: num('rise', AGENT_DEFAULTS.rise, 1, 10),
+    lifecycle: lifecycleOptions(values),
+  };
+}
+
+/** The longest WebSocket drain: the hook's global timeout is 100 × its 300 s heartbeat timeout, 30,000 s. */
+export const MAX_WEBSOCKET_DRAIN_SECONDS = 28_800;
+const LIFECYCLE_FLAGS = [
+  'region',
+  'websocket-drain',
+  'heartbeat',
+  'lifecycle-poll',
+  'imds',
+] as const;
+/** Only the real instance metadata service, or a stand-in on loopback (tests). */
+const IMDS_URL =
+  /^http:\/\/(169\.254\.169\.254|\[fd00:ec2::254\]|127(\.\d{1,3}){3})(:\d{1,5})?$/;
+
+function lifecycleOptions(
+  values: Parameters<typeof agentOptions>[0],
+): LifecycleOptions | undefined {
+  const hookName = values['lifecycle-hook'];
+  if (hookName === undefined) {
+    const stray = LIFECYCLE_FLAGS.find((f) => values[f] !== undefined);
+    if (stray !== undefined)
+      throw new UserError(
+        `--${stray} needs --lifecycle-hook NAME, got ${JSON.stringify(values[stray])} without it`,
+      );
+    return undefined;
+  }
+  // Auto Scaling's LifecycleHookName: 1-255 letters, digits, -, _ and /.
+  if (!/^[A-Za-z0-9\-_/]{1,255}$/.test(hookName))
+    throw new UserError(
+      `--lifecycle-hook must be 1-255 letters, digits, -, _ or /, got ${JSON.stringify(hookName)}`,
+    );
+  const region = values.region;
+  if (region === undefined || !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(region))
+    throw new UserError(
+      `--region must be an AWS region such as us-east-1, got ${JSON.stringify(region)}`,
+    );
+  const imds = values.imds ?? LIFECYCLE_DEFAULTS.imds;
+  if (!IMDS_URL.test(imds))
+    throw new UserError(
+      `--imds must be http://169.254.169.254 or a loopback http://127.x.x.x:PORT, got ${JSON.stringify(imds)}`,
+    );
+  const seconds = (
+    name: 'websocket-drain' | 'heartbeat',
+    d: number,
+    min: number,
+    max: number,
+  ) =>
+    values[name] === undefined
+      ? d
+      : wholeNumber(name, values[name], min, max) * 1000;
+  return {
+    hookName,
+    region,
+    maxDrainMs: seconds(
+      'websocket-drain',
+      3_600_000,
+      1,
+      MAX_WEBSOCKET_DRAIN_SECONDS,
+    ),
+    heartbeatMs: seconds('heartbeat', LIFECYCLE_DEFAULTS.heartbeatMs, 1, 3600),
+    pollMs:
+      values['lifecycle-poll'] === undefined
+        ? LIFECYCLE_DEFAULTS.pollMs
+        : wholeNumber('lifecycle-poll', values['lifecycle-poll'], 50, 60_000),
+    imds,
+    aws: LIFECYCLE_DEFAULTS.aws,
   };
 }

@@ -16,13 +16,29 @@ export const AGENT_SERVICE = 'sticky-edge-health.service';
 /** The package Node.js the agent runs on comes from (nginx's own user data installs it with nginx). */
 export const AGENT_PACKAGE = NODE_PACKAGE;
 
+/** The nginx group's termination lifecycle hook; a name per group, so a fixed one clashes with nothing. */
+export const LIFECYCLE_HOOK_NAME = 'sticky-edge-websocket-drain';
+
+/** What the agent needs to hold a terminating node while its WebSockets remain (lib/agent/lifecycle.ts). */
+export interface AgentLifecycle {
+  /** The group's region (a CDK token on the CDK path: it is only text here). */
+  readonly region: string;
+  /** The longest a terminating node waits for its WebSockets. */
+  readonly webSocketDrainSeconds: number;
+}
+
 const SCRIPT_END = 'STICKY_EDGE_HEALTH_JS';
 const UNIT_END = 'STICKY_EDGE_HEALTH_UNIT';
 
 /** Writes the agent and its unit, and starts it; nginx must already be installed and running. */
 export function agentInstallCommands(
   nginxConf = '/etc/nginx/nginx.conf',
+  lifecycle?: AgentLifecycle,
 ): string[] {
+  const lifecycleFlags =
+    lifecycle === undefined
+      ? ''
+      : ` --lifecycle-hook ${LIFECYCLE_HOOK_NAME} --region ${lifecycle.region} --websocket-drain ${lifecycle.webSocketDrainSeconds}`;
   return [
     `install -d -m 0755 -o root -g root ${AGENT_DIR}`,
     // Compressed: EC2 takes at most 16 KB of user data, and the nginx tier's also carries nginx.conf and the
@@ -35,11 +51,12 @@ export function agentInstallCommands(
     '[Unit]',
     'Description=sticky-edge health agent: marks hung or unreachable backends down in nginx.conf',
     'After=nginx.service',
-    'Requires=nginx.service',
+    // Wants, not Requires: on scale-in the agent quits nginx and outlives it while its WebSockets drain.
+    'Wants=nginx.service',
     '',
     '[Service]',
     // Root: it rewrites /etc/nginx/nginx.conf and signals nginx's master (root), as `nginx -s reload` does.
-    `ExecStart=${NODE_BINARY} ${AGENT_SCRIPT} --conf ${nginxConf} --nginx /usr/sbin/nginx`,
+    `ExecStart=${NODE_BINARY} ${AGENT_SCRIPT} --conf ${nginxConf} --nginx /usr/sbin/nginx${lifecycleFlags}`,
     'Restart=always',
     'RestartSec=1',
     'RestartPreventExitStatus=2',

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { UserError } from '../errors';
 import { agentOptions, runAgent } from './agent';
+import { runLifecycle } from './lifecycle';
 
 const log = (line: string) =>
   process.stdout.write(`sticky-edge-health: ${line}\n`);
@@ -21,6 +22,12 @@ async function main(): Promise<number> {
       timeout: { type: 'string' },
       fall: { type: 'string' },
       rise: { type: 'string' },
+      'lifecycle-hook': { type: 'string' },
+      region: { type: 'string' },
+      'websocket-drain': { type: 'string' },
+      heartbeat: { type: 'string' },
+      'lifecycle-poll': { type: 'string' },
+      imds: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -29,7 +36,28 @@ async function main(): Promise<number> {
   const stop = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const)
     process.once(signal, () => stop.abort());
-  await runAgent(options, stop.signal, log);
+  if (options.lifecycle === undefined) {
+    await runAgent(options, stop.signal, log);
+    return 0;
+  }
+  // Health rounds end when the node starts terminating: nginx is about to quit, and reloads would fail.
+  const rounds = new AbortController();
+  stop.signal.addEventListener('abort', () => rounds.abort(), { once: true });
+  log(
+    `watching the instance's lifecycle: hook ${options.lifecycle.hookName}, WebSockets kept up to ${options.lifecycle.maxDrainMs / 1000} s`,
+  );
+  await Promise.all([
+    runAgent(options, rounds.signal, log),
+    runLifecycle(options.lifecycle, options, stop.signal, log, () =>
+      rounds.abort(),
+    ),
+  ]);
+  // Completed: idle until the instance stops the service (Restart=always would otherwise start it again).
+  await new Promise<void>((resolve) =>
+    stop.signal.aborted
+      ? resolve()
+      : stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
   return 0;
 }
 

@@ -27,10 +27,18 @@ export interface EdgeLoadBalancerProps {
   /**
    * How long a leaving nginx node keeps its open connections (the target group's deregistration delay). The
    * Auto Scaling group waits this long before it terminates a node it scales in (activity
-   * WaitingForELBConnectionDraining), so a WebSocket shorter than this is never cut by a scale-in.
+   * WaitingForELBConnectionDraining) before its termination lifecycle hook, if any, or terminating it.
    * @default Duration.seconds(30) - short, as sandbox deploys replace nodes often
    */
   readonly deregistrationDelay?: Duration;
+  /**
+   * NLB: reset the connections still open at the end of the deregistration delay
+   * (`deregistration_delay.connection_termination.enabled`). Off when a lifecycle hook keeps a node for its
+   * WebSockets beyond the delay: an NLB keeps forwarding a deregistered target's established connections
+   * otherwise. An ALB has no such attribute.
+   * @default true
+   */
+  readonly closeConnectionsAfterDelay?: boolean;
 }
 
 const DEREGISTRATION_DELAY = Duration.seconds(30);
@@ -141,11 +149,14 @@ function networkLoadBalancer(
       unhealthyThresholdCount: LB_HEALTH_CHECK.healthyThreshold,
     },
   });
-  // At the end of the delay the NLB resets what is still open, so the client reconnects at once (to the same
-  // backend: every node routes alike) instead of waiting on a connection to an instance that is gone.
+  // With it, the NLB resets what is still open at the end of the delay, so the client reconnects at once (to the
+  // same backend: every node routes alike) instead of waiting on a connection to an instance that is gone.
+  // Without it (the NLB guide, "Deregistration delay": if the deregistered target stays healthy and a connection
+  // is not idle, the NLB can continue to send traffic to it), WebSockets live on while the lifecycle hook keeps
+  // the node, and the node's health agent closes them itself at the hook's maximum.
   targetGroup.setAttribute(
     'deregistration_delay.connection_termination.enabled',
-    'true',
+    String(props.closeConnectionsAfterDelay ?? true),
   );
   return { loadBalancer, targetGroup, listenerPorts: [port] };
 }

@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,7 +13,12 @@ import {
 } from '../nginx/nginx-options';
 import { dnfInstallWithRetry } from '../os/dnf-install';
 import { INSTANCE_ACCESS_LOG } from '../nginx/access-log';
-import { AGENT_PACKAGE, agentInstallCommands } from '../agent/install';
+import {
+  AGENT_PACKAGE,
+  AgentLifecycle,
+  agentInstallCommands,
+  LIFECYCLE_HOOK_NAME,
+} from '../agent/install';
 
 export interface NginxTierProps {
   /** The edge VPC. */
@@ -44,6 +49,13 @@ export interface NginxTierProps {
    * @default - the access log stays on the node
    */
   readonly accessLogGroup?: logs.ILogGroup;
+  /**
+   * On termination (scale-in, replacement) a lifecycle hook holds a node after its deregistration delay while
+   * nginx still carries connections (WebSockets), at most this many seconds (1-28800), sending heartbeats; then
+   * the node closes what is left and is terminated. 0 adds no hook.
+   * @default 0 - no hook: a node is terminated at the end of the deregistration delay
+   */
+  readonly webSocketDrainSeconds?: number;
 }
 
 /**
@@ -110,8 +122,18 @@ export class NginxTier extends Construct {
       }),
     });
     scaleOnCpu(this.autoScalingGroup, props.scaleCpuPercent ?? 50);
+    const drainSeconds = props.webSocketDrainSeconds ?? 0;
     userData.addCommands(
-      ...nginxInstallCommands(amazonLinuxNginxConf(props.renderOptions)),
+      ...nginxInstallCommands(
+        amazonLinuxNginxConf(props.renderOptions),
+        drainSeconds === 0
+          ? undefined
+          : holdWhileWebSocketsRemain(
+              this,
+              this.autoScalingGroup,
+              drainSeconds,
+            ),
+      ),
     );
     if (props.accessLogGroup !== undefined)
       userData.addCommands(
@@ -140,9 +162,9 @@ export class NginxTier extends Construct {
  * with requests and connections whichever load balancer is in front, so one metric serves NLB and ALB alike
  * (an ALB's RequestCountPerTarget would miss WebSocket load, an NLB's flow counts are per load balancer, not
  * per node). Scaling the nginx tier moves no session: every node renders the same mapping. A node scaled in
- * is first deregistered and the group waits the target group's deregistration delay (`nginxDrainSeconds`)
- * before terminating it, so connections shorter than that finish; target tracking scales in only after 15
- * minutes below the target, so the tier does not flap.
+ * is first deregistered and the group waits the target group's deregistration delay (`nginxDrainSeconds`),
+ * then the termination lifecycle hook holds it while its WebSockets remain (`holdWhileWebSocketsRemain`);
+ * target tracking scales in only after 15 minutes below the target, so the tier does not flap.
  */
 function scaleOnCpu(
   group: autoscaling.AutoScalingGroup,
@@ -151,6 +173,77 @@ function scaleOnCpu(
   group.scaleOnCpuUtilization('CpuTarget', {
     targetUtilizationPercent: targetPercent,
   });
+}
+
+/**
+ * Without a heartbeat for this long the hook lets the group terminate the node (default result CONTINUE), so
+ * a node whose agent died waits 5 minutes, not the whole drain. The agent beats every minute. The hook's global
+ * timeout is 100 × this (30,000 s), which bounds `webSocketDrainSeconds` at 28,800 (Amazon EC2 Auto Scaling
+ * User Guide, "Configure a lifecycle hook's timeout": heartbeat 30-7200 s; global timeout 48 hours or 100 × the
+ * heartbeat timeout, whichever is smaller).
+ */
+const HOOK_HEARTBEAT_TIMEOUT = Duration.minutes(5);
+const MAX_WEBSOCKET_DRAIN_SECONDS = 28_800;
+
+/**
+ * The termination hook, and the instance role's right to answer it on this group only. The group deregisters
+ * a node and waits its deregistration delay before `Terminating:Wait` (User Guide, "How lifecycle hooks work"),
+ * so the hook adds its time after `nginxDrainSeconds`; the health agent on the node does the waiting
+ * (lib/agent/lifecycle.ts). A separate policy, not the role's default one: it names the group, and the group
+ * must not wait for a policy that waits for it.
+ */
+function holdWhileWebSocketsRemain(
+  scope: Construct,
+  group: autoscaling.AutoScalingGroup,
+  drainSeconds: number,
+): AgentLifecycle {
+  if (
+    !Number.isInteger(drainSeconds) ||
+    drainSeconds < 0 ||
+    drainSeconds > MAX_WEBSOCKET_DRAIN_SECONDS
+  )
+    throw new Error(
+      `webSocketDrainSeconds must be a whole number from 0 to ${MAX_WEBSOCKET_DRAIN_SECONDS}, got ${drainSeconds}`,
+    );
+  group.addLifecycleHook('WebSocketDrain', {
+    lifecycleHookName: LIFECYCLE_HOOK_NAME,
+    lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
+    defaultResult: autoscaling.DefaultResult.CONTINUE,
+    heartbeatTimeout: HOOK_HEARTBEAT_TIMEOUT,
+  });
+  const policy = new iam.Policy(scope, 'LifecyclePolicy', {
+    statements: [
+      new iam.PolicyStatement({
+        actions: [
+          'autoscaling:CompleteLifecycleAction',
+          'autoscaling:RecordLifecycleActionHeartbeat',
+        ],
+        resources: [group.autoScalingGroupArn],
+      }),
+      // The agent learns its group's name from its instance id: user data cannot name the group that launches it.
+      new iam.PolicyStatement({
+        actions: ['autoscaling:DescribeAutoScalingInstances'],
+        resources: ['*'],
+      }),
+    ],
+  });
+  policy.attachToRole(group.role);
+  Validations.of(policy).acknowledge(
+    {
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/<${Stack.of(scope).getLogicalId(group.node.defaultChild as CfnElement)}>]`,
+      reason:
+        'The * is the group ARN part CloudFormation never returns (its UUID); the group is named in full, so only this group is covered',
+    },
+    {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'DescribeAutoScalingInstances is read-only and supports no resource-level permissions (Service Authorization Reference, Amazon EC2 Auto Scaling)',
+    },
+  );
+  return {
+    region: Stack.of(scope).region,
+    webSocketDrainSeconds: drainSeconds,
+  };
 }
 
 /** Heredoc delimiter around the CloudWatch agent's config in user data. */
@@ -221,7 +314,10 @@ function nginxSecurityGroup(
  * Install, write, check, start, and wait until nginx answers. `set -e` makes any failure end the script
  * with a non-zero status, which the exit trap sends to CloudFormation as a failed signal.
  */
-function nginxInstallCommands(nginxConf: string): string[] {
+function nginxInstallCommands(
+  nginxConf: string,
+  lifecycle: AgentLifecycle | undefined,
+): string[] {
   if (nginxConf.split('\n').includes(NGINX_CONF_END))
     throw new Error(
       `nginx.conf contains the heredoc delimiter ${NGINX_CONF_END}`,
@@ -236,6 +332,6 @@ function nginxInstallCommands(nginxConf: string): string[] {
     'systemctl enable --now nginx',
     `curl -fsS --retry 10 --retry-connrefused --retry-delay 1 http://${NGINX_STATUS_LISTEN}${HEALTH_PATH}`,
     // Open-source nginx checks backends only passively: the agent marks a hung or unreachable one down.
-    ...agentInstallCommands(),
+    ...agentInstallCommands(undefined, lifecycle),
   ];
 }

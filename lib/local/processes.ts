@@ -31,8 +31,13 @@ export function spawnManaged(
   command: string,
   args: readonly string[],
   abort?: AbortSignal,
+  /** @default - this process's environment */
+  env?: NodeJS.ProcessEnv,
 ): ManagedProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   let output = '';
   const lineWaiters = new Set<(line: string) => void>();
   let partial = '';

@@ -100,6 +100,7 @@ export class StickyEdgeStack extends Stack {
       upstreamPort: settings.appPort,
       scaleCpuPercent: settings.nginxScaleCpuPercent,
       accessLogGroup: this.accessLogGroup,
+      webSocketDrainSeconds: settings.nginxWebSocketDrainSeconds,
     });
     // nginx nodes come up (and signal) only once the app servers answer at their public addresses.
     this.nginx.autoScalingGroup.node.addDependency(this.apps.ready);
@@ -117,6 +118,8 @@ export class StickyEdgeStack extends Stack {
       targetPort: NGINX_TRAFFIC_PORT,
       healthPath: HEALTH_PATH,
       deregistrationDelay: Duration.seconds(settings.nginxDrainSeconds),
+      // With the lifecycle hook a node outlives its deregistration delay, and its WebSockets must too.
+      closeConnectionsAfterDelay: settings.nginxWebSocketDrainSeconds === 0,
       certificate:
         settings.certificateArn === undefined
           ? undefined

@@ -729,8 +729,11 @@ describe('health agent', () => {
       expect(
         gunzipSync(Buffer.from(script?.[1] ?? '', 'base64')).toString(),
       ).toBe(bundleAgent());
-      expect(lines).toContain(
-        'ExecStart=/usr/bin/node-22 /opt/sticky-edge/health-agent.js --conf /etc/nginx/nginx.conf --nginx /usr/sbin/nginx',
+      // The lifecycle flags that may follow are tested in test/cdk/observability.test.ts.
+      expect(lines).toContainEqual(
+        expect.stringMatching(
+          /^ExecStart=\/usr\/bin\/node-22 \/opt\/sticky-edge\/health-agent\.js --conf \/etc\/nginx\/nginx\.conf --nginx \/usr\/sbin\/nginx( --lifecycle-hook .*)?$/,
+        ),
       );
       expect(lines).toContain('After=nginx.service');
       expect(lines).toContain('Restart=always');

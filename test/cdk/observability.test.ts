@@ -1,7 +1,9 @@
 /**
- * The nginx tier's scaling, its access log in CloudWatch Logs, the dashboard and the alarms, in the template.
+ * The nginx tier's scaling, its scale-in lifecycle hook, its access log in CloudWatch Logs, the dashboard and the
+ * alarms, in the template. Synthesizing runs cdk-nag, so a finding nobody acknowledged fails here too.
  */
 import { Match } from 'aws-cdk-lib/assertions';
+import { LIFECYCLE_HOOK_NAME } from '../../lib/agent/install';
 import { INSTANCE_ACCESS_LOG } from '../../lib/nginx/access-log';
 import { dnfInstallWithRetry } from '../../lib/os/dnf-install';
 import {
@@ -14,7 +16,7 @@ import {
   targetOf,
 } from './synth';
 
-jest.setTimeout(120_000);
+jest.setTimeout(240_000);
 
 const MODES = {
   'nlb cookie': { lb: 'nlb', sticky: 'cookie' },
@@ -26,12 +28,19 @@ const MODES = {
     alarmBackendSharePercent: '70',
     nginxScaleCpuPercent: '40',
     nginxDrainSeconds: '900',
+    nginxWebSocketDrainSeconds: '600',
     logRetentionDays: '30',
     nginxMaxCapacity: '6',
   },
+  'nlb ip_hash, no lifecycle hook': {
+    lb: 'nlb',
+    sticky: 'ip_hash',
+    nginxWebSocketDrainSeconds: '0',
+  },
 } satisfies Record<string, ContextSettings>;
 type Mode = keyof typeof MODES;
-const ALL = Object.keys(MODES) as Mode[];
+/** The modes most tests cover; the third one is for the lifecycle hook's absence only. */
+const ALL: Mode[] = ['nlb cookie', 'alb ip_hash, alarms on, tuned'];
 
 const synthesized = new Map<Mode, Synthesized>();
 function synth(mode: Mode): Synthesized {
@@ -110,10 +119,11 @@ describe('scaling', () => {
         Key: 'deregistration_delay.timeout_seconds',
         Value: String(s.settings.nginxDrainSeconds),
       });
+      // The lifecycle hook (on by default) keeps a node's WebSockets past the delay: test/cdk/lifecycle.test.ts.
       if (s.settings.lb === 'nlb')
         expect(attributes).toContainEqual({
           Key: 'deregistration_delay.connection_termination.enabled',
-          Value: 'true',
+          Value: String(s.settings.nginxWebSocketDrainSeconds === 0),
         });
     },
   );
@@ -326,4 +336,85 @@ describe('dashboard', () => {
       ]),
     });
   });
+});
+
+function policiesNaming(s: Synthesized, action: string) {
+  return Object.values(s.template.findResources('AWS::IAM::Policy')).filter(
+    (p) =>
+      JSON.stringify(p.Properties.PolicyDocument.Statement).includes(action),
+  );
+}
+
+function connectionTermination(s: Synthesized): string | undefined {
+  const attributes = propertiesOf(
+    s.template,
+    logicalIdOf(s.stack, s.stack.edge.targetGroup),
+  ).TargetGroupAttributes as { Key: string; Value: string }[];
+  return attributes.find(
+    (a) => a.Key === 'deregistration_delay.connection_termination.enabled',
+  )?.Value;
+}
+
+describe.each(ALL)('%s: scale-in lifecycle hook', (mode) => {
+  test('a termination hook on the nginx group: CONTINUE by default, a 5-minute heartbeat timeout', () => {
+    const s = synth(mode);
+    const hooks = Object.values(
+      s.template.findResources('AWS::AutoScaling::LifecycleHook'),
+    );
+    expect(hooks.map((h) => h.Properties)).toEqual([
+      {
+        AutoScalingGroupName: { Ref: groupId(s) },
+        LifecycleHookName: LIFECYCLE_HOOK_NAME,
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        DefaultResult: 'CONTINUE',
+        // 100 × 300 s = 30,000 s of global timeout: room for the longest drain the setting allows (28,800 s).
+        HeartbeatTimeout: 300,
+      },
+    ]);
+  });
+
+  test('the nodes may complete and heartbeat the action on this group only, and look up their group', () => {
+    const s = synth(mode);
+    const [policy] = policiesNaming(s, 'autoscaling:CompleteLifecycleAction');
+    expect(policiesNaming(s, 'autoscaling:')).toEqual([policy]);
+    const statements = policy.Properties.PolicyDocument.Statement;
+    expect(statements).toHaveLength(2);
+    expect(statements[0].Action).toEqual([
+      'autoscaling:CompleteLifecycleAction',
+      'autoscaling:RecordLifecycleActionHeartbeat',
+    ]);
+    expect(flatten(statements[0].Resource)).toBe(
+      `arn:«{"Ref":"AWS::Partition"}»:autoscaling:«{"Ref":"AWS::Region"}»:«{"Ref":"AWS::AccountId"}»:autoScalingGroup:*:autoScalingGroupName/«{"Ref":"${groupId(s)}"}»`,
+    );
+    expect(statements[1]).toMatchObject({
+      Action: 'autoscaling:DescribeAutoScalingInstances',
+      Resource: '*',
+    });
+    // Attached to the nginx nodes' role, and to nothing else.
+    const instanceRole = s.stack.autoScalingGroup.role;
+    expect(policy.Properties.Roles).toEqual([
+      { Ref: logicalIdOf(s.stack, instanceRole) },
+    ]);
+  });
+
+  test('user data starts the health agent with the hook, the region and the maximum', () => {
+    const s = synth(mode);
+    expect(nginxUserData(s).split('\n')).toContain(
+      `ExecStart=/usr/bin/node-22 /opt/sticky-edge/health-agent.js --conf /etc/nginx/nginx.conf --nginx /usr/sbin/nginx --lifecycle-hook ${LIFECYCLE_HOOK_NAME} --region «{"Ref":"AWS::Region"}» --websocket-drain ${s.settings.nginxWebSocketDrainSeconds}`,
+    );
+    // The agent outlives nginx while WebSockets drain: a Requires= would stop it with nginx.
+    expect(nginxUserData(s).split('\n')).toContain('Wants=nginx.service');
+  });
+});
+
+test('nlb: with the hook, the NLB keeps a deregistered node’s connections (its WebSockets) past the delay', () => {
+  expect(connectionTermination(synth('nlb cookie'))).toBe('false');
+});
+
+test('with nginxWebSocketDrainSeconds=0: no hook, no lifecycle permissions, no hook flags, and the NLB resets at the end of the delay', () => {
+  const s = synth('nlb ip_hash, no lifecycle hook');
+  s.template.resourceCountIs('AWS::AutoScaling::LifecycleHook', 0);
+  expect(policiesNaming(s, 'autoscaling:')).toEqual([]);
+  expect(nginxUserData(s)).not.toContain('--lifecycle-hook');
+  expect(connectionTermination(s)).toBe('true');
 });
