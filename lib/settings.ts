@@ -48,6 +48,8 @@ export interface EdgeSettings {
   readonly alarms: boolean;
   /** The share of requests one backend may take before its alarm fires, in percent. */
   readonly alarmBackendSharePercent: number;
+  /** A dual-stack edge: IPv6 clients reach the load balancer too (nginx and the app servers stay IPv4). */
+  readonly ipv6: boolean;
 }
 
 /** The retention periods CloudWatch Logs accepts (PutRetentionPolicy's retentionInDays enum). */
@@ -73,6 +75,7 @@ export const DEFAULT_SETTINGS: EdgeSettings = {
   logRetentionDays: 7,
   alarms: false,
   alarmBackendSharePercent: 80,
+  ipv6: false,
 };
 
 /** The context keys `parseSettings` reads, each with what it accepts (for errors and the README). */
@@ -100,6 +103,7 @@ export const SETTING_KEYS = {
   logRetentionDays: `one of ${LOG_RETENTION_DAYS.join(', ')} (days)`,
   alarms: 'true or false',
   alarmBackendSharePercent: 'a whole number of percent from 51 to 100',
+  ipv6: 'true or false',
 } as const;
 
 export type SettingKey = keyof typeof SETTING_KEYS;
@@ -223,6 +227,7 @@ export function parseSettings(
     logRetentionDays: get('logRetentionDays'),
     alarms: get('alarms'),
     alarmBackendSharePercent: get('alarmBackendSharePercent'),
+    ipv6: get('ipv6'),
   };
   const nginxMinCapacity =
     raw.nginxMinCapacity === undefined
@@ -307,6 +312,7 @@ export function parseSettings(
             51,
             100,
           ),
+    ipv6: raw.ipv6 === undefined ? d.ipv6 : flag('ipv6', raw.ipv6),
   };
 }
 
@@ -317,7 +323,7 @@ function retention(value: unknown): number {
   return days;
 }
 
-/** `true`/`false` from cdk.json, `"true"`/`"false"` from `-c alarms=true`. */
+/** `true`/`false` from cdk.json, `"true"`/`"false"` from `-c alarms=true` or `-c ipv6=true`. */
 function flag(key: SettingKey, value: unknown): boolean {
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;
