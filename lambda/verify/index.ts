@@ -181,11 +181,21 @@ async function checkIpv6(
   config: CheckConfig,
   addresses: readonly string[],
 ): Promise<NonNullable<CheckOutcome['ipv6']>> {
-  await waitUntilAnswering(config.url, {
-    withinMs: Math.min(config.readyWithinMs, IPV6_READY_WITHIN_SECONDS * 1000),
-    tlsNameCheck: false,
-    family: 6,
-  });
+  try {
+    await waitUntilAnswering(config.url, {
+      withinMs: Math.min(
+        config.readyWithinMs,
+        IPV6_READY_WITHIN_SECONDS * 1000,
+      ),
+      tlsNameCheck: false,
+      family: 6,
+    });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `post-deploy verification of ${config.url} over IPv6 failed: its AAAA records lead to no answer: ${reason}`,
+    );
+  }
   const report = await verifyEndpoint({
     url: config.url,
     sticky: config.sticky,
