@@ -194,6 +194,7 @@ async function checkIpv6(
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(
       `post-deploy verification of ${config.url} over IPv6 failed: its AAAA records lead to no answer: ${reason}`,
+      { cause: err },
     );
   }
   const report = await verifyEndpoint({
