@@ -168,6 +168,7 @@ export const NEED: StageNeed = {
     elasticIps: 1,
     vpcs: 1,
     internetGateways: 1,
+    egressOnlyInternetGateways: 0,
     natGatewaysPerAz: { 'GetAZs[0]': 1 },
     securityGroupsPerVpc: { Vpc: 5 },
     rulesPerSecurityGroup: {},
