@@ -181,6 +181,9 @@ async function checkIpv6(
   config: CheckConfig,
   addresses: readonly string[],
 ): Promise<NonNullable<CheckOutcome['ipv6']>> {
+  console.log(
+    `IPv6 visitors: the backends must report ${addresses.join(' or ')} (this function's own network interfaces)`,
+  );
   try {
     await waitUntilAnswering(config.url, {
       withinMs: Math.min(
@@ -263,6 +266,15 @@ function readConfig(env: NodeJS.ProcessEnv): CheckConfig {
 }
 
 /**
+ * One spelling per IPv6 address (RFC 5952: lowercase, no leading zeros, the longest run of zero groups as
+ * `::`), as nginx prints a global address (ngx_inet6_ntop) and the backends report it: the check compares
+ * strings. WHATWG URL's host serializer writes exactly that form.
+ */
+function rfc5952(address: string): string {
+  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+}
+
+/**
  * The IPv6 addresses of the function's Lambda network interfaces (Hyperplane ENIs): those in the VPC that
  * carry its security group, which no other resource uses. Its traffic leaves the VPC side from them.
  */
@@ -286,7 +298,7 @@ async function functionIpv6Addresses(
     );
     for (const eni of page.NetworkInterfaces ?? []) {
       for (const address of eni.Ipv6Addresses ?? [])
-        if (address.Ipv6Address) addresses.push(address.Ipv6Address);
+        if (address.Ipv6Address) addresses.push(rfc5952(address.Ipv6Address));
     }
     nextToken = page.NextToken;
   } while (nextToken);

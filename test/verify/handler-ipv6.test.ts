@@ -113,12 +113,19 @@ test('fails when the function has no IPv6 address, before any request, naming th
 test("after the IPv4 visitors pass, the IPv6 visitors expect the function's own interface addresses, resolve the name to AAAA only, and fail the check when it has none", async () => {
   const asked: unknown[] = [];
   await expect(
-    createHandler(aws(['2001:db8::5'], asked), env('localhost'))(),
+    createHandler(
+      aws(['2001:DB8:0:0:0:0:0:5', '2001:db8::6'], asked),
+      env('localhost'),
+    )(),
   ).rejects.toThrow(
     `post-deploy verification of http://localhost:${port}/ over IPv6 failed: its AAAA records lead to no answer`,
   );
   // The IPv4 run was verified and passed first.
   expect(logged.join('\n')).toMatch(/result: PASS/);
+  // The IPv6 run expected the interfaces' addresses as nginx prints them (RFC 5952), however EC2 spelled them.
+  expect(logged.join('\n')).toMatch(
+    /IPv6 visitors: the backends must report 2001:db8::5 or 2001:db8::6 \(this function's own network interfaces\)/,
+  );
   // What the backends must report: the addresses of the function's own Lambda interfaces, found by its group.
   expect(asked).toContainEqual({
     Filters: [
