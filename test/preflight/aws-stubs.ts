@@ -14,6 +14,7 @@ import {
   DescribeImagesCommand,
   DescribeInstanceTypeOfferingsCommand,
   DescribeInstanceTypesCommand,
+  DescribeEgressOnlyInternetGatewaysCommand,
   DescribeInternetGatewaysCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
@@ -97,6 +98,9 @@ export function stubHealthyAccount(): void {
   stubs.ec2
     .on(DescribeInternetGatewaysCommand)
     .resolves({ InternetGateways: [{ InternetGatewayId: 'igw-default' }] });
+  stubs.ec2
+    .on(DescribeEgressOnlyInternetGatewaysCommand)
+    .resolves({ EgressOnlyInternetGateways: [] });
   stubs.serviceQuotas
     .on(GetServiceQuotaCommand)
     .rejects(awsError('NoSuchResourceException'));
