@@ -143,9 +143,11 @@ async function check(
         );
   // With TLS, the load balancer's DNS name is not on the certificate (the stack knows only its ARN), so the
   // name check is skipped; the chain is still checked, and what is verified here is routing, not TLS.
+  // IPv4 only: a dualstack name answers AAAA too, and Node may pick either; the NAT addresses are an IPv4 proof.
   await waitUntilAnswering(config.url, {
     withinMs: config.readyWithinMs,
     tlsNameCheck: false,
+    family: 4,
   });
   const report = await verifyEndpoint({
     url: config.url,
@@ -155,6 +157,7 @@ async function check(
     expectedClientIps: natAddresses,
     backendUrls: config.backendUrls,
     tlsNameCheck: false,
+    family: 4,
   });
   console.log(formatReport(report));
   if (!report.ok)

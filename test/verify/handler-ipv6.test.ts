@@ -14,6 +14,17 @@ import {
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { CheckClients, createHandler } from '../../lambda/verify';
+import * as verify from '../../lib/verify';
+
+// The real verifier, recorded: which IP family each wait and each run asked for.
+jest.mock('../../lib/verify', () => {
+  const actual = jest.requireActual('../../lib/verify');
+  return {
+    ...actual,
+    waitUntilAnswering: jest.fn(actual.waitUntilAnswering),
+    verifyEndpoint: jest.fn(actual.verifyEndpoint),
+  };
+});
 import { VERIFY_ENV } from '../../lib/verify/lambda-environment';
 
 const STACK_ID =
@@ -112,6 +123,10 @@ test('fails when the function has no IPv6 address, before any request, naming th
 
 test("after the IPv4 visitors pass, the IPv6 visitors expect the function's own interface addresses, resolve the name to AAAA only, and fail the check when it has none", async () => {
   const asked: unknown[] = [];
+  const waits = jest.mocked(verify.waitUntilAnswering);
+  const runs = jest.mocked(verify.verifyEndpoint);
+  waits.mockClear();
+  runs.mockClear();
   await expect(
     createHandler(
       aws(['2001:DB8:0:0:0:0:0:5', '2001:db8::6'], asked),
@@ -126,6 +141,10 @@ test("after the IPv4 visitors pass, the IPv6 visitors expect the function's own 
   expect(logged.join('\n')).toMatch(
     /IPv6 visitors: the backends must report 2001:db8::5 or 2001:db8::6 \(this function's own network interfaces\)/,
   );
+  // A dualstack name answers A and AAAA: the IPv4 visitors ask for A only (the NAT addresses are an IPv4
+  // proof), the IPv6 ones for AAAA only.
+  expect(waits.mock.calls.map(([, options]) => options.family)).toEqual([4, 6]);
+  expect(runs.mock.calls.map(([options]) => options.family)).toEqual([4]);
   // What the backends must report: the addresses of the function's own Lambda interfaces, found by its group.
   expect(asked).toContainEqual({
     Filters: [
