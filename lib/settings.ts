@@ -68,6 +68,8 @@ export interface EdgeSettings {
    * that is no server's and draining every server.
    */
   readonly drain: readonly string[];
+  /** A dual-stack edge: IPv6 clients reach the load balancer too (nginx and the app servers stay IPv4). */
+  readonly ipv6: boolean;
 }
 
 /** The retention periods CloudWatch Logs accepts (PutRetentionPolicy's retentionInDays enum). */
@@ -96,6 +98,7 @@ export const DEFAULT_SETTINGS: EdgeSettings = {
   alarms: false,
   alarmBackendSharePercent: 80,
   drain: [],
+  ipv6: false,
 };
 
 /** The context keys `parseSettings` reads, each with what it accepts (for errors and the README). */
@@ -129,6 +132,7 @@ export const SETTING_KEYS = {
   alarmBackendSharePercent: 'a whole number of percent from 51 to 100',
   drain:
     'app server names (or HOST:PORT), comma-separated, each once, such as app-b or app-b,app-c',
+  ipv6: 'true or false',
 } as const;
 
 export type SettingKey = keyof typeof SETTING_KEYS;
@@ -255,6 +259,7 @@ export function parseSettings(
     alarms: get('alarms'),
     alarmBackendSharePercent: get('alarmBackendSharePercent'),
     drain: get('drain'),
+    ipv6: get('ipv6'),
   };
   const nginxMinCapacity =
     raw.nginxMinCapacity === undefined
@@ -353,6 +358,7 @@ export function parseSettings(
             100,
           ),
     drain: raw.drain === undefined ? d.drain : serverNames(raw.drain),
+    ipv6: raw.ipv6 === undefined ? d.ipv6 : flag('ipv6', raw.ipv6),
   };
 }
 
@@ -394,7 +400,7 @@ function retention(value: unknown): number {
   return days;
 }
 
-/** `true`/`false` from cdk.json, `"true"`/`"false"` from `-c alarms=true`. */
+/** `true`/`false` from cdk.json, `"true"`/`"false"` from `-c alarms=true` or `-c ipv6=true`. */
 function flag(key: SettingKey, value: unknown): boolean {
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;

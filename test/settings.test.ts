@@ -53,6 +53,13 @@ describe('parseSettings', () => {
     expect(from({ alarms: false }).alarms).toBe(false);
   });
 
+  test('ipv6 is off by default and read from -c strings and cdk.json booleans', () => {
+    expect(from({}).ipv6).toBe(false);
+    expect(from({ ipv6: 'true' }).ipv6).toBe(true);
+    expect(from({ ipv6: true }).ipv6).toBe(true);
+    expect(from({ ipv6: 'false' }).ipv6).toBe(false);
+  });
+
   test('raises the default maximum to a larger minimum', () => {
     expect(from({ nginxMinCapacity: 6 }).nginxMaxCapacity).toBe(6);
   });
@@ -147,6 +154,10 @@ describe('parseSettings', () => {
     ],
     ['logRetentionDays', 'week', /^logRetentionDays must be .*got "week"$/],
     ['alarms', 'yes', /^alarms must be true or false, got "yes"$/],
+    ['ipv6', 'yes', /^ipv6 must be true or false, got "yes"$/],
+    ['ipv6', '1', /^ipv6 must be true or false, got "1"$/],
+    ['ipv6', 'TRUE', /^ipv6 must be true or false, got "TRUE"$/],
+    ['ipv6', '', /^ipv6 must be true or false, got ""$/],
     [
       'alarmBackendSharePercent',
       '50',

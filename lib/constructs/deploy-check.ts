@@ -19,7 +19,10 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import { Construct, IConstruct } from 'constructs';
-import { VERIFY_ENV } from '../verify/lambda-environment';
+import {
+  IPV6_READY_WITHIN_SECONDS,
+  VERIFY_ENV,
+} from '../verify/lambda-environment';
 import type { StickyStrategy } from '../settings';
 import { LIMITS } from '../verify';
 
@@ -29,6 +32,15 @@ export interface DeployCheckBackend {
   readonly address: string;
   /** The port the backend listens on (the app port). */
   readonly port: number;
+}
+
+/** A dualstack load balancer, which the check also visits over IPv6. */
+export interface DeployCheckIpv6 {
+  /**
+   * The IPv6 blocks of the load balancer's subnets: the only IPv6 destinations the function may reach (on the
+   * listener ports). Its AAAA records point there, inside the VPC.
+   */
+  readonly loadBalancerCidrs: readonly string[];
 }
 
 export interface DeployCheckProps {
@@ -78,6 +90,13 @@ export interface DeployCheckProps {
    * @default - target registration, the health checks that make a target healthy, and one DNS TTL (see `readyWithinFor`)
    */
   readonly readyWithin?: Duration;
+  /**
+   * The load balancer is dualstack: after the IPv4 visitors, the same visitors come over IPv6 from the
+   * function's own IPv6 addresses (`ipv6AllowedForDualStack`; `vpcSubnets` must be dual-stack and give new
+   * network interfaces an IPv6 address), and the backends must report exactly those.
+   * @default - IPv4 visitors only
+   */
+  readonly ipv6?: DeployCheckIpv6;
 }
 
 /** Where the check's log groups live: `<prefix><stack name>/<stack ID suffix>`, kept after the stack. */
@@ -133,11 +152,20 @@ export function readyWithinFor(healthCheck: elbv2.HealthCheck): Duration {
   );
 }
 
-/** The function's (and the trigger's) timeout: the wait, the verification and the AWS calls. */
-function timeoutFor(readyWithin: Duration): Duration {
+/** With IPv6 visitors, a second verification and its short wait for the AAAA answers. */
+function verifyBudget(props: DeployCheckProps): Duration {
+  return props.ipv6 === undefined
+    ? VERIFY_BUDGET
+    : Duration.seconds(
+        2 * VERIFY_BUDGET.toSeconds() + IPV6_READY_WITHIN_SECONDS,
+      );
+}
+
+/** The function's (and the trigger's) timeout: the wait, the verification(s) and the AWS calls. */
+function timeoutFor(readyWithin: Duration, props: DeployCheckProps): Duration {
   return Duration.seconds(
     readyWithin.toSeconds() +
-      VERIFY_BUDGET.toSeconds() +
+      verifyBudget(props).toSeconds() +
       AWS_CALLS_BUDGET.toSeconds(),
   );
 }
@@ -167,7 +195,7 @@ export class DeployCheck extends Construct {
     checkProps(props);
     const readyWithin =
       props.readyWithin ?? readyWithinFor(props.targetHealthCheck);
-    const timeout = timeoutFor(readyWithin);
+    const timeout = timeoutFor(readyWithin, props);
     const stack = Stack.of(this);
     const watched = once(() =>
       describeWatched(stack, props.watch ?? props.executeAfter, props),
@@ -202,6 +230,7 @@ export class DeployCheck extends Construct {
         subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS,
       },
       securityGroups: [this.securityGroup],
+      ...(props.ipv6 === undefined ? {} : { ipv6AllowedForDualStack: true }),
       logGroup: this.logGroup,
       environment: {
         [VERIFY_ENV.url]: props.url,
@@ -220,6 +249,12 @@ export class DeployCheck extends Construct {
           produce: () => watched().fingerprint,
         }),
         [VERIFY_ENV.deployInputs]: deployInputs,
+        ...(props.ipv6 === undefined
+          ? {}
+          : {
+              [VERIFY_ENV.ipv6SecurityGroup]:
+                this.securityGroup.securityGroupId,
+            }),
       },
       currentVersionOptions: {
         // Values known only at deploy time (the latest image from SSM, an app server's address) change no
@@ -241,7 +276,13 @@ export class DeployCheck extends Construct {
     });
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['ec2:DescribeNatGateways'],
+        // With IPv6 visitors, the function reads its own interfaces' IPv6 addresses: what the backends must report.
+        actions: [
+          'ec2:DescribeNatGateways',
+          ...(props.ipv6 === undefined
+            ? []
+            : ['ec2:DescribeNetworkInterfaces']),
+        ],
         resources: ['*'],
       }),
     );
@@ -265,7 +306,7 @@ export class DeployCheck extends Construct {
       description:
         'Re-run the post-deploy check: prints the result, or the diagnosis as errorMessage',
     });
-    acknowledgeFindings(this.function);
+    acknowledgeFindings(this.function, props);
   }
 }
 
@@ -293,9 +334,13 @@ function checkProps(props: DeployCheckProps): void {
   );
   if (props.listenerPorts.length === 0)
     throw new Error('deploy check needs at least one listener port, got none');
+  if (props.ipv6 !== undefined && props.ipv6.loadBalancerCidrs.length === 0)
+    throw new Error(
+      "deploy check needs the load balancer's IPv6 subnet blocks for its IPv6 visitors, got none",
+    );
   const readyWithinMax = Duration.seconds(
     FUNCTION_TIMEOUT_MAX.toSeconds() -
-      VERIFY_BUDGET.toSeconds() -
+      verifyBudget(props).toSeconds() -
       AWS_CALLS_BUDGET.toSeconds(),
   );
   if (
@@ -366,7 +411,8 @@ function once<T>(produce: () => T): () => T {
 /**
  * Out only: HTTPS for the EC2 API (no VPC endpoint, so through the NAT) and a TLS listener, the plain
  * listener ports, and each app server's port at its own address. DNS goes to the VPC resolver, which
- * security groups do not filter.
+ * security groups do not filter. With IPv6 visitors, the listener ports (443 too) at the load balancer's
+ * subnets' IPv6 blocks, and no other IPv6 destination: the EC2 API and the app servers stay on IPv4.
  */
 function egressOnlyGroup(
   scope: Construct,
@@ -390,6 +436,16 @@ function egressOnlyGroup(
       'the public listener of the load balancer, via the NAT',
     );
   }
+  const ipv6Cidrs = props.ipv6?.loadBalancerCidrs ?? [];
+  for (const port of props.listenerPorts) {
+    for (const cidr of ipv6Cidrs) {
+      group.addEgressRule(
+        ec2.Peer.ipv6(cidr),
+        ec2.Port.tcp(port),
+        'the listener of the load balancer over IPv6, inside the VPC',
+      );
+    }
+  }
   for (const backend of props.backends ?? []) {
     group.addEgressRule(
       ec2.Peer.ipv4(`${backend.address}/32`),
@@ -400,7 +456,10 @@ function egressOnlyGroup(
   return group;
 }
 
-function acknowledgeFindings(fn: NodejsFunction): void {
+function acknowledgeFindings(
+  fn: NodejsFunction,
+  props: DeployCheckProps,
+): void {
   // NodejsFunction creates a role when given none.
   const role = fn.role!;
   Validations.of(role).acknowledge({
@@ -416,6 +475,8 @@ function acknowledgeFindings(fn: NodejsFunction): void {
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason:
-      'ec2:DescribeNatGateways, the only action granted here, supports no resource-level permissions (Service Authorization Reference, Amazon EC2); it is read-only',
+      props.ipv6 === undefined
+        ? 'ec2:DescribeNatGateways, the only action granted here, supports no resource-level permissions (Service Authorization Reference, Amazon EC2); it is read-only'
+        : 'ec2:DescribeNatGateways and ec2:DescribeNetworkInterfaces, the only actions granted here, support no resource-level permissions (Service Authorization Reference, Amazon EC2); both are read-only',
   });
 }

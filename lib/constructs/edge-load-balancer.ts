@@ -39,6 +39,17 @@ export interface EdgeLoadBalancerProps {
    * @default true
    */
   readonly closeConnectionsAfterDelay?: boolean;
+  /**
+   * Dualstack: the load balancer takes IPv6 clients as well (its DNS name answers AAAA too), and its listener
+   * ports admit `::/0` beside `0.0.0.0/0`. The targets stay IPv4: a load balancer "communicates with targets
+   * based on the IP address type of the target group" (ELB NLB guide, "Update the IP address types for your
+   * Network Load Balancer"), so nginx still sees connections from the load balancer's private IPv4 addresses in
+   * `vpcSubnets` and trusts only those; the client's IPv6 address reaches it in the PROXY v2 header (NLB) or
+   * X-Forwarded-For (ALB). `vpcSubnets` must have IPv6 blocks and a `::/0` route (same guide, "Dualstack
+   * requirements").
+   * @default false - IPv4 only
+   */
+  readonly ipv6?: boolean;
 }
 
 const DEREGISTRATION_DELAY = Duration.seconds(30);
@@ -58,9 +69,12 @@ export class EdgeLoadBalancer extends Construct {
   readonly listenerPorts: readonly number[];
   /** `http://DNS` or `https://DNS`. */
   readonly url: string;
+  /** Whether the load balancer is dualstack (the `ipv6` prop). */
+  readonly ipv6: boolean;
 
   constructor(scope: Construct, id: string, props: EdgeLoadBalancerProps) {
     super(scope, id);
+    this.ipv6 = props.ipv6 ?? false;
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: `${props.kind.toUpperCase()}: listener ports from the internet, out to nginx only`,
@@ -74,12 +88,17 @@ export class EdgeLoadBalancer extends Construct {
     this.targetGroup = wired.targetGroup;
     this.listenerPorts = wired.listenerPorts;
     this.url = `${props.certificate === undefined ? 'http' : 'https'}://${this.loadBalancer.loadBalancerDnsName}`;
+    const clients = this.ipv6
+      ? [ec2.Peer.anyIpv4(), ec2.Peer.anyIpv6()]
+      : [ec2.Peer.anyIpv4()];
     for (const port of this.listenerPorts) {
-      this.securityGroup.addIngressRule(
-        ec2.Peer.anyIpv4(),
-        ec2.Port.tcp(port),
-        'clients from the internet',
-      );
+      for (const peer of clients) {
+        this.securityGroup.addIngressRule(
+          peer,
+          ec2.Port.tcp(port),
+          'clients from the internet',
+        );
+      }
     }
     // An NLB listener opens no security-group rule towards its targets (an ALB's opens this same one): nginx
     // admits the load balancer's group, and nothing else.
@@ -91,7 +110,7 @@ export class EdgeLoadBalancer extends Construct {
     Validations.of(this.securityGroup).acknowledge({
       id: 'AwsSolutions-EC23',
       reason:
-        'An internet-facing load balancer: its listener ports are open to every IPv4 client by design',
+        'An internet-facing load balancer: its listener ports are open to every IPv4 client (and IPv6 client, when dualstack) by design',
     });
     Validations.of(this.loadBalancer).acknowledge({
       id: 'AwsSolutions-ELB2',
@@ -99,6 +118,16 @@ export class EdgeLoadBalancer extends Construct {
         'Sandbox: access logs need a log bucket that outlives `cdk destroy`; nginx logs every request with the client address it derived',
     });
   }
+}
+
+/**
+ * Dualstack keeps the load balancer's public IPv4 addresses: `dualstack-without-public-ipv4` (ALB only) would
+ * shut out IPv4-only clients. Unset otherwise, which is ELB's `ipv4`, so an IPv4 stack's template is unchanged.
+ */
+function ipAddressType(
+  props: EdgeLoadBalancerProps,
+): elbv2.IpAddressType | undefined {
+  return props.ipv6 ? elbv2.IpAddressType.DUAL_STACK : undefined;
 }
 
 interface Wired {
@@ -121,6 +150,7 @@ function networkLoadBalancer(
     vpc: props.vpc,
     vpcSubnets: props.vpcSubnets,
     internetFacing: true,
+    ipAddressType: ipAddressType(props),
     securityGroups: [scope.securityGroup],
   });
   const port = props.certificate === undefined ? 80 : 443;
@@ -173,6 +203,7 @@ function applicationLoadBalancer(
     vpc: props.vpc,
     vpcSubnets: props.vpcSubnets,
     internetFacing: true,
+    ipAddressType: ipAddressType(props),
     securityGroup: scope.securityGroup,
     xffHeaderProcessingMode: elbv2.XffHeaderProcessingMode.APPEND,
     dropInvalidHeaderFields: true,

@@ -15,6 +15,8 @@ export const DEFAULT_QUOTAS = {
   vpcs: 5,
   /** "Internet gateways per Region: 5" (raised together with VPCs per Region; one per VPC). */
   internetGateways: 5,
+  /** "Egress-only internet gateways per Region: 5" (a dual-stack VPC's private subnets route IPv6 out through one). */
+  egressOnlyInternetGateways: 5,
   /** "NAT gateways per Availability Zone: 5" (counted in the pending, active and deleting states). */
   natGatewaysPerAz: 5,
   /** "VPC security groups per Region: 2,500" (older guides: per VPC; either way far from what a stage uses). */
@@ -33,6 +35,8 @@ export const DEFAULT_QUOTAS = {
 export const DEFAULT_VPC_USAGE = {
   vpcs: 1,
   internetGateways: 1,
+  /** The default VPC has no IPv6 block and no egress-only internet gateway. */
+  egressOnlyInternetGateways: 0,
   securityGroups: 1,
 } as const;
 
@@ -50,6 +54,8 @@ export interface QuotaFootprint {
   readonly elasticIps: number;
   readonly vpcs: number;
   readonly internetGateways: number;
+  /** With `ipv6=true`: CDK's dual-stack VPC adds one for its private subnets. */
+  readonly egressOnlyInternetGateways: number;
   /**
    * NAT gateways per zone. A zone is its literal name, or `GetAZs[i]` for `Fn::Select [i, Fn::GetAZs]`
    * (the region's i-th zone), or `unknown` when the template does not say.
@@ -82,6 +88,8 @@ export function quotaFootprint(template: {
     elasticIps: ofType('AWS::EC2::EIP').length,
     vpcs: vpcs.length,
     internetGateways: ofType('AWS::EC2::InternetGateway').length,
+    egressOnlyInternetGateways: ofType('AWS::EC2::EgressOnlyInternetGateway')
+      .length,
     natGatewaysPerAz: natGatewaysPerAz(ofType('AWS::EC2::NatGateway'), byId),
     securityGroupsPerVpc: securityGroupsPerVpc(
       vpcs.map(([id]) => id),
@@ -239,6 +247,7 @@ export interface RegionRoom {
   readonly elasticIps: number;
   readonly vpcs: number;
   readonly internetGateways: number;
+  readonly egressOnlyInternetGateways: number;
   readonly natGatewaysPerAz: number;
   readonly securityGroups: number;
 }
@@ -248,6 +257,9 @@ export const DEFAULT_REGION_ROOM: RegionRoom = {
   vpcs: DEFAULT_QUOTAS.vpcs - DEFAULT_VPC_USAGE.vpcs,
   internetGateways:
     DEFAULT_QUOTAS.internetGateways - DEFAULT_VPC_USAGE.internetGateways,
+  egressOnlyInternetGateways:
+    DEFAULT_QUOTAS.egressOnlyInternetGateways -
+    DEFAULT_VPC_USAGE.egressOnlyInternetGateways,
   natGatewaysPerAz: DEFAULT_QUOTAS.natGatewaysPerAz,
   securityGroups:
     DEFAULT_QUOTAS.securityGroups - DEFAULT_VPC_USAGE.securityGroups,
@@ -272,6 +284,11 @@ export function stagesThatFit(
     ['Elastic IPs', room.elasticIps, footprint.elasticIps],
     ['VPCs', room.vpcs, footprint.vpcs],
     ['internet gateways', room.internetGateways, footprint.internetGateways],
+    [
+      'egress-only internet gateways',
+      room.egressOnlyInternetGateways,
+      footprint.egressOnlyInternetGateways,
+    ],
     [
       'NAT gateways per AZ',
       room.natGatewaysPerAz,
@@ -299,6 +316,10 @@ export function combined(...footprints: QuotaFootprint[]): QuotaFootprint {
     elasticIps: footprints.reduce((a, f) => a + f.elasticIps, 0),
     vpcs: footprints.reduce((a, f) => a + f.vpcs, 0),
     internetGateways: footprints.reduce((a, f) => a + f.internetGateways, 0),
+    egressOnlyInternetGateways: footprints.reduce(
+      (a, f) => a + f.egressOnlyInternetGateways,
+      0,
+    ),
     natGatewaysPerAz: sum((f) => f.natGatewaysPerAz),
     // Stacks' VPCs and groups have distinct logical IDs per template only: keep them apart by position.
     securityGroupsPerVpc: Object.fromEntries(

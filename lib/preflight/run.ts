@@ -17,6 +17,7 @@ import {
 import {
   bootstrap,
   certificate,
+  egressOnlyInternetGateways,
   elasticIps,
   image,
   instanceTypes,
@@ -30,6 +31,7 @@ export const CHECKS: readonly PreflightCheck[] = [
   elasticIps,
   vpcs,
   internetGateways,
+  egressOnlyInternetGateways,
   instanceTypes,
   image,
   certificate,

@@ -63,6 +63,7 @@ export class StickyEdgeStack extends Stack {
     this.network = new EdgeNetwork(this, 'EdgeNetwork', {
       natGateways: settings.natGateways,
       availabilityZones: zonesInRegion(this, settings),
+      ipv6: settings.ipv6,
     });
     this.apps = new ExternalApps(this, 'ExternalApps', {
       vpc: this.network.vpc,
@@ -120,6 +121,7 @@ export class StickyEdgeStack extends Stack {
       deregistrationDelay: Duration.seconds(settings.nginxDrainSeconds),
       // With the lifecycle hook a node outlives its deregistration delay, and its WebSockets must too.
       closeConnectionsAfterDelay: settings.nginxWebSocketDrainSeconds === 0,
+      ipv6: settings.ipv6,
       certificate:
         settings.certificateArn === undefined
           ? undefined
@@ -143,6 +145,9 @@ export class StickyEdgeStack extends Stack {
       // The NAT gateways' addresses are what the backends must report: a network change re-runs it too.
       watch: [this.network, this.nginx, this.apps, this.edge],
       targetHealthCheck: this.edge.targetGroup.healthCheck,
+      ipv6: settings.ipv6
+        ? { loadBalancerCidrs: this.network.loadBalancerIpv6Cidrs() }
+        : undefined,
     });
     this.dashboard = new EdgeDashboard(this, 'Dashboard', {
       accessLogGroup: this.accessLogGroup,
@@ -188,6 +193,17 @@ export class StickyEdgeStack extends Stack {
       value: `curl -s -c sticky-edge.jar -b sticky-edge.jar ${this.url}/`,
       description: `Repeat it: the same backend answers, the hit count grows and clientIp is your address${tlsHint}`,
     });
+    if (this.settings.ipv6) {
+      // A dualstack load balancer's DNS name answers AAAA as well as A: the same URL reaches it over IPv6.
+      new CfnOutput(this, 'LoadBalancerIpv6Url', {
+        value: this.url,
+        description: `The same name answers AAAA (IPv6) as well as A: a browser on an IPv6 network uses IPv6${tlsHint}`,
+      });
+      new CfnOutput(this, 'Ipv6CurlCommand', {
+        value: `curl -6 -s -c sticky-edge.jar -b sticky-edge.jar ${this.url}/`,
+        description: `Over IPv6 only (needs IPv6 where you run it): clientIp is your IPv6 address${tlsHint}`,
+      });
+    }
     new CfnOutput(this, 'DashboardUrl', {
       value: this.dashboard.url,
       description:

@@ -10,6 +10,7 @@ export type {
 export { formatReport, failureSummary } from './format';
 export { waitUntilAnswering } from './ready';
 export type { WaitOptions } from './ready';
+export type { IpFamily } from './probe';
 export { Visitor, answerOf, claimedBy } from './visitor';
 export type { Forgery, Observation, VisitOptions } from './visitor';
 export { CHECKS, evaluate, checksTable } from './checks/index';

@@ -17,4 +17,15 @@ export const VERIFY_ENV = {
   fingerprint: 'VERIFY_FINGERPRINT',
   /** Deploy-time values of what the check verifies (images, addresses); the handler only logs them. */
   deployInputs: 'VERIFY_DEPLOY_INPUTS',
+  /**
+   * The function's own security group, set when the load balancer is dualstack: the check then also runs IPv6
+   * visitors and requires the backends to report the IPv6 addresses of the function's network interfaces in it.
+   */
+  ipv6SecurityGroup: 'VERIFY_IPV6_SECURITY_GROUP',
 } as const;
+
+/**
+ * How long the IPv6 visitors wait for the load balancer's AAAA answers once the IPv4 ones have been verified:
+ * the targets are healthy by then, and a dualstack name publishes both record types together.
+ */
+export const IPV6_READY_WITHIN_SECONDS = 60;

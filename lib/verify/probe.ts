@@ -53,7 +53,16 @@ export interface ProbeOptions {
    * @default true
    */
   readonly tlsNameCheck?: boolean;
+  /**
+   * Resolve the URL's host to this IP family only (6: its AAAA records), so a dual-stack endpoint is reached
+   * over the family asked for.
+   * @default - the OS's choice among all the host's addresses
+   */
+  readonly family?: IpFamily;
 }
+
+/** An IP version: 4 or 6. */
+export type IpFamily = 4 | 6;
 
 /** A reply larger than this is not the demo backend's. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -69,6 +78,7 @@ export function probe(url: URL, options: ProbeOptions): Promise<ProbeResult> {
         ...(options.announce === undefined
           ? { agent: false }
           : { createConnection: announcing(url, options.announce) }),
+        ...(options.family === undefined ? {} : { family: options.family }),
         headers: {
           accept: 'application/json',
           connection: 'close',

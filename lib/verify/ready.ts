@@ -4,7 +4,7 @@
  * has signalled; and one answer is not enough, because a zone whose target is still joining can fail the
  * next request (each probe opens a new connection, so consecutive answers come through different paths).
  */
-import { probe } from './probe';
+import { IpFamily, probe } from './probe';
 import { parseEndpoint } from './verify';
 
 export interface WaitOptions {
@@ -18,6 +18,8 @@ export interface WaitOptions {
   readonly consecutive?: number;
   /** Pause between answers in a row. @default 1000 */
   readonly settleMs?: number;
+  /** As in VerifyOptions. @default - the OS's choice */
+  readonly family?: IpFamily;
 }
 
 /** Resolves after `consecutive` answers in a row; rejects with the last error at the deadline. */
@@ -35,6 +37,7 @@ export async function waitUntilAnswering(
     const result = await probe(url, {
       timeoutMs: Math.min(interval, 5_000),
       tlsNameCheck: options.tlsNameCheck,
+      family: options.family,
     });
     inARow = result.ok ? inARow + 1 : 0;
     if (inARow >= needed) return;

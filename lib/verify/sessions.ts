@@ -5,6 +5,7 @@
  * run always ends.
  */
 import { inPool } from './pool';
+import type { IpFamily } from './probe';
 import { Forgery, Observation, Visitor } from './visitor';
 
 export interface SessionRecord {
@@ -23,6 +24,7 @@ export interface DriveOptions {
   readonly routeCookieName: string;
   readonly timeoutMs: number;
   readonly tlsNameCheck: boolean;
+  readonly family?: IpFamily;
   /** Epoch milliseconds after which no new request starts. */
   readonly deadline: number;
   readonly concurrency: number;
@@ -79,6 +81,7 @@ async function runSession(
         routeCookieName: options.routeCookieName,
         timeoutMs: options.timeoutMs,
         tlsNameCheck: options.tlsNameCheck,
+        family: options.family,
       }),
     );
     tick();

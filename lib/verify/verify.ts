@@ -12,7 +12,7 @@ import {
   evaluate,
   Observations,
 } from './checks/index';
-import { probe } from './probe';
+import { IpFamily, probe } from './probe';
 import type { Routing, VerifyReport } from './report';
 import { driveSessions, SessionRecord } from './sessions';
 import { UserError } from '../errors';
@@ -54,6 +54,12 @@ export interface VerifyOptions {
    * @default true
    */
   readonly tlsNameCheck?: boolean;
+  /**
+   * Reach the endpoint over this IP family only: 6 resolves its name to AAAA records, so every visitor is an
+   * IPv6 client of a dual-stack load balancer.
+   * @default - the OS's choice among all the endpoint's addresses
+   */
+  readonly family?: IpFamily;
   /** Per request. @default 5000 */
   readonly requestTimeoutMs?: number;
   /** For the whole run: later requests are skipped and reported. @default 90000 */
@@ -111,8 +117,11 @@ export async function verifyEndpoint(
     LIMITS.concurrency,
   );
   const tlsNameCheck = options.tlsNameCheck ?? true;
+  const family = options.family;
+  if (family !== undefined && family !== 4 && family !== 6)
+    throw new UserError(`family must be 4 or 6, got ${JSON.stringify(family)}`);
 
-  const endpointAddresses = await resolve(url);
+  const endpointAddresses = await resolve(url, family);
   const direct =
     endpointAddresses.length > 0 &&
     endpointAddresses.every(isReachedWithoutNat);
@@ -129,6 +138,7 @@ export async function verifyEndpoint(
       routeCookieName: ROUTE_COOKIE,
       timeoutMs,
       tlsNameCheck,
+      family,
       deadline,
       concurrency,
       onProgress: options.onProgress,
@@ -203,10 +213,10 @@ function addresses(what: string, values: readonly string[]): string[] {
 }
 
 /** The load balancer's addresses; an unresolvable name shows up as failed requests instead. */
-async function resolve(url: URL): Promise<string[]> {
+async function resolve(url: URL, family?: IpFamily): Promise<string[]> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   try {
-    return (await lookup(host, { all: true })).map((a) =>
+    return (await lookup(host, { all: true, family: family ?? 0 })).map((a) =>
       plainAddress(a.address),
     );
   } catch {

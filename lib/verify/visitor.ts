@@ -5,7 +5,7 @@
  * an `Observation`: the one record the verifier's checks, the local demo's figures and the benchmarks read.
  */
 import { CookieJar } from './cookie-jar';
-import { BackendAnswer, probe, ProbeResult } from './probe';
+import { BackendAnswer, IpFamily, probe, ProbeResult } from './probe';
 
 /**
  * Addresses a client claims for itself in forged headers. Callers use documentation ranges (RFC 5737) that
@@ -34,6 +34,8 @@ export interface VisitOptions {
   readonly routeCookieName?: string;
   /** @default true */
   readonly tlsNameCheck?: boolean;
+  /** As in ProbeOptions. @default - the OS's choice */
+  readonly family?: IpFamily;
 }
 
 /** The request headers that carry a forgery. */
@@ -97,6 +99,7 @@ export class Visitor {
       announce: announced ? source : undefined,
       timeoutMs: options.timeoutMs,
       tlsNameCheck: options.tlsNameCheck,
+      family: options.family,
       headers: {
         ...forgedHeaders(options.forged),
         ...(cookie ? { cookie } : {}),

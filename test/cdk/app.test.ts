@@ -82,6 +82,7 @@ describe('bin/app.ts', () => {
       { cookieTtl: '' },
       'sticky-edge: cookieTtl must be a whole number of seconds from 60 to 31536000, got ""',
     ],
+    [{ ipv6: 'yes' }, 'sticky-edge: ipv6 must be true or false, got "yes"'],
   ])(
     'fails when %j: one line naming the setting, no stack trace, exit status 1',
     async (context, line) => {

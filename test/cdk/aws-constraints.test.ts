@@ -6,13 +6,13 @@ import {
 } from './aws-constraints';
 import { ContextSettings, synthesize } from './synth';
 
-// Thirteen syntheses with cdk-nag: each takes seconds on a shared machine.
+// Fifteen syntheses with cdk-nag: each takes seconds on a shared machine.
 jest.setTimeout(600_000);
 
 const CERT =
   'arn:aws:acm:us-east-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b';
 
-/** Every mode: nlb/alb × ip_hash/hash/cookie × plain/TLS, and the longest stage name settings allow. */
+/** Every mode: nlb/alb × ip_hash/hash/cookie × plain/TLS, the longest stage name settings allow, and dual stack. */
 const MODES: Record<string, ContextSettings> = {};
 for (const lb of ['nlb', 'alb'])
   for (const sticky of ['ip_hash', 'hash', 'cookie'])
@@ -28,6 +28,15 @@ MODES['a 20-character stage, alb cookie tls, two NAT gateways'] = {
   sticky: 'cookie',
   certificateArn: CERT,
   natGateways: '2',
+};
+
+MODES['nlb cookie ipv6'] = { lb: 'nlb', sticky: 'cookie', ipv6: 'true' };
+MODES['alb hash tls ipv6, two NAT gateways'] = {
+  lb: 'alb',
+  sticky: 'hash',
+  certificateArn: CERT,
+  natGateways: '2',
+  ipv6: 'true',
 };
 
 const describeViolation = (v: Violation) => `${v.where}: ${v.rule}: ${v.value}`;
@@ -409,5 +418,187 @@ describe('the constraint walker', () => {
     expect(stackIdPart(2)).toBe('0'.repeat(36));
     expect(stackIdPart(1)).toBe('0'.repeat(128));
     expect(stackIdPart(3)).toHaveLength(2048);
+  });
+});
+
+describe('the dual-stack rules', () => {
+  /** A VPC with its IPv6 block, one dual-stack subnet routed to the internet, a dualstack NLB and a Lambda. */
+  function dualStack(): Template {
+    return {
+      Resources: {
+        Vpc: {
+          Type: 'AWS::EC2::VPC',
+          Properties: { CidrBlock: '10.0.0.0/16' },
+        },
+        Block: {
+          Type: 'AWS::EC2::VPCCidrBlock',
+          Properties: {
+            AmazonProvidedIpv6CidrBlock: true,
+            VpcId: { Ref: 'Vpc' },
+          },
+        },
+        Subnet: {
+          Type: 'AWS::EC2::Subnet',
+          DependsOn: ['Block'],
+          Properties: {
+            VpcId: { Ref: 'Vpc' },
+            CidrBlock: '10.0.0.0/24',
+            AssignIpv6AddressOnCreation: true,
+            Ipv6CidrBlock: {
+              'Fn::Select': [
+                0,
+                {
+                  'Fn::Cidr': [
+                    {
+                      'Fn::Select': [
+                        0,
+                        { 'Fn::GetAtt': ['Vpc', 'Ipv6CidrBlocks'] },
+                      ],
+                    },
+                    2,
+                    '64',
+                  ],
+                },
+              ],
+            },
+          },
+        },
+        Table: {
+          Type: 'AWS::EC2::RouteTable',
+          Properties: { VpcId: { Ref: 'Vpc' } },
+        },
+        Association: {
+          Type: 'AWS::EC2::SubnetRouteTableAssociation',
+          Properties: {
+            SubnetId: { Ref: 'Subnet' },
+            RouteTableId: { Ref: 'Table' },
+          },
+        },
+        Route6: {
+          Type: 'AWS::EC2::Route',
+          Properties: {
+            RouteTableId: { Ref: 'Table' },
+            DestinationIpv6CidrBlock: '::/0',
+            GatewayId: { Ref: 'Igw' },
+          },
+        },
+        Lb: {
+          Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer',
+          Properties: {
+            IpAddressType: 'dualstack',
+            Subnets: [{ Ref: 'Subnet' }],
+          },
+        },
+        Fn: {
+          Type: 'AWS::Lambda::Function',
+          Properties: {
+            VpcConfig: {
+              Ipv6AllowedForDualStack: true,
+              SubnetIds: [{ Ref: 'Subnet' }],
+            },
+          },
+        },
+        Sg: {
+          Type: 'AWS::EC2::SecurityGroup',
+          Properties: {
+            GroupDescription: 'ok',
+            SecurityGroupIngress: [
+              { CidrIpv6: '::/0', IpProtocol: 'tcp', FromPort: 80, ToPort: 80 },
+            ],
+          },
+        },
+      },
+    };
+  }
+  const { Subnet, Route6, Sg } = dualStack().Resources;
+
+  test('passes a dual-stack VPC, subnet, route, load balancer, function and rule that AWS accepts', () => {
+    expect(violationsOf(dualStack())).toEqual([]);
+  });
+
+  test('fails a dualstack load balancer in a subnet without IPv6, or whose route table routes no IPv6', () => {
+    const noBlock = dualStack();
+    const ipv4 = {
+      ...Subnet.Properties,
+      Ipv6CidrBlock: undefined,
+      AssignIpv6AddressOnCreation: undefined,
+    };
+    noBlock.Resources.Subnet = { ...Subnet, Properties: ipv4 };
+    expect(violationsOf(noBlock)).toEqual([
+      'Lb.Subnets.0',
+      'Fn.VpcConfig.SubnetIds.0',
+    ]);
+    const noRoute = dualStack();
+    noRoute.Resources.Route6 = {
+      ...Route6,
+      Properties: {
+        ...Route6.Properties,
+        DestinationIpv6CidrBlock: undefined,
+        DestinationCidrBlock: '0.0.0.0/0',
+      },
+    };
+    expect(violationsOf(noRoute)).toEqual(['Lb.Subnets.0']);
+  });
+
+  test('fails AssignIpv6AddressOnCreation without a block, a block that is not a /64, and a subnet created before the VPC has its IPv6 block', () => {
+    const t = dualStack();
+    t.Resources.Subnet = {
+      Type: 'AWS::EC2::Subnet',
+      Properties: { ...Subnet.Properties, Ipv6CidrBlock: undefined },
+    };
+    t.Resources.Wide = {
+      Type: 'AWS::EC2::Subnet',
+      DependsOn: 'Block',
+      Properties: { VpcId: { Ref: 'Vpc' }, Ipv6CidrBlock: '2001:db8::/56' },
+    };
+    t.Resources.Early = {
+      Type: 'AWS::EC2::Subnet',
+      Properties: {
+        VpcId: { Ref: 'Vpc' },
+        Ipv6CidrBlock: Subnet.Properties.Ipv6CidrBlock,
+      },
+    };
+    expect(violationsOf(t)).toEqual([
+      'Subnet.AssignIpv6AddressOnCreation',
+      'Lb.Subnets.0',
+      'Fn.VpcConfig.SubnetIds.0',
+      'Wide.Ipv6CidrBlock',
+      'Early.DependsOn',
+    ]);
+  });
+
+  test.each([
+    [
+      'an IPv4 range as CidrIpv6',
+      { CidrIpv6: '0.0.0.0/0' },
+      'Sg.SecurityGroupIngress.0.CidrIpv6',
+    ],
+    [
+      'a prefix over 128',
+      { CidrIpv6: '::/129' },
+      'Sg.SecurityGroupIngress.0.CidrIpv6',
+    ],
+    [
+      'no prefix',
+      { CidrIpv6: '2001:db8::' },
+      'Sg.SecurityGroupIngress.0.CidrIpv6',
+    ],
+    [
+      'both CidrIp and CidrIpv6',
+      { CidrIp: '0.0.0.0/0', CidrIpv6: '::/0' },
+      'Sg.SecurityGroupIngress.0',
+    ],
+  ])('fails a security group rule with %s', (_, range, where) => {
+    const t = dualStack();
+    t.Resources.Sg = {
+      ...Sg,
+      Properties: {
+        GroupDescription: 'ok',
+        SecurityGroupIngress: [
+          { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, ...range },
+        ],
+      },
+    };
+    expect(violationsOf(t)).toEqual([where]);
   });
 });

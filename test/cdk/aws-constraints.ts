@@ -9,10 +9,15 @@
  * invents a character error; the characters a token can bring (AWS-generated IDs and addresses) are AWS's own.
  */
 
+import { isIP } from 'node:net';
+
 export type Template = {
   Description?: string;
   Parameters?: Record<string, { Type: string }>;
-  Resources: Record<string, { Type: string; Properties?: any }>;
+  Resources: Record<
+    string,
+    { Type: string; Properties?: any; DependsOn?: string | string[] }
+  >;
   Outputs?: Record<string, { Description?: string }>;
 };
 
@@ -471,6 +476,7 @@ export function awsConstraintViolations(
         break;
     }
   }
+  found.push(...dualStackViolations(template));
   for (const [role, chars] of inlinePolicyChars)
     if (chars > IAM_ROLE_INLINE_POLICY_CHARS)
       found.push({
@@ -643,5 +649,175 @@ function checkTags(id: string, p: any, check: Check) {
         'at most 256 letters, digits, spaces or _.:/=+-@ (tag naming requirements)',
       );
     });
+  }
+}
+
+/** The logical ID a `{ Ref }` or `{ Fn::GetAtt }` names, if it is one. */
+function referenced(value: any): string | undefined {
+  return value?.Ref ?? value?.['Fn::GetAtt']?.[0];
+}
+
+/**
+ * What EC2, ELB and Lambda require of IPv6 settings at create time; every subnet, route and group named by
+ * reference is looked up in the template (a subnet from outside it is not judged).
+ */
+export function dualStackViolations(template: Template): Violation[] {
+  const found: Violation[] = [];
+  const resources = template.Resources;
+  const subnet = (value: unknown) => {
+    const id = referenced(value);
+    return id !== undefined && resources[id]?.Type === 'AWS::EC2::Subnet'
+      ? { id, properties: resources[id].Properties ?? {} }
+      : undefined;
+  };
+  const dependsOn = (id: string) => [resources[id].DependsOn ?? []].flat();
+  /** The route tables associated with a subnet, and their routes. */
+  const routesOf = (subnetId: string) => {
+    const tables = Object.values(resources)
+      .filter(
+        (r) =>
+          r.Type === 'AWS::EC2::SubnetRouteTableAssociation' &&
+          referenced(r.Properties?.SubnetId) === subnetId,
+      )
+      .map((r) => referenced(r.Properties.RouteTableId));
+    return Object.values(resources)
+      .filter(
+        (r) =>
+          r.Type === 'AWS::EC2::Route' &&
+          tables.includes(referenced(r.Properties?.RouteTableId)),
+      )
+      .map((r) => r.Properties);
+  };
+
+  for (const [id, resource] of Object.entries(resources)) {
+    const p = resource.Properties ?? {};
+    switch (resource.Type) {
+      case 'AWS::EC2::Subnet':
+        // CloudFormation AWS::EC2::Subnet, AssignIpv6AddressOnCreation: "If you specify
+        // AssignIpv6AddressOnCreation, you must also specify an IPv6 CIDR block."
+        if (p.AssignIpv6AddressOnCreation === true && !p.Ipv6CidrBlock)
+          found.push({
+            where: `${id}.AssignIpv6AddressOnCreation`,
+            value: 'true without Ipv6CidrBlock',
+            rule: 'an IPv6 CIDR block with it (CloudFormation AWS::EC2::Subnet)',
+          });
+        if (p.Ipv6CidrBlock !== undefined) {
+          // EC2 CreateSubnet, Ipv6CidrBlock: "The subnet size must use a /64 prefix length."
+          const size = ipv6SubnetPrefix(p.Ipv6CidrBlock);
+          if (size !== undefined && size !== 64)
+            found.push({
+              where: `${id}.Ipv6CidrBlock`,
+              value: `/${size}`,
+              rule: 'a /64 (EC2 CreateSubnet)',
+            });
+          // The VPC's Ipv6CidrBlocks attribute is empty until its AWS::EC2::VPCCidrBlock exists: a subnet created
+          // before it fails Fn::Select on an empty list.
+          const vpc = referenced(p.VpcId);
+          const blocks = Object.entries(resources)
+            .filter(
+              ([, r]) =>
+                r.Type === 'AWS::EC2::VPCCidrBlock' &&
+                referenced(r.Properties?.VpcId) === vpc &&
+                (r.Properties?.AmazonProvidedIpv6CidrBlock === true ||
+                  r.Properties?.Ipv6IpamPoolId !== undefined ||
+                  r.Properties?.Ipv6CidrBlock !== undefined),
+            )
+            .map(([blockId]) => blockId);
+          if (!blocks.some((block) => dependsOn(id).includes(block)))
+            found.push({
+              where: `${id}.DependsOn`,
+              value: JSON.stringify(dependsOn(id)),
+              rule: "the VPC's IPv6 AWS::EC2::VPCCidrBlock, created first (Fn::GetAtt Ipv6CidrBlocks is empty until then)",
+            });
+        }
+        break;
+      case 'AWS::EC2::SecurityGroup':
+        for (const list of ['SecurityGroupIngress', 'SecurityGroupEgress'])
+          (p[list] ?? []).forEach((rule: any, i: number) =>
+            checkIpv6Rule(`${id}.${list}.${i}`, rule, found),
+          );
+        break;
+      case 'AWS::EC2::SecurityGroupIngress':
+      case 'AWS::EC2::SecurityGroupEgress':
+        checkIpv6Rule(id, p, found);
+        break;
+      case 'AWS::ElasticLoadBalancingV2::LoadBalancer':
+        // ELB guides, "Update the IP address types for your Network Load Balancer" (and the ALB's): dualstack
+        // needs subnets with IPv6 CIDR blocks whose route tables route IPv6.
+        if (
+          p.IpAddressType === 'dualstack' ||
+          p.IpAddressType === 'dualstack-without-public-ipv4'
+        )
+          for (const [i, value] of (p.Subnets ?? []).entries()) {
+            const s = subnet(value);
+            if (s === undefined) continue;
+            if (!s.properties.Ipv6CidrBlock)
+              found.push({
+                where: `${id}.Subnets.${i}`,
+                value: `${s.id} without Ipv6CidrBlock`,
+                rule: 'subnets with IPv6 CIDR blocks for a dualstack load balancer (ELB dualstack requirements)',
+              });
+            else if (
+              !routesOf(s.id).some((route) => route.DestinationIpv6CidrBlock)
+            )
+              found.push({
+                where: `${id}.Subnets.${i}`,
+                value: `${s.id} routes no IPv6`,
+                rule: 'route tables that route IPv6 for a dualstack load balancer (ELB dualstack requirements)',
+              });
+          }
+        break;
+      case 'AWS::Lambda::Function':
+        // Lambda VpcConfig, Ipv6AllowedForDualStack: "Allows outbound IPv6 traffic on VPC functions that are
+        // connected to dual-stack subnets."
+        if (p.VpcConfig?.Ipv6AllowedForDualStack === true)
+          for (const [i, value] of (p.VpcConfig.SubnetIds ?? []).entries()) {
+            const s = subnet(value);
+            if (s !== undefined && !s.properties.Ipv6CidrBlock)
+              found.push({
+                where: `${id}.VpcConfig.SubnetIds.${i}`,
+                value: `${s.id} without Ipv6CidrBlock`,
+                rule: 'dual-stack subnets for Ipv6AllowedForDualStack (Lambda VpcConfig)',
+              });
+          }
+        break;
+    }
+  }
+  return found;
+}
+
+/** The prefix length of a subnet's IPv6 block, literal or cut by Fn::Cidr; undefined when not knowable. */
+function ipv6SubnetPrefix(value: any): number | undefined {
+  if (typeof value === 'string') return Number(value.split('/')[1]);
+  const cidr = value?.['Fn::Select']?.[1]?.['Fn::Cidr'];
+  // Fn::Cidr [block, count, cidrBits]: cidrBits is the host part, so an IPv6 subnet is /(128 - cidrBits).
+  return cidr === undefined ? undefined : 128 - Number(cidr[2]);
+}
+
+/**
+ * EC2 AuthorizeSecurityGroupIngress / Egress: a rule names one source or destination (an IPv4 range, an IPv6
+ * range, a group or a prefix list), and an Ipv6Range's CidrIpv6 is an IPv6 CIDR.
+ */
+function checkIpv6Rule(where: string, rule: any, found: Violation[]) {
+  if (rule.CidrIpv6 === undefined) return;
+  if (rule.CidrIp !== undefined)
+    found.push({
+      where,
+      value: 'CidrIp and CidrIpv6',
+      rule: 'one source or destination per rule (EC2 IpPermission)',
+    });
+  if (typeof rule.CidrIpv6 === 'string') {
+    const [address, prefix, ...rest] = rule.CidrIpv6.split('/');
+    if (
+      rest.length > 0 ||
+      isIP(address) !== 6 ||
+      !/^\d{1,3}$/.test(prefix ?? '') ||
+      Number(prefix) > 128
+    )
+      found.push({
+        where: `${where}.CidrIpv6`,
+        value: rule.CidrIpv6,
+        rule: 'an IPv6 CIDR (EC2 Ipv6Range)',
+      });
   }
 }

@@ -86,6 +86,38 @@ describe('one stage with the default settings', () => {
   });
 });
 
+describe('a dual-stack stage (ipv6=true)', () => {
+  let dualStack: QuotaFootprint;
+  beforeAll(() => {
+    dualStack = quotaFootprint(
+      synthesize({ stage: 'six', ipv6: 'true' }).template.toJSON(),
+    );
+  });
+
+  test('adds one egress-only internet gateway and nothing else a quota counts; its IPv6 rules stay far below their own quota', () => {
+    expect(dualStack.egressOnlyInternetGateways).toBe(1);
+    expect(stage.egressOnlyInternetGateways).toBe(0);
+    expect({
+      elasticIps: dualStack.elasticIps,
+      vpcs: dualStack.vpcs,
+      internetGateways: dualStack.internetGateways,
+      nat: largest(dualStack.natGatewaysPerAz),
+    }).toEqual({
+      elasticIps: stage.elasticIps,
+      vpcs: stage.vpcs,
+      internetGateways: stage.internetGateways,
+      nat: largest(stage.natGatewaysPerAz),
+    });
+    expect(mostRulesInOneGroup(dualStack)).toBeLessThanOrEqual(
+      DEFAULT_QUOTAS.rulesPerSecurityGroup / 4,
+    );
+  });
+
+  test('two stages and the integ stack still fit when one of them is dual-stack', () => {
+    expect(stagesThatFit(combined(dualStack, other, ...integ)).count).toBe(1);
+  });
+});
+
 test('two stages and the integ stack fit the default quotas next to the default VPC', () => {
   // On failure the received value names the quota that binds first.
   expect(stagesThatFit(combined(stage, other, ...integ))).toEqual({

@@ -14,6 +14,7 @@ import {
   DescribeImagesCommand,
   DescribeInstanceTypeOfferingsCommand,
   DescribeInstanceTypesCommand,
+  DescribeEgressOnlyInternetGatewaysCommand,
   DescribeInternetGatewaysCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
@@ -97,6 +98,9 @@ export function stubHealthyAccount(): void {
   stubs.ec2
     .on(DescribeInternetGatewaysCommand)
     .resolves({ InternetGateways: [{ InternetGatewayId: 'igw-default' }] });
+  stubs.ec2
+    .on(DescribeEgressOnlyInternetGatewaysCommand)
+    .resolves({ EgressOnlyInternetGateways: [] });
   stubs.serviceQuotas
     .on(GetServiceQuotaCommand)
     .rejects(awsError('NoSuchResourceException'));
@@ -168,6 +172,7 @@ export const NEED: StageNeed = {
     elasticIps: 1,
     vpcs: 1,
     internetGateways: 1,
+    egressOnlyInternetGateways: 0,
     natGatewaysPerAz: { 'GetAZs[0]': 1 },
     securityGroupsPerVpc: { Vpc: 5 },
     rulesPerSecurityGroup: {},

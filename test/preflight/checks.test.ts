@@ -6,6 +6,7 @@ import {
   DescribeAddressesCommand,
   DescribeImagesCommand,
   DescribeInstanceTypeOfferingsCommand,
+  DescribeEgressOnlyInternetGatewaysCommand,
   DescribeInternetGatewaysCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
@@ -14,6 +15,7 @@ import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import {
   bootstrap,
   certificate,
+  egressOnlyInternetGateways,
   elasticIps,
   image,
   instanceTypes,
@@ -25,6 +27,7 @@ import {
   awsError,
   CERTIFICATE,
   input,
+  NEED,
   offerings,
   stubHealthyAccount,
   stubs,
@@ -152,6 +155,42 @@ describe('internet gateways left', () => {
     const result = await internetGateways.run(input());
     expect(result.status).toBe('FAIL');
     expect(result.action).toMatch(/VPCs per Region \(L-F678F1CE\)/);
+  });
+});
+
+describe('egress-only internet gateways left', () => {
+  const dualStack = {
+    need: {
+      footprint: { ...NEED.footprint, egressOnlyInternetGateways: 1 },
+    },
+  };
+
+  test('skips an IPv4 stage, asking EC2 nothing', async () => {
+    expect(await egressOnlyInternetGateways.run(input())).toMatchObject({
+      status: 'skip',
+      detail: 'no ipv6: the stage takes no egress-only internet gateway',
+    });
+    expect(
+      stubs.ec2.commandCalls(DescribeEgressOnlyInternetGatewaysCommand),
+    ).toEqual([]);
+  });
+
+  test('passes a dual-stack stage in a region that holds none', async () => {
+    expect(
+      await egressOnlyInternetGateways.run(input(dualStack)),
+    ).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/0 of 5 in use .*the stage needs 1/),
+    });
+  });
+
+  test('fails a dual-stack stage when five exist, naming the quota to raise', async () => {
+    stubs.ec2
+      .on(DescribeEgressOnlyInternetGatewaysCommand)
+      .resolves({ EgressOnlyInternetGateways: [{}, {}, {}, {}, {}] });
+    const result = await egressOnlyInternetGateways.run(input(dualStack));
+    expect(result.status).toBe('FAIL');
+    expect(result.action).toMatch(/L-45FE3B85/);
   });
 });
 

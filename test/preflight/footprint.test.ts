@@ -44,6 +44,21 @@ describe('quotaFootprint', () => {
     expect(f.internetGateways).toBe(1);
   });
 
+  test('counts egress-only internet gateways (a dual-stack VPC brings one), none without', () => {
+    expect(
+      quotaFootprint({
+        Resources: {
+          Vpc: { Type: 'AWS::EC2::VPC' },
+          Eigw: { Type: 'AWS::EC2::EgressOnlyInternetGateway' },
+        },
+      }).egressOnlyInternetGateways,
+    ).toBe(1);
+    expect(
+      quotaFootprint({ Resources: { Vpc: { Type: 'AWS::EC2::VPC' } } })
+        .egressOnlyInternetGateways,
+    ).toBe(0);
+  });
+
   test('counts NAT gateways per zone through their subnets, Fn::Select of Fn::GetAZs as the i-th zone', () => {
     const f = quotaFootprint({
       Resources: {
@@ -198,6 +213,18 @@ describe('stagesThatFit', () => {
       stagesThatFit(combined(stage(2, 2, 1), stage(2, 2, 1), stage(1, 1, 1)))
         .count,
     ).toBe(0);
+  });
+
+  test('one egress-only internet gateway per stage fits five stages by that quota (the default VPC holds none)', () => {
+    const dualStack = quotaFootprint({
+      Resources: {
+        Eigw: { Type: 'AWS::EC2::EgressOnlyInternetGateway' },
+      },
+    });
+    expect(stagesThatFit(dualStack)).toEqual({
+      count: 5,
+      limitedBy: 'egress-only internet gateways',
+    });
   });
 
   test('fails when one group holds more rules than the quota', () => {

@@ -43,6 +43,7 @@ test.each<[Partial<VerifyOptions>, string]>([
     { concurrency: 0 },
     'concurrency must be a whole number from 1 to 64, got 0',
   ],
+  [{ family: 5 as never }, 'family must be 4 or 6, got 5'],
 ])('fails when given %j', async (bad, message) => {
   const progress = jest.fn();
   await expect(

@@ -90,3 +90,17 @@ test('sends the forged headers and records them; claimedBy matches any claimed a
   expect(claimedBy(o.forged, '127.0.0.79')).toBe(false);
   expect(claimedBy(undefined, '198.51.100.7')).toBe(false);
 });
+
+test('family 6 resolves the name to its AAAA records only: a name with an A record alone is not reached', async () => {
+  // `localhost` resolves to 127.0.0.1 here; asked for IPv6 only, the lookup finds nothing and nothing is sent
+  // (where /etc/hosts also names ::1, the connection to ::1 is refused: the server listens on 127.0.0.1 only).
+  const byName = url.replace('127.0.0.1', 'localhost');
+  const visitor = new Visitor();
+  const v4 = await visitor.visit(`${byName}/`, { timeoutMs: 2000, family: 4 });
+  expect(v4.result.ok).toBe(true);
+  const v6 = await visitor.visit(`${byName}/`, { timeoutMs: 2000, family: 6 });
+  expect(v6.result).toMatchObject({
+    ok: false,
+    error: expect.stringMatching(/ENOTFOUND|EAI_|ECONNREFUSED/),
+  });
+});

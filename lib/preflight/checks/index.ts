@@ -3,4 +3,8 @@ export { certificate } from './certificate';
 export { elasticIps } from './elastic-ips';
 export { image } from './image';
 export { instanceTypes, regionZones } from './instance-types';
-export { internetGateways, vpcs } from './region-quota';
+export {
+  egressOnlyInternetGateways,
+  internetGateways,
+  vpcs,
+} from './region-quota';

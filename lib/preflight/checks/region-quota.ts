@@ -1,12 +1,16 @@
-/** VPCs and internet gateways: the region's quota (Service Quotas, else the default) against what exists. */
+/**
+ * VPCs, internet gateways and egress-only internet gateways: the region's quota (Service Quotas, else the
+ * default) against what exists.
+ */
 import {
   EC2Client,
+  paginateDescribeEgressOnlyInternetGateways,
   paginateDescribeInternetGateways,
   paginateDescribeVpcs,
 } from '@aws-sdk/client-ec2';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import { DEFAULT_QUOTAS, QuotaFootprint } from '../footprint';
-import { AwsClients, PreflightCheck } from '../check';
+import { AwsClients, PreflightCheck, skip } from '../check';
 import { roomResult } from './room';
 
 /**
@@ -110,3 +114,34 @@ export const internetGateways = regionQuotaCheck({
   action: (region) =>
     `delete unused internet gateways in ${region} (aws ec2 describe-internet-gateways) or request more VPCs per Region (L-F678F1CE), which raises internet gateways too`,
 });
+
+const egressOnlyRoom = regionQuotaCheck({
+  name: 'egress-only internet gateways left',
+  what: 'egress-only internet gateways',
+  quotaCode: 'L-45FE3B85',
+  fallback: DEFAULT_QUOTAS.egressOnlyInternetGateways,
+  describePermission: 'ec2:DescribeEgressOnlyInternetGateways',
+  count: (ec2) =>
+    countAll(
+      paginateDescribeEgressOnlyInternetGateways({ client: ec2 }, {}),
+      (page) => page.EgressOnlyInternetGateways,
+    ),
+  needed: (f) => f.egressOnlyInternetGateways,
+  action: (region) =>
+    `delete unused egress-only internet gateways in ${region} (aws ec2 describe-egress-only-internet-gateways) or request more in Service Quotas (Amazon VPC, "Egress-only internet gateways per Region", L-45FE3B85)`,
+});
+
+/**
+ * "Egress-only internet gateways per Region" (Amazon VPC quotas; L-45FE3B85): only a dual-stack stage
+ * (`ipv6=true`) takes one, so an IPv4 stage skips the row and asks nothing.
+ */
+export const egressOnlyInternetGateways: PreflightCheck = {
+  ...egressOnlyRoom,
+  run: async (input) =>
+    input.need.footprint.egressOnlyInternetGateways === 0
+      ? skip(
+          egressOnlyRoom.name,
+          'no ipv6: the stage takes no egress-only internet gateway',
+        )
+      : egressOnlyRoom.run(input),
+};
