@@ -2,7 +2,13 @@ import { parseStrictArgs } from './args';
 import { nginxConf } from '../nginx/nginx-options';
 import { renderEdgeConfig, renderNaiveConfig } from '../nginx/render';
 import type { EdgeRenderOptions } from '../nginx/render-options';
-import { parseSettings, SETTING_KEYS } from '../settings';
+import {
+  cookieName,
+  parseSettings,
+  sameSite,
+  SAME_SITE_NONE_NEEDS_TLS,
+  SETTING_KEYS,
+} from '../settings';
 import { UserError } from '../errors';
 
 const HELP = `usage: sticky-edge render [options]
@@ -27,6 +33,12 @@ options:
   --tls                    the load balancer terminates TLS: Secure cookie, X-Forwarded-Proto https
   --cookie-ttl SECONDS     lifetime of the cookie strategy's routing cookie, ${SETTING_KEYS.cookieTtl}
                            (default 3600)
+  --cookie-name NAME       name of the routing cookie, ${SETTING_KEYS.cookieName}
+                           (default sticky_edge_route); only with --sticky cookie
+  --cookie-same-site Lax|Strict|None
+                           SameSite of the routing cookie (default Lax). None, for an app embedded in
+                           another site's page, needs --tls (browsers drop a SameSite=None cookie that
+                           is not Secure) and adds Partitioned; only with --sticky cookie
   --upstream-timeout SECONDS
                            how long a request waits for a hung or unreachable backend before nginx
                            gives up on it and sends an idempotent one to another backend,
@@ -54,6 +66,8 @@ function parse(argv: string[]) {
         'status-listen': { type: 'string' },
         tls: { type: 'boolean', default: false },
         'cookie-ttl': { type: 'string' },
+        'cookie-name': { type: 'string' },
+        'cookie-same-site': { type: 'string' },
         'upstream-timeout': { type: 'string' },
         main: { type: 'boolean', default: false },
         naive: { type: 'boolean', default: false },
@@ -95,12 +109,19 @@ function edgeOptions(values: Values): EdgeRenderOptions {
         upstreamTimeout: values['upstream-timeout'],
       })[key as string],
   );
-  // The lifetime of a cookie nobody sets: taken silently, it would read as if it did something.
-  if (values['cookie-ttl'] !== undefined && settings.sticky !== 'cookie') {
-    throw new UserError(
-      `--cookie-ttl applies only to --sticky cookie, got --cookie-ttl ${JSON.stringify(values['cookie-ttl'])} with --sticky ${settings.sticky}`,
-    );
-  }
+  // Attributes of a cookie nobody sets: taken silently, they would read as if they did something.
+  for (const flag of ['cookie-ttl', 'cookie-name', 'cookie-same-site'] as const)
+    if (values[flag] !== undefined && settings.sticky !== 'cookie') {
+      throw new UserError(
+        `--${flag} applies only to --sticky cookie, got --${flag} ${JSON.stringify(values[flag])} with --sticky ${settings.sticky}`,
+      );
+    }
+  const cookieSameSite =
+    values['cookie-same-site'] === undefined
+      ? undefined
+      : sameSite('--cookie-same-site', values['cookie-same-site']);
+  if (cookieSameSite === 'None' && !values.tls)
+    throw new UserError(SAME_SITE_NONE_NEEDS_TLS('--tls'));
   return {
     lb: settings.lb,
     sticky: settings.sticky,
@@ -110,6 +131,11 @@ function edgeOptions(values: Values): EdgeRenderOptions {
     statusListen: values['status-listen'],
     tls: values.tls,
     cookieTtlSeconds: settings.cookieTtlSeconds,
+    cookieName:
+      values['cookie-name'] === undefined
+        ? undefined
+        : cookieName('--cookie-name', values['cookie-name']),
+    cookieSameSite,
     upstreamTimeoutSeconds: settings.upstreamTimeoutSeconds,
   };
 }

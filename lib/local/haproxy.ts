@@ -27,6 +27,12 @@ export interface LoadBalancerConfig {
    * @default true
    */
   readonly proxyProtocol?: boolean;
+  /**
+   * End TLS here with this PEM (certificate and key), as the NLB's TLS listener (still TCP and PROXY v2 to
+   * nginx) or the ALB's HTTPS listener does.
+   * @default - plain TCP or HTTP
+   */
+  readonly tlsBundle?: string;
 }
 
 export function renderLoadBalancerConfig(config: LoadBalancerConfig): string {
@@ -44,8 +50,12 @@ export function renderLoadBalancerConfig(config: LoadBalancerConfig): string {
     // Like the ALB: append the TCP peer to whatever X-Forwarded-For the client sent, set the proto.
     ...(http ? ['  option forwardfor'] : []),
     'frontend edge',
-    `  bind ${config.listen}`,
-    ...(http ? ['  http-request set-header X-Forwarded-Proto http'] : []),
+    `  bind ${config.listen}${config.tlsBundle ? ` ssl crt ${config.tlsBundle}` : ''}`,
+    ...(http
+      ? [
+          `  http-request set-header X-Forwarded-Proto ${config.tlsBundle ? 'https' : 'http'}`,
+        ]
+      : []),
     '  default_backend nginx',
     'backend nginx',
     // Round robin, so one client's consecutive connections reach different nginx nodes.

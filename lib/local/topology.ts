@@ -26,6 +26,7 @@ import {
   writeBackendBundle,
 } from './backend-process';
 import { findHaproxy } from './binaries';
+import { LocalCertificate, makeCertificate } from './certificate';
 import { LoadBalancer, startLoadBalancer } from './haproxy';
 import { startHealthAgent, writeAgentBundle } from './health-agent';
 import { NginxNode, startNginxNode } from './nginx-node';
@@ -183,6 +184,12 @@ async function build(
   const nodeAddresses = () => nodes.map((n) => `${n.host}:${n.port}`);
 
   const lbPort = await freePort(lbAddress);
+  const certificate: LocalCertificate | undefined = options.tls
+    ? await makeCertificate(dir, 'lb', [
+        lbAddress,
+        ...(options.tls.hostnames ?? []),
+      ])
+    : undefined;
   const lb: LoadBalancer = await startLoadBalancer(
     dir,
     {
@@ -192,6 +199,7 @@ async function build(
       nodes: nodeAddresses(),
       // The seed listens without proxy_protocol: its NLB would have proxy protocol off.
       proxyProtocol: !options.naive,
+      tlsBundle: certificate?.bundleFile,
     },
     options.signal,
   );
@@ -226,7 +234,8 @@ async function build(
 
   let renderedOptions = nodes.map((_, i) => renderFor(i).options);
   return {
-    url: `http://${lbAddress}:${lbPort}`,
+    url: `${certificate ? 'https' : 'http'}://${lbAddress}:${lbPort}`,
+    certificate,
     get nginxUrls() {
       return nodes.map((n) => `http://${n.host}:${n.port}`);
     },

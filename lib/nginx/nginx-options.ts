@@ -48,6 +48,8 @@ export function nginxRenderOptions(
     | 'sticky'
     | 'certificateArn'
     | 'cookieTtlSeconds'
+    | 'cookieName'
+    | 'cookieSameSite'
     | 'upstreamTimeoutSeconds'
   >,
   edge: EdgeAddresses,
@@ -61,6 +63,8 @@ export function nginxRenderOptions(
     statusListen: edge.statusListen ?? NGINX_STATUS_LISTEN,
     tls: settings.certificateArn !== undefined,
     cookieTtlSeconds: settings.cookieTtlSeconds,
+    cookieName: settings.cookieName,
+    cookieSameSite: settings.cookieSameSite,
     upstreamTimeoutSeconds: settings.upstreamTimeoutSeconds,
   };
 }

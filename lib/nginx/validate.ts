@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { UserError } from '../errors';
-import { LB_KINDS, SETTING_KEYS, STICKY_STRATEGIES } from '../settings';
+import {
+  cookieName,
+  CookieSameSite,
+  DEFAULT_COOKIE_NAME,
+  LB_KINDS,
+  SAME_SITE_NONE_NEEDS_TLS,
+  sameSite,
+  SETTING_KEYS,
+  STICKY_STRATEGIES,
+} from '../settings';
 import type { BackendSpec, EdgeRenderOptions } from './render-options';
 
 /**
@@ -331,6 +340,8 @@ export interface ValidEdgeOptions {
   readonly statusListen?: string;
   readonly tls: boolean;
   readonly cookieTtlSeconds: number;
+  readonly cookieName: string;
+  readonly cookieSameSite: CookieSameSite;
   readonly upstreamTimeoutSeconds: number;
 }
 
@@ -361,6 +372,13 @@ export function validateEdgeOptions(
       `statusListen must not share a port with listen ${JSON.stringify(listen)}, got ${JSON.stringify(statusListen)}`,
     );
   }
+  const tls = options.tls === true;
+  const cookieSameSite =
+    options.cookieSameSite === undefined
+      ? 'Lax'
+      : sameSite('cookieSameSite', options.cookieSameSite);
+  if (cookieSameSite === 'None' && !tls)
+    throw new UserError(SAME_SITE_NONE_NEEDS_TLS('tls'));
   return {
     lb,
     sticky,
@@ -368,8 +386,13 @@ export function validateEdgeOptions(
     trust,
     backends,
     statusListen,
-    tls: options.tls === true,
+    tls,
     cookieTtlSeconds: cookieTtl(options.cookieTtlSeconds, policy),
+    cookieName:
+      options.cookieName === undefined
+        ? DEFAULT_COOKIE_NAME
+        : cookieName('cookieName', options.cookieName),
+    cookieSameSite,
     upstreamTimeoutSeconds: upstreamTimeout(
       options.upstreamTimeoutSeconds,
       policy,
