@@ -271,7 +271,9 @@ export function parseSettings(
   const cookieSameSite =
     raw.cookieSameSite === undefined
       ? d.cookieSameSite
-      : sameSite('cookieSameSite', raw.cookieSameSite);
+      : isSameSite(raw.cookieSameSite)
+        ? raw.cookieSameSite
+        : fail('cookieSameSite', raw.cookieSameSite);
   if (cookieSameSite === 'None' && certificateArn === undefined)
     throw new SettingsError(SAME_SITE_NONE_NEEDS_TLS('certificateArn'));
   return {
@@ -310,7 +312,9 @@ export function parseSettings(
     cookieName:
       raw.cookieName === undefined
         ? d.cookieName
-        : cookieName('cookieName', raw.cookieName),
+        : isCookieName(raw.cookieName)
+          ? raw.cookieName
+          : fail('cookieName', raw.cookieName),
     cookieSameSite,
     upstreamTimeoutSeconds:
       raw.upstreamTimeout === undefined
@@ -357,32 +361,24 @@ export const SAME_SITE_NONE_NEEDS_TLS = (what: string) =>
   `cookieSameSite None needs ${what}: browsers drop a SameSite=None cookie that is not Secure, and the routing cookie is Secure only behind TLS`;
 
 /**
- * A routing cookie name (see COOKIE_NAME), checked under `key` (`cookieName`, `--cookie-name`). nginx compares
- * cookie names without regard to case (ngx_http_parse_multi_header_lines: ngx_strncasecmp), so the demo app's
- * session cookie is refused in any case: nginx would read and overwrite the app's cookie as its route.
+ * True for a routing cookie name nginx reads whole (see COOKIE_NAME). nginx compares cookie names without
+ * regard to case (ngx_http_parse_multi_header_lines: ngx_strncasecmp), so the demo app's session cookie is
+ * refused in any case: nginx would read, and overwrite, the app's cookie as its route.
  */
-export function cookieName(key: string, value: unknown): string {
-  if (
-    typeof value !== 'string' ||
-    !COOKIE_NAME.test(value) ||
-    value.toLowerCase() === SESSION_COOKIE
-  )
-    throw new SettingsError(
-      `${key} must be ${SETTING_KEYS.cookieName}, got ${JSON.stringify(value)}`,
-    );
-  return value;
+export function isCookieName(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    COOKIE_NAME.test(value) &&
+    value.toLowerCase() !== SESSION_COOKIE
+  );
 }
 
-/** A `SameSite` value, checked under `key` (`cookieSameSite`, `--cookie-same-site`); exactly as RFC 6265bis spells it. */
-export function sameSite(key: string, value: unknown): CookieSameSite {
-  if (
-    typeof value !== 'string' ||
-    !(COOKIE_SAME_SITE as readonly string[]).includes(value)
-  )
-    throw new SettingsError(
-      `${key} must be ${SETTING_KEYS.cookieSameSite}, got ${JSON.stringify(value)}`,
-    );
-  return value as CookieSameSite;
+/** True for a `SameSite` value, exactly as RFC 6265bis spells it. */
+export function isSameSite(value: unknown): value is CookieSameSite {
+  return (
+    typeof value === 'string' &&
+    (COOKIE_SAME_SITE as readonly string[]).includes(value)
+  );
 }
 
 function retention(value: unknown): number {

@@ -3,9 +3,9 @@ import { nginxConf } from '../nginx/nginx-options';
 import { renderEdgeConfig, renderNaiveConfig } from '../nginx/render';
 import type { EdgeRenderOptions } from '../nginx/render-options';
 import {
-  cookieName,
+  isCookieName,
+  isSameSite,
   parseSettings,
-  sameSite,
   SAME_SITE_NONE_NEEDS_TLS,
   SETTING_KEYS,
 } from '../settings';
@@ -116,12 +116,18 @@ function edgeOptions(values: Values): EdgeRenderOptions {
         `--${flag} applies only to --sticky cookie, got --${flag} ${JSON.stringify(values[flag])} with --sticky ${settings.sticky}`,
       );
     }
-  const cookieSameSite =
-    values['cookie-same-site'] === undefined
-      ? undefined
-      : sameSite('--cookie-same-site', values['cookie-same-site']);
-  if (cookieSameSite === 'None' && !values.tls)
+  const sameSite = values['cookie-same-site'];
+  if (sameSite !== undefined && !isSameSite(sameSite))
+    throw new UserError(
+      `--cookie-same-site must be ${SETTING_KEYS.cookieSameSite}, got ${JSON.stringify(sameSite)}`,
+    );
+  if (sameSite === 'None' && !values.tls)
     throw new UserError(SAME_SITE_NONE_NEEDS_TLS('--tls'));
+  const name = values['cookie-name'];
+  if (name !== undefined && !isCookieName(name))
+    throw new UserError(
+      `--cookie-name must be ${SETTING_KEYS.cookieName}, got ${JSON.stringify(name)}`,
+    );
   return {
     lb: settings.lb,
     sticky: settings.sticky,
@@ -131,11 +137,8 @@ function edgeOptions(values: Values): EdgeRenderOptions {
     statusListen: values['status-listen'],
     tls: values.tls,
     cookieTtlSeconds: settings.cookieTtlSeconds,
-    cookieName:
-      values['cookie-name'] === undefined
-        ? undefined
-        : cookieName('--cookie-name', values['cookie-name']),
-    cookieSameSite,
+    cookieName: name,
+    cookieSameSite: sameSite,
     upstreamTimeoutSeconds: settings.upstreamTimeoutSeconds,
   };
 }

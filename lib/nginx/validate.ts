@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { UserError } from '../errors';
 import {
-  cookieName,
   CookieSameSite,
   DEFAULT_COOKIE_NAME,
+  isCookieName,
+  isSameSite,
   LB_KINDS,
   SAME_SITE_NONE_NEEDS_TLS,
-  sameSite,
   SETTING_KEYS,
   STICKY_STRATEGIES,
 } from '../settings';
@@ -376,7 +376,13 @@ export function validateEdgeOptions(
   const cookieSameSite =
     options.cookieSameSite === undefined
       ? 'Lax'
-      : sameSite('cookieSameSite', options.cookieSameSite);
+      : isSameSite(options.cookieSameSite)
+        ? options.cookieSameSite
+        : fail(
+            'cookieSameSite',
+            SETTING_KEYS.cookieSameSite,
+            options.cookieSameSite,
+          );
   if (cookieSameSite === 'None' && !tls)
     throw new UserError(SAME_SITE_NONE_NEEDS_TLS('tls'));
   return {
@@ -391,7 +397,9 @@ export function validateEdgeOptions(
     cookieName:
       options.cookieName === undefined
         ? DEFAULT_COOKIE_NAME
-        : cookieName('cookieName', options.cookieName),
+        : isCookieName(options.cookieName)
+          ? options.cookieName
+          : fail('cookieName', SETTING_KEYS.cookieName, options.cookieName),
     cookieSameSite,
     upstreamTimeoutSeconds: upstreamTimeout(
       options.upstreamTimeoutSeconds,

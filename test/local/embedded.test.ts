@@ -15,7 +15,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Browser, chromium } from 'playwright-core';
+import { Browser, chromium, Page } from 'playwright-core';
 import { makeCertificate } from '../../lib/local/certificate';
 import { startTopology } from '../../lib/local/topology';
 import type { Topology } from '../../lib/local/topology-contract';
@@ -106,6 +106,22 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/**
+ * `page.goto`, again when Chromium reports ERR_NETWORK_CHANGED: it watches the host's interfaces, and other
+ * processes on a shared machine add and remove network namespaces and links; the load never reached here.
+ */
+async function load(page: Page, url: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(url);
+      return;
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes('ERR_NETWORK_CHANGED'))
+        throw err;
+    }
+  }
+}
+
 interface FramedVisit {
   /** The backend each framed load was served by. */
   readonly backends: string[];
@@ -141,7 +157,7 @@ async function visitEmbedded(
     });
     const backends: string[] = [];
     for (let i = 0; i < LOADS; i++) {
-      await page.goto(page_);
+      await load(page, page_);
       const frame = await (await page.waitForSelector('#edge')).contentFrame();
       backends.push((await frame!.textContent('#backend')) ?? '');
     }
@@ -169,12 +185,16 @@ test('SameSite=None behind TLS: the framed edge keeps its backend across loads, 
     );
   expect(new Set(visit.backends).size).toBe(1);
   expect(topology.backendNames).toContain(visit.backends[0]);
-  // Every framed request after the first carried the cookie naming that backend (the logs are per node, so
-  // in no particular order), and both nodes served some.
-  expect(visit.logged.map((l) => l.route).sort()).toEqual([
-    '',
-    ...Array(LOADS - 1).fill(visit.backends[0]),
-  ]);
+  // Only the first framed request came without the cookie; every later one carried the route of that backend
+  // (a load retried after ERR_NETWORK_CHANGED may add one), and both nodes served some.
+  const routes = visit.logged.map((l) => l.route);
+  expect(routes.filter((r) => r === '')).toHaveLength(1);
+  expect(routes.filter((r) => r !== '').length).toBeGreaterThanOrEqual(
+    LOADS - 1,
+  );
+  expect(new Set(routes.filter((r) => r !== ''))).toEqual(
+    new Set([visit.backends[0]]),
+  );
   expect(new Set(visit.logged.map((l) => l.node)).size).toBe(2);
 });
 
@@ -185,6 +205,7 @@ test('SameSite=Lax (negative control): the framed edge never gets its cookie bac
   expect(visit.setCookies).toHaveLength(LOADS);
   for (const setCookie of visit.setCookies)
     expect(setCookie).toMatch(/; HttpOnly; SameSite=Lax; Secure$/);
-  expect(visit.logged.map((l) => l.route)).toEqual(Array(LOADS).fill(''));
+  expect(visit.logged.length).toBeGreaterThanOrEqual(LOADS);
+  expect(new Set(visit.logged.map((l) => l.route))).toEqual(new Set(['']));
   expect(new Set(visit.backends).size).toBe(2);
 });
