@@ -275,7 +275,9 @@ export function parseSettings(
         ? raw.cookieSameSite
         : fail('cookieSameSite', raw.cookieSameSite);
   if (cookieSameSite === 'None' && certificateArn === undefined)
-    throw new SettingsError(SAME_SITE_NONE_NEEDS_TLS('certificateArn'));
+    throw new SettingsError(
+      SAME_SITE_NONE_NEEDS_TLS('cookieSameSite', 'certificateArn'),
+    );
   return {
     stage:
       raw.stage === undefined
@@ -357,8 +359,8 @@ export function parseSettings(
  * Why `SameSite=None` is refused without TLS: browsers drop a `SameSite=None` cookie that is not `Secure`
  * (RFC 6265bis, "The SameSite attribute"; Chrome since 80), and the routing cookie is `Secure` only behind TLS.
  */
-export const SAME_SITE_NONE_NEEDS_TLS = (what: string) =>
-  `cookieSameSite None needs ${what}: browsers drop a SameSite=None cookie that is not Secure, and the routing cookie is Secure only behind TLS`;
+export const SAME_SITE_NONE_NEEDS_TLS = (key: string, what: string) =>
+  `${key} None needs ${what}: browsers drop a SameSite=None cookie that is not Secure, and the routing cookie is Secure only behind TLS`;
 
 /**
  * True for a routing cookie name nginx reads whole (see COOKIE_NAME). nginx compares cookie names without

@@ -122,7 +122,9 @@ function edgeOptions(values: Values): EdgeRenderOptions {
       `--cookie-same-site must be ${SETTING_KEYS.cookieSameSite}, got ${JSON.stringify(sameSite)}`,
     );
   if (sameSite === 'None' && !values.tls)
-    throw new UserError(SAME_SITE_NONE_NEEDS_TLS('--tls'));
+    throw new UserError(
+      SAME_SITE_NONE_NEEDS_TLS('--cookie-same-site', '--tls'),
+    );
   const name = values['cookie-name'];
   if (name !== undefined && !isCookieName(name))
     throw new UserError(

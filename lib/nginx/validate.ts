@@ -384,7 +384,7 @@ export function validateEdgeOptions(
             options.cookieSameSite,
           );
   if (cookieSameSite === 'None' && !tls)
-    throw new UserError(SAME_SITE_NONE_NEEDS_TLS('tls'));
+    throw new UserError(SAME_SITE_NONE_NEEDS_TLS('cookieSameSite', 'tls'));
   return {
     lb,
     sticky,
