@@ -24,7 +24,12 @@ import {
   verifyEndpoint,
   waitUntilAnswering,
 } from '../../lib/verify';
-import { STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
+import {
+  isCookieName,
+  SETTING_KEYS,
+  STICKY_STRATEGIES,
+  StickyStrategy,
+} from '../../lib/settings';
 import { VERIFY_ENV } from '../../lib/verify/lambda-environment';
 
 /** The one EC2 call the handler makes; the SDK client satisfies it, tests stub it. */
@@ -53,6 +58,7 @@ export const ROLLBACK_READY_WITHIN_MS = 60_000;
 interface CheckConfig {
   readonly url: string;
   readonly sticky: StickyStrategy;
+  readonly routeCookieName?: string;
   readonly vpcId: string;
   readonly backendUrls: readonly string[];
   readonly sessions: number;
@@ -122,6 +128,7 @@ async function check(
   const report = await verifyEndpoint({
     url: config.url,
     sticky: config.sticky,
+    routeCookieName: config.routeCookieName,
     sessions: config.sessions,
     requestsPerSession: config.requestsPerSession,
     expectedClientIps: natAddresses,
@@ -176,6 +183,7 @@ function readConfig(env: NodeJS.ProcessEnv): CheckConfig {
   return {
     url: required(VERIFY_ENV.url),
     sticky: sticky as StickyStrategy,
+    routeCookieName: routeCookie(env[VERIFY_ENV.routeCookie]),
     vpcId: required(VERIFY_ENV.vpcId),
     backendUrls: (env[VERIFY_ENV.backendUrls] ?? '')
       .split(',')
@@ -185,6 +193,15 @@ function readConfig(env: NodeJS.ProcessEnv): CheckConfig {
     readyWithinMs: count(VERIFY_ENV.readyWithinSeconds) * 1000,
     stackId: required(VERIFY_ENV.stackId),
   };
+}
+
+/** The routing cookie's name; unset (a stack synthesized before the setting) is the default name. */
+function routeCookie(value: string | undefined): string | undefined {
+  if (value === undefined || value === '' || isCookieName(value))
+    return value || undefined;
+  throw new Error(
+    `${VERIFY_ENV.routeCookie} must be ${SETTING_KEYS.cookieName}, got ${JSON.stringify(value)}`,
+  );
 }
 
 /** The public addresses of the VPC's available NAT gateways: what this function's traffic leaves from. */

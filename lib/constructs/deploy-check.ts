@@ -20,7 +20,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import { Construct, IConstruct } from 'constructs';
 import { VERIFY_ENV } from '../verify/lambda-environment';
-import type { StickyStrategy } from '../settings';
+import { DEFAULT_COOKIE_NAME, type StickyStrategy } from '../settings';
 import { LIMITS } from '../verify';
 
 /** An app server the check calls directly, skipping nginx, to prove it is up. */
@@ -45,6 +45,11 @@ export interface DeployCheckProps {
   readonly listenerPorts: readonly number[];
   /** The edge's sticky strategy: how the check tells whether each visitor stayed on one backend. */
   readonly sticky: StickyStrategy;
+  /**
+   * The routing cookie's name (`cookieName`), which the check reads to tell cookie routing from address routing.
+   * @default 'sticky_edge_route'
+   */
+  readonly routeCookieName?: string;
   /**
    * App servers to call directly.
    * @default - none: the check cannot prove that a backend serving no session is up
@@ -206,6 +211,7 @@ export class DeployCheck extends Construct {
       environment: {
         [VERIFY_ENV.url]: props.url,
         [VERIFY_ENV.sticky]: props.sticky,
+        [VERIFY_ENV.routeCookie]: props.routeCookieName ?? DEFAULT_COOKIE_NAME,
         [VERIFY_ENV.vpcId]: props.vpc.vpcId,
         [VERIFY_ENV.stackId]: stack.stackId,
         [VERIFY_ENV.backendUrls]: (props.backends ?? [])

@@ -129,6 +129,7 @@ export class StickyEdgeStack extends Stack {
       url: this.edge.url,
       listenerPorts: this.edge.listenerPorts,
       sticky: settings.sticky,
+      routeCookieName: settings.cookieName,
       backends: this.apps.servers.map((server) => ({
         address: server.address,
         port: settings.appPort,
