@@ -35,8 +35,6 @@ export interface TrafficOptions {
   readonly concurrency?: number;
   /** The forwarding headers one client forges on one request. @default - none */
   readonly forge?: (client: Client, round: number) => Forgery | undefined;
-  /** The routing cookie each exchange records. @default ROUTE_COOKIE - the topology's unless it set `cookieName` */
-  readonly routeCookieName?: string;
   /** Called after every request with the number done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -64,7 +62,7 @@ export async function driveTraffic(
         const seen = await client.visit(`${url}/?t=${tag}`, {
           timeoutMs: TIMEOUT_MS,
           forged: options.forge?.(client, round),
-          routeCookieName: options.routeCookieName ?? ROUTE_COOKIE,
+          routeCookieName: ROUTE_COOKIE,
         });
         const { result } = seen;
         exchanges.push({
