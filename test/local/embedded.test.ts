@@ -138,7 +138,7 @@ async function visitEmbedded(
 ): Promise<FramedVisit> {
   const port = new URL(topology.url).port;
   const edgeUrl = `https://${edgeHost(sameSite)}:${port}/`;
-  const page_ = `https://${EMBEDDER}:${(embedder.address() as AddressInfo).port}/?src=${encodeURIComponent(edgeUrl)}`;
+  const embeddingUrl = `https://${EMBEDDER}:${(embedder.address() as AddressInfo).port}/?src=${encodeURIComponent(edgeUrl)}`;
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
@@ -157,7 +157,7 @@ async function visitEmbedded(
     });
     const backends: string[] = [];
     for (let i = 0; i < LOADS; i++) {
-      await load(page, page_);
+      await load(page, embeddingUrl);
       const frame = await (await page.waitForSelector('#edge')).contentFrame();
       backends.push((await frame!.textContent('#backend')) ?? '');
     }

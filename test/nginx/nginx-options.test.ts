@@ -17,7 +17,21 @@ describe('nginxRenderOptions', () => {
       statusListen: '127.0.0.1:8081',
       tls: false,
       cookieTtlSeconds: 3600,
+      cookieName: 'sticky_edge_route',
+      cookieSameSite: 'Lax',
       upstreamTimeoutSeconds: 10,
+    });
+  });
+
+  test('passes the routing cookie name and SameSite on', () => {
+    const settings = {
+      ...DEFAULT_SETTINGS,
+      cookieName: 'app_route',
+      cookieSameSite: 'Strict' as const,
+    };
+    expect(nginxRenderOptions(settings, edge)).toMatchObject({
+      cookieName: 'app_route',
+      cookieSameSite: 'Strict',
     });
   });
 
