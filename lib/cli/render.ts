@@ -33,8 +33,8 @@ options:
   --tls                    the load balancer terminates TLS: Secure cookie, X-Forwarded-Proto https
   --cookie-ttl SECONDS     lifetime of the cookie strategy's routing cookie, ${SETTING_KEYS.cookieTtl}
                            (default 3600)
-  --cookie-name NAME       name of the routing cookie, ${SETTING_KEYS.cookieName}
-                           (default sticky_edge_route); only with --sticky cookie
+  --cookie-name NAME       name of the routing cookie: 1-64 letters, digits or underscores, not
+                           session (default sticky_edge_route); only with --sticky cookie
   --cookie-same-site Lax|Strict|None
                            SameSite of the routing cookie (default Lax). None, for an app embedded in
                            another site's page, needs --tls (browsers drop a SameSite=None cookie that
