@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the OS packages the local topology and the tests run for real: nginx, HAProxy, Chromium and nftables.
+# Installs the OS packages the local topology and the tests run for real: nginx, HAProxy, Chromium, nftables and
+# openssl.
 # With --bench also wrk, the benchmark's load generator (`npm run setup` and `npm run bench` ask for it;
 # `npm test` does not, so the tests never depend on it). Does nothing when they are already there; uses
 # sudo when not root.
@@ -16,10 +17,12 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(hapr
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # nft: the black-hole tests drop packets inside a network namespace of their own.
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
+# openssl: the local topology makes its TLS certificate at start (Node's crypto cannot issue one).
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if $bench; then command -v wrk >/dev/null 2>&1 || missing+=(wrk); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "sticky-edge: missing ${missing[*]}; install them with your package manager (the tests use nginx, haproxy, chromium and nftables; the benchmark also wrk)" >&2
+  echo "sticky-edge: missing ${missing[*]}; install them with your package manager (the tests use nginx, haproxy, chromium, nftables and openssl; the benchmark also wrk)" >&2
   exit 1
 fi
 sudo=''

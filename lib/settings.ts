@@ -2,6 +2,7 @@
  * The app's typed settings and their validation. No CDK imports: `bin/app.ts` feeds it CDK context,
  * the CLI feeds it flags, and both get the same defaults and the same one-line errors.
  */
+import { SESSION_COOKIE } from './backend/sessions';
 import { UserError } from './errors';
 
 export const LB_KINDS = ['nlb', 'alb'] as const;
@@ -13,6 +14,21 @@ export type StickyStrategy = (typeof STICKY_STRATEGIES)[number];
 /** What the `hash` strategy keys an IPv6 client on: its /64 or its whole address. */
 export const HASH_IPV6_PREFIXES = [64, 128] as const;
 export type HashIpv6Prefix = (typeof HASH_IPV6_PREFIXES)[number];
+/** The `SameSite` values of the routing cookie (RFC 6265bis): `None` lets a cross-site embedding page send it. */
+export const COOKIE_SAME_SITE = ['Lax', 'Strict', 'None'] as const;
+export type CookieSameSite = (typeof COOKIE_SAME_SITE)[number];
+
+/** The routing cookie's name unless `cookieName` says otherwise. */
+export const DEFAULT_COOKIE_NAME = 'sticky_edge_route';
+
+/**
+ * A routing cookie name nginx reads whole. RFC 6265 allows any token (`-`, `.`, `!`, …), but nginx reads the
+ * cookie through the variable `$cookie_NAME`, and a variable name ends at the first character that is not a
+ * letter, digit or underscore (ngx_http_script.c): `$cookie_my-route` is `$cookie_my` followed by the text
+ * `-route`, which `nginx -t` accepts and which never matches. So such names are refused rather than read
+ * through a map over `$http_cookie`, which would add a regex to every request. 64 characters is ample.
+ */
+const COOKIE_NAME = /^[A-Za-z0-9_]{1,64}$/;
 
 export interface EdgeSettings {
   /** Prefixes stack names and tags, so several isolated copies can live in one account. */
@@ -30,6 +46,10 @@ export interface EdgeSettings {
   readonly certificateArn?: string;
   /** Lifetime of the routing cookie set by the `cookie` strategy. */
   readonly cookieTtlSeconds: number;
+  /** Name of the `cookie` strategy's routing cookie. */
+  readonly cookieName: string;
+  /** `SameSite` of the routing cookie; `None` (an app embedded cross-site) needs a certificate. */
+  readonly cookieSameSite: CookieSameSite;
   /**
    * How long nginx waits for a backend to read a request or send the next part of its answer before it gives up
    * on it (and sends an idempotent request to another backend). WebSocket connections keep 1 h.
@@ -88,6 +108,8 @@ export const DEFAULT_SETTINGS: EdgeSettings = {
   nginxMaxCapacity: 4,
   appPort: 3000,
   cookieTtlSeconds: 3600,
+  cookieName: DEFAULT_COOKIE_NAME,
+  cookieSameSite: 'Lax',
   upstreamTimeoutSeconds: 10,
   hashIpv6Prefix: 64,
   natGateways: 1,
@@ -116,6 +138,8 @@ export const SETTING_KEYS = {
   amiId: 'an AMI ID such as ami-0123456789abcdef0',
   certificateArn: 'an ACM certificate ARN',
   cookieTtl: 'a whole number of seconds from 60 to 31536000',
+  cookieName: `1-64 letters, digits or underscores (nginx reads the cookie as $cookie_NAME), not "${SESSION_COOKIE}" (the demo app's session cookie)`,
+  cookieSameSite: 'Lax, Strict or None',
   upstreamTimeout: 'a whole number of seconds from 1 to 3600',
   hashIpv6Prefix:
     '64 (an IPv6 client keyed on its /64) or 128 (its whole address)',
@@ -248,6 +272,8 @@ export function parseSettings(
     amiId: get('amiId'),
     certificateArn: get('certificateArn'),
     cookieTtl: get('cookieTtl'),
+    cookieName: get('cookieName'),
+    cookieSameSite: get('cookieSameSite'),
     upstreamTimeout: get('upstreamTimeout'),
     hashIpv6Prefix: get('hashIpv6Prefix'),
     availabilityZones: get('availabilityZones'),
@@ -274,6 +300,20 @@ export function parseSettings(
       `nginxMaxCapacity must be ${SETTING_KEYS.nginxMaxCapacity}, got ${JSON.stringify(raw.nginxMaxCapacity)} (nginxMinCapacity is ${nginxMinCapacity})`,
     );
   }
+  const certificateArn =
+    raw.certificateArn === undefined
+      ? undefined
+      : text('certificateArn', raw.certificateArn, CERTIFICATE_ARN);
+  const cookieSameSite =
+    raw.cookieSameSite === undefined
+      ? d.cookieSameSite
+      : isSameSite(raw.cookieSameSite)
+        ? raw.cookieSameSite
+        : fail('cookieSameSite', raw.cookieSameSite);
+  if (cookieSameSite === 'None' && certificateArn === undefined)
+    throw new SettingsError(
+      SAME_SITE_NONE_NEEDS_TLS('cookieSameSite', 'certificateArn'),
+    );
   return {
     stage:
       raw.stage === undefined
@@ -302,14 +342,18 @@ export function parseSettings(
       raw.amiId === undefined
         ? undefined
         : text('amiId', raw.amiId, /^ami-[0-9a-f]{8}([0-9a-f]{9})?$/),
-    certificateArn:
-      raw.certificateArn === undefined
-        ? undefined
-        : text('certificateArn', raw.certificateArn, CERTIFICATE_ARN),
+    certificateArn,
     cookieTtlSeconds:
       raw.cookieTtl === undefined
         ? d.cookieTtlSeconds
         : wholeNumber('cookieTtl', raw.cookieTtl, 60, 31536000),
+    cookieName:
+      raw.cookieName === undefined
+        ? d.cookieName
+        : isCookieName(raw.cookieName)
+          ? raw.cookieName
+          : fail('cookieName', raw.cookieName),
+    cookieSameSite,
     upstreamTimeoutSeconds:
       raw.upstreamTimeout === undefined
         ? d.upstreamTimeoutSeconds
@@ -391,6 +435,34 @@ function ipv6Prefix(value: unknown): HashIpv6Prefix {
   if (!(HASH_IPV6_PREFIXES as readonly number[]).includes(prefix))
     fail('hashIpv6Prefix', value);
   return prefix as HashIpv6Prefix;
+}
+
+/**
+ * Why `SameSite=None` is refused without TLS: browsers drop a `SameSite=None` cookie that is not `Secure`
+ * (RFC 6265bis, "The SameSite attribute"; Chrome since 80), and the routing cookie is `Secure` only behind TLS.
+ */
+export const SAME_SITE_NONE_NEEDS_TLS = (key: string, what: string) =>
+  `${key} None needs ${what}: browsers drop a SameSite=None cookie that is not Secure, and the routing cookie is Secure only behind TLS`;
+
+/**
+ * True for a routing cookie name nginx reads whole (see COOKIE_NAME). nginx compares cookie names without
+ * regard to case (ngx_http_parse_multi_header_lines: ngx_strncasecmp), so the demo app's session cookie is
+ * refused in any case: nginx would read, and overwrite, the app's cookie as its route.
+ */
+export function isCookieName(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    COOKIE_NAME.test(value) &&
+    value.toLowerCase() !== SESSION_COOKIE
+  );
+}
+
+/** True for a `SameSite` value, exactly as RFC 6265bis spells it. */
+export function isSameSite(value: unknown): value is CookieSameSite {
+  return (
+    typeof value === 'string' &&
+    (COOKIE_SAME_SITE as readonly string[]).includes(value)
+  );
 }
 
 function retention(value: unknown): number {

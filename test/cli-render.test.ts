@@ -35,6 +35,7 @@ function spawnRender(args: string[]): Promise<Run> {
 }
 
 const TRUST = ['--trust', '10.0.0.0/24'];
+const COOKIE = ['--sticky', 'cookie'];
 const BACKENDS = ['--backend', '10.0.2.10:3000', '--backend', '10.0.3.10:3000'];
 const backends = [{ address: '10.0.2.10:3000' }, { address: '10.0.3.10:3000' }];
 
@@ -197,6 +198,31 @@ const inProcessFailures: [string, string[], RegExp][] = [
     ['--cookie-ttl', '600', ...TRUST, ...BACKENDS],
     /^--cookie-ttl applies only to --sticky cookie, got --cookie-ttl "600" with --sticky ip_hash$/,
   ],
+  [
+    '--cookie-name is given without --sticky cookie',
+    ['--cookie-name', 'app_route', ...TRUST, ...BACKENDS],
+    /^--cookie-name applies only to --sticky cookie, got --cookie-name "app_route" with --sticky ip_hash$/,
+  ],
+  [
+    '--cookie-same-site is given without --sticky cookie',
+    ['--sticky', 'hash', '--cookie-same-site', 'Strict', ...TRUST, ...BACKENDS],
+    /^--cookie-same-site applies only to --sticky cookie, got --cookie-same-site "Strict" with --sticky hash$/,
+  ],
+  [
+    '--cookie-same-site is None without --tls (browsers drop a SameSite=None cookie that is not Secure)',
+    [...COOKIE, '--cookie-same-site', 'None', ...TRUST, ...BACKENDS],
+    /^--cookie-same-site None needs --tls: browsers drop a SameSite=None cookie that is not Secure/,
+  ],
+  [
+    '--cookie-same-site is not spelled as RFC 6265bis spells it',
+    [...COOKIE, '--cookie-same-site', 'none', '--tls', ...TRUST, ...BACKENDS],
+    /^--cookie-same-site must be Lax, Strict or None, got "none"$/,
+  ],
+  [
+    '--cookie-name has a dash (nginx reads $cookie_my-route as $cookie_my)',
+    [...COOKIE, '--cookie-name', 'my-route', ...TRUST, ...BACKENDS],
+    /^--cookie-name must be 1-64 letters, digits or underscores \(nginx reads the cookie as \$cookie_NAME\).*got "my-route"$/,
+  ],
 ];
 
 describe('sticky-edge render', () => {
@@ -224,6 +250,10 @@ describe('sticky-edge render', () => {
           '--tls',
           '--cookie-ttl',
           '600',
+          '--cookie-name',
+          'app_route',
+          '--cookie-same-site',
+          'None',
           '--upstream-timeout',
           '4',
         ],
@@ -276,8 +306,11 @@ describe('sticky-edge render', () => {
       statusListen: '127.0.0.1:9901',
       tls: true,
       cookieTtlSeconds: 600,
+      cookieName: 'app_route',
+      cookieSameSite: 'None',
       upstreamTimeoutSeconds: 4,
     });
+    expect(expected).toContain('app_route=$sticky_edge_answered;');
     expect(runs.get('cookie')).toEqual({
       code: 0,
       stderr: '',
@@ -336,6 +369,8 @@ describe('sticky-edge render', () => {
       '--hash-ipv6-prefix',
       '--tls',
       '--cookie-ttl',
+      '--cookie-name',
+      '--cookie-same-site',
       '--main',
       '--naive',
       '--help',

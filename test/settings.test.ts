@@ -89,6 +89,27 @@ describe('parseSettings', () => {
       /^certificateArn must be .*got "arn:aws:iam/,
     ],
     ['cookieTtl', '5', /^cookieTtl must be .*got "5"$/],
+    // nginx reads the cookie as $cookie_NAME, and a variable name ends at "-" or ".": it would never match.
+    [
+      'cookieName',
+      'my-route',
+      /^cookieName must be 1-64 letters, digits or underscores .*got "my-route"$/,
+    ],
+    ['cookieName', 'route.v2', /^cookieName must be .*got "route.v2"$/],
+    ['cookieName', 'a'.repeat(65), /^cookieName must be .*got "a{65}"$/],
+    // The demo app's own session cookie, in any case (nginx compares cookie names without regard to case).
+    [
+      'cookieName',
+      'SESSION',
+      /^cookieName must be .*not "session" .*got "SESSION"$/,
+    ],
+    ['cookieName', '', /^cookieName must be .*got ""$/],
+    [
+      'cookieSameSite',
+      'lax',
+      /^cookieSameSite must be Lax, Strict or None, got "lax"$/,
+    ],
+    ['cookieSameSite', '', /^cookieSameSite must be .*got ""$/],
     [
       'upstreamTimeout',
       '0',
@@ -200,6 +221,29 @@ describe('parseSettings', () => {
     'arn:aws-iso-b:acm:us-isob-east-1:123456789012:certificate/0b7c1a2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b',
   ])('accepts the certificate ARN %s', (arn) => {
     expect(from({ certificateArn: arn }).certificateArn).toBe(arn);
+  });
+
+  test('reads the routing cookie name and SameSite; None with a certificate', () => {
+    expect(from({})).toMatchObject({
+      cookieName: 'sticky_edge_route',
+      cookieSameSite: 'Lax',
+    });
+    expect(
+      from({ cookieName: 'App_Route_2', cookieSameSite: 'Strict' }),
+    ).toMatchObject({ cookieName: 'App_Route_2', cookieSameSite: 'Strict' });
+    expect(
+      from({
+        cookieSameSite: 'None',
+        certificateArn:
+          'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
+      }).cookieSameSite,
+    ).toBe('None');
+  });
+
+  test('fails when cookieSameSite is None without a certificate (browsers drop a SameSite=None cookie that is not Secure)', () => {
+    expect(() => from({ cookieSameSite: 'None' })).toThrow(
+      /^cookieSameSite None needs certificateArn: browsers drop a SameSite=None cookie that is not Secure, and the routing cookie is Secure only behind TLS$/,
+    );
   });
 
   test('fails when the maximum is below the minimum', () => {

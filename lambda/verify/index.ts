@@ -30,7 +30,12 @@ import {
   verifyEndpoint,
   waitUntilAnswering,
 } from '../../lib/verify';
-import { STICKY_STRATEGIES, StickyStrategy } from '../../lib/settings';
+import {
+  isCookieName,
+  SETTING_KEYS,
+  STICKY_STRATEGIES,
+  StickyStrategy,
+} from '../../lib/settings';
 import {
   IPV6_READY_WITHIN_SECONDS,
   VERIFY_ENV,
@@ -65,6 +70,7 @@ export const ROLLBACK_READY_WITHIN_MS = 60_000;
 interface CheckConfig {
   readonly url: string;
   readonly sticky: StickyStrategy;
+  readonly routeCookieName?: string;
   readonly vpcId: string;
   readonly backendUrls: readonly string[];
   readonly sessions: number;
@@ -152,6 +158,7 @@ async function check(
   const report = await verifyEndpoint({
     url: config.url,
     sticky: config.sticky,
+    routeCookieName: config.routeCookieName,
     sessions: config.sessions,
     requestsPerSession: config.requestsPerSession,
     expectedClientIps: natAddresses,
@@ -256,6 +263,7 @@ function readConfig(env: NodeJS.ProcessEnv): CheckConfig {
   return {
     url: required(VERIFY_ENV.url),
     sticky: sticky as StickyStrategy,
+    routeCookieName: routeCookie(env[VERIFY_ENV.routeCookie]),
     vpcId: required(VERIFY_ENV.vpcId),
     backendUrls: (env[VERIFY_ENV.backendUrls] ?? '')
       .split(',')
@@ -310,6 +318,15 @@ async function functionIpv6Addresses(
       `no IPv6 address on this function's network interfaces (security group ${securityGroupId} in ${vpcId}): its subnets need IPv6 blocks and the function ipv6AllowedForDualStack, or it cannot be an IPv6 visitor`,
     );
   return addresses;
+}
+
+/** The routing cookie's name; unset (a stack synthesized before the setting) is the default name. */
+function routeCookie(value: string | undefined): string | undefined {
+  if (value === undefined || value === '' || isCookieName(value))
+    return value || undefined;
+  throw new Error(
+    `${VERIFY_ENV.routeCookie} must be ${SETTING_KEYS.cookieName}, got ${JSON.stringify(value)}`,
+  );
 }
 
 /** The public addresses of the VPC's available NAT gateways: what this function's traffic leaves from. */

@@ -2,7 +2,13 @@ import { parseStrictArgs } from './args';
 import { nginxConf } from '../nginx/nginx-options';
 import { renderEdgeConfig, renderNaiveConfig } from '../nginx/render';
 import type { EdgeRenderOptions } from '../nginx/render-options';
-import { parseSettings, SETTING_KEYS } from '../settings';
+import {
+  isCookieName,
+  isSameSite,
+  parseSettings,
+  SAME_SITE_NONE_NEEDS_TLS,
+  SETTING_KEYS,
+} from '../settings';
 import { UserError } from '../errors';
 
 const HELP = `usage: sticky-edge render [options]
@@ -31,6 +37,12 @@ options:
                            addresses rotate inside it) or its whole address. IPv4: the whole address
   --cookie-ttl SECONDS     lifetime of the cookie strategy's routing cookie, ${SETTING_KEYS.cookieTtl}
                            (default 3600)
+  --cookie-name NAME       name of the routing cookie: 1-64 letters, digits or underscores, not
+                           session (default sticky_edge_route); only with --sticky cookie
+  --cookie-same-site Lax|Strict|None
+                           SameSite of the routing cookie (default Lax). None, for an app embedded in
+                           another site's page, needs --tls (browsers drop a SameSite=None cookie that
+                           is not Secure) and adds Partitioned; only with --sticky cookie
   --upstream-timeout SECONDS
                            how long a request waits for a hung or unreachable backend before nginx
                            gives up on it and sends an idempotent one to another backend,
@@ -63,6 +75,8 @@ function parse(argv: string[]) {
         tls: { type: 'boolean', default: false },
         'cookie-ttl': { type: 'string' },
         'hash-ipv6-prefix': { type: 'string' },
+        'cookie-name': { type: 'string' },
+        'cookie-same-site': { type: 'string' },
         'upstream-timeout': { type: 'string' },
         main: { type: 'boolean', default: false },
         naive: { type: 'boolean', default: false },
@@ -105,12 +119,27 @@ function edgeOptions(values: Values): EdgeRenderOptions {
         hashIpv6Prefix: values['hash-ipv6-prefix'],
       })[key as string],
   );
-  // The lifetime of a cookie nobody sets: taken silently, it would read as if it did something.
-  if (values['cookie-ttl'] !== undefined && settings.sticky !== 'cookie') {
+  // Attributes of a cookie nobody sets: taken silently, they would read as if they did something.
+  for (const flag of ['cookie-ttl', 'cookie-name', 'cookie-same-site'] as const)
+    if (values[flag] !== undefined && settings.sticky !== 'cookie') {
+      throw new UserError(
+        `--${flag} applies only to --sticky cookie, got --${flag} ${JSON.stringify(values[flag])} with --sticky ${settings.sticky}`,
+      );
+    }
+  const sameSite = values['cookie-same-site'];
+  if (sameSite !== undefined && !isSameSite(sameSite))
     throw new UserError(
-      `--cookie-ttl applies only to --sticky cookie, got --cookie-ttl ${JSON.stringify(values['cookie-ttl'])} with --sticky ${settings.sticky}`,
+      `--cookie-same-site must be ${SETTING_KEYS.cookieSameSite}, got ${JSON.stringify(sameSite)}`,
     );
-  }
+  if (sameSite === 'None' && !values.tls)
+    throw new UserError(
+      SAME_SITE_NONE_NEEDS_TLS('--cookie-same-site', '--tls'),
+    );
+  const name = values['cookie-name'];
+  if (name !== undefined && !isCookieName(name))
+    throw new UserError(
+      `--cookie-name must be ${SETTING_KEYS.cookieName}, got ${JSON.stringify(name)}`,
+    );
   if (values['hash-ipv6-prefix'] !== undefined && settings.sticky !== 'hash') {
     throw new UserError(
       `--hash-ipv6-prefix applies only to --sticky hash, got --hash-ipv6-prefix ${JSON.stringify(values['hash-ipv6-prefix'])} with --sticky ${settings.sticky}`,
@@ -125,6 +154,8 @@ function edgeOptions(values: Values): EdgeRenderOptions {
     statusListen: values['status-listen'],
     tls: values.tls,
     cookieTtlSeconds: settings.cookieTtlSeconds,
+    cookieName: name,
+    cookieSameSite: sameSite,
     upstreamTimeoutSeconds: settings.upstreamTimeoutSeconds,
     drain: values.drain,
     ...(settings.sticky === 'hash'

@@ -1,6 +1,11 @@
 import { parseStrictArgs } from './args';
 import { formatReport, LIMITS, verifyEndpoint, VerifyReport } from '../verify';
-import { STICKY_STRATEGIES, StickyStrategy } from '../settings';
+import {
+  isCookieName,
+  SETTING_KEYS,
+  STICKY_STRATEGIES,
+  StickyStrategy,
+} from '../settings';
 import { UserError } from '../errors';
 
 const HELP = `usage: sticky-edge verify <url> [options]
@@ -18,6 +23,8 @@ options:
                            the edge's strategy (default auto: cookie when the edge sets its routing
                            cookie). From one machine, ip_hash and hash send every visitor to one backend,
                            so the spread check is reported as not applicable for them
+  --cookie-name NAME       the edge's routing cookie, when cookieName renamed it (default
+                           sticky_edge_route)
   --backend URL            a backend's own URL, skipping nginx (repeatable): proves each backend is up
   --client-ip ADDR         the address the backends must report for you, e.g. your public IP
                            (repeatable). Default: the address each request leaves from when the URL is
@@ -38,6 +45,7 @@ function parse(argv: string[]) {
       sessions: { type: 'string' },
       requests: { type: 'string' },
       sticky: { type: 'string', default: 'auto' },
+      'cookie-name': { type: 'string' },
       backend: { type: 'string', multiple: true, default: [] },
       'client-ip': { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
@@ -65,6 +73,7 @@ export async function run(argv: string[]): Promise<number> {
     report = await verifyEndpoint({
       url: positionals[0],
       sticky: sticky(values.sticky),
+      routeCookieName: cookieName(values['cookie-name']),
       sessions: count('--sessions', values.sessions, 20, LIMITS.sessions),
       requestsPerSession: count(
         '--requests',
@@ -95,6 +104,13 @@ function sticky(value: string): StickyStrategy | 'auto' {
     return value as StickyStrategy | 'auto';
   throw new UserError(
     `--sticky must be ip_hash, hash, cookie or auto, got ${JSON.stringify(value)}`,
+  );
+}
+
+function cookieName(value: string | undefined): string | undefined {
+  if (value === undefined || isCookieName(value)) return value;
+  throw new UserError(
+    `--cookie-name must be ${SETTING_KEYS.cookieName}, got ${JSON.stringify(value)}`,
   );
 }
 

@@ -23,7 +23,7 @@ import {
   IPV6_READY_WITHIN_SECONDS,
   VERIFY_ENV,
 } from '../verify/lambda-environment';
-import type { StickyStrategy } from '../settings';
+import { DEFAULT_COOKIE_NAME, type StickyStrategy } from '../settings';
 import { LIMITS } from '../verify';
 
 /** An app server the check calls directly, skipping nginx, to prove it is up. */
@@ -57,6 +57,11 @@ export interface DeployCheckProps {
   readonly listenerPorts: readonly number[];
   /** The edge's sticky strategy: how the check tells whether each visitor stayed on one backend. */
   readonly sticky: StickyStrategy;
+  /**
+   * The routing cookie's name (`cookieName`), which the check reads to tell cookie routing from address routing.
+   * @default 'sticky_edge_route'
+   */
+  readonly routeCookieName?: string;
   /**
    * App servers to call directly.
    * @default - none: the check cannot prove that a backend serving no session is up
@@ -235,6 +240,7 @@ export class DeployCheck extends Construct {
       environment: {
         [VERIFY_ENV.url]: props.url,
         [VERIFY_ENV.sticky]: props.sticky,
+        [VERIFY_ENV.routeCookie]: props.routeCookieName ?? DEFAULT_COOKIE_NAME,
         [VERIFY_ENV.vpcId]: props.vpc.vpcId,
         [VERIFY_ENV.stackId]: stack.stackId,
         [VERIFY_ENV.backendUrls]: (props.backends ?? [])

@@ -35,6 +35,12 @@ export interface LoadBalancerConfig {
    * @default - none
    */
   readonly ipv6ClientListen?: string;
+  /**
+   * End TLS here with this PEM (certificate and key), as the NLB's TLS listener (still TCP and PROXY v2 to
+   * nginx) or the ALB's HTTPS listener does.
+   * @default - plain TCP or HTTP
+   */
+  readonly tlsBundle?: string;
 }
 
 export function renderLoadBalancerConfig(config: LoadBalancerConfig): string {
@@ -52,11 +58,15 @@ export function renderLoadBalancerConfig(config: LoadBalancerConfig): string {
     // Like the ALB: append the TCP peer to whatever X-Forwarded-For the client sent, set the proto.
     ...(http ? ['  option forwardfor'] : []),
     'frontend edge',
-    `  bind ${config.listen}`,
+    `  bind ${config.listen}${config.tlsBundle ? ` ssl crt ${config.tlsBundle}` : ''}`,
     ...(config.ipv6ClientListen
       ? [`  bind ${config.ipv6ClientListen} accept-proxy`]
       : []),
-    ...(http ? ['  http-request set-header X-Forwarded-Proto http'] : []),
+    ...(http
+      ? [
+          `  http-request set-header X-Forwarded-Proto ${config.tlsBundle ? 'https' : 'http'}`,
+        ]
+      : []),
     '  default_backend nginx',
     'backend nginx',
     // Round robin, so one client's consecutive connections reach different nginx nodes.

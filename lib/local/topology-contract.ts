@@ -1,5 +1,6 @@
 import type { EdgeRenderOptions } from '../nginx/render-options';
-import type { LbKind, StickyStrategy } from '../settings';
+import type { CookieSameSite, LbKind, StickyStrategy } from '../settings';
+import type { LocalCertificate } from './certificate';
 
 /**
  * What the local topology offers its users (the `local` command, the behaviour tests, the verifier's tests
@@ -10,6 +11,23 @@ export interface TopologyOptions {
   readonly sticky: StickyStrategy;
   /** Render the seed's configuration (`render --naive`) instead of the project's. */
   readonly naive?: boolean;
+  /**
+   * End TLS at the load-balancer stand-in, as the NLB's TLS listener or the ALB's HTTPS listener does with
+   * `certificateArn`: HAProxy serves a certificate the topology makes at start for its own address and
+   * `hostnames`, and nginx renders as behind TLS (`Secure` cookie, `X-Forwarded-Proto: https`).
+   * @default - plain HTTP
+   */
+  readonly tls?: { readonly hostnames?: readonly string[] };
+  /**
+   * The routing cookie's name (`cookieName`).
+   * @default 'sticky_edge_route'
+   */
+  readonly cookieName?: string;
+  /**
+   * The routing cookie's `SameSite` (`cookieSameSite`); `None` needs `tls`.
+   * @default 'Lax'
+   */
+  readonly cookieSameSite?: CookieSameSite;
   /** How many demo backends to start. @default 2 */
   readonly backends?: number;
   /**
@@ -60,7 +78,7 @@ export interface TopologyOptions {
 }
 
 export interface Topology {
-  /** The load-balancer stand-in's URL (HAProxy), e.g. http://127.77.0.1:41234 */
+  /** The load-balancer stand-in's URL (HAProxy), e.g. http://127.77.0.1:41234, or https:// with `tls`. */
   readonly url: string;
   /**
    * Where IPv6 clients reach the load-balancer stand-in: a connection that opens with a PROXY header naming an
@@ -68,6 +86,8 @@ export interface Topology {
    * carries one (see `LoadBalancerConfig.ipv6ClientListen`).
    */
   readonly ipv6Url: string;
+  /** The certificate HAProxy serves with `tls` (for the LB's address and the hostnames asked for). */
+  readonly certificate?: LocalCertificate;
   /** Each nginx node's own URL, bypassing the load balancer (a host that skips the LB). */
   readonly nginxUrls: readonly string[];
   /** Each backend's direct URL. */

@@ -27,6 +27,7 @@ import {
   writeBackendBundle,
 } from './backend-process';
 import { findHaproxy } from './binaries';
+import { LocalCertificate, makeCertificate } from './certificate';
 import { LoadBalancer, startLoadBalancer } from './haproxy';
 import { startHealthAgent, writeAgentBundle } from './health-agent';
 import { NginxNode, startNginxNode } from './nginx-node';
@@ -190,6 +191,12 @@ async function build(
   const nodeAddresses = () => nodes.map((n) => `${n.host}:${n.port}`);
 
   const [lbPort, ipv6Port] = await freePorts(lbAddress, 2);
+  const certificate: LocalCertificate | undefined = options.tls
+    ? await makeCertificate(dir, 'lb', [
+        lbAddress,
+        ...(options.tls.hostnames ?? []),
+      ])
+    : undefined;
   const lb: LoadBalancer = await startLoadBalancer(
     dir,
     {
@@ -200,6 +207,7 @@ async function build(
       ipv6ClientListen: `${lbAddress}:${ipv6Port}`,
       // The seed listens without proxy_protocol: its NLB would have proxy protocol off.
       proxyProtocol: !options.naive,
+      tlsBundle: certificate?.bundleFile,
     },
     options.signal,
   );
@@ -235,8 +243,9 @@ async function build(
 
   let renderedOptions = nodes.map((_, i) => renderFor(i).options);
   return {
-    url: `http://${lbAddress}:${lbPort}`,
+    url: `${certificate ? 'https' : 'http'}://${lbAddress}:${lbPort}`,
     ipv6Url: `http://${lbAddress}:${ipv6Port}`,
+    certificate,
     get nginxUrls() {
       return nodes.map((n) => `http://${n.host}:${n.port}`);
     },

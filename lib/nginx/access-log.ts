@@ -4,8 +4,13 @@
  * tests parse it). The fields a metric filter reads are numbers or short strings nginx itself computes.
  */
 
-/** The `cookie` strategy's routing cookie: an opaque route id naming the backend that last answered. */
-export const ROUTE_COOKIE = 'sticky_edge_route';
+import { DEFAULT_COOKIE_NAME } from '../settings';
+
+/**
+ * The `cookie` strategy's routing cookie (an opaque route id naming the backend that last answered), by its
+ * default name; `cookieName` renames it.
+ */
+export const ROUTE_COOKIE = DEFAULT_COOKIE_NAME;
 
 /**
  * A map regex over `"$upstream_addr|$upstream_status"` capturing the last server tried, unless nginx itself
@@ -33,7 +38,7 @@ export const ACCESS_LOG_FIELDS = [
   ['upstream_time', '"$upstream_response_time"'],
   ['upstream', '"$upstream_addr"'],
   ['backend', '"$sticky_edge_backend"'],
-  ['route', `"$cookie_${ROUTE_COOKIE}"`],
+  ['route', '"$sticky_edge_route_carried"'],
   ['route_set', '"$sticky_edge_route_set"'],
   ['repinned', '$sticky_edge_repinned'],
   ['xff', '"$http_x_forwarded_for"'],
@@ -91,11 +96,13 @@ const quote = (value: string) => `"${value}"`;
 /**
  * The maps behind the log's computed fields, for the http config to include (every config the main
  * nginx.conf wraps must define them, since `log_format` names them). `routed` is the `cookie` strategy:
- * only there does a carried route name a backend, so only there can a request be re-pinned.
+ * only there does a carried route name a backend, so only there can a request be re-pinned. `cookieName` is
+ * the routing cookie's: the main config's `log_format` does not know it, so the route carried is read here.
  */
 export function accessLogMaps(
   routes: readonly LogRoute[],
   routed: boolean,
+  cookieName: string = ROUTE_COOKIE,
 ): string[] {
   // Route ids mean something only where a cookie carries them; elsewhere the maps stay empty, so the
   // config does not depend on ids the strategy never uses.
@@ -116,7 +123,10 @@ export function accessLogMaps(
     '    default "";',
     ...named.map((r) => `    ${quote(r.address)} ${quote(r.id)};`),
     '}',
-    `map "$cookie_${ROUTE_COOKIE}|$sticky_edge_route_set" $sticky_edge_repinned {`,
+    `map $cookie_${cookieName} $sticky_edge_route_carried {`,
+    `    default $cookie_${cookieName};`,
+    '}',
+    `map "$cookie_${cookieName}|$sticky_edge_route_set" $sticky_edge_repinned {`,
     '    default 0;',
     ...repinned.map((l) => `    ${l}`),
     '}',

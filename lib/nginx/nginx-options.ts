@@ -48,6 +48,8 @@ export function nginxRenderOptions(
     | 'sticky'
     | 'certificateArn'
     | 'cookieTtlSeconds'
+    | 'cookieName'
+    | 'cookieSameSite'
     | 'upstreamTimeoutSeconds'
     | 'drain'
     | 'hashIpv6Prefix'
@@ -63,6 +65,8 @@ export function nginxRenderOptions(
     statusListen: edge.statusListen ?? NGINX_STATUS_LISTEN,
     tls: settings.certificateArn !== undefined,
     cookieTtlSeconds: settings.cookieTtlSeconds,
+    cookieName: settings.cookieName,
+    cookieSameSite: settings.cookieSameSite,
     upstreamTimeoutSeconds: settings.upstreamTimeoutSeconds,
     drain: settings.drain,
     ...(settings.sticky === 'hash'

@@ -1,4 +1,9 @@
-import type { HashIpv6Prefix, LbKind, StickyStrategy } from '../settings';
+import type {
+  CookieSameSite,
+  HashIpv6Prefix,
+  LbKind,
+  StickyStrategy,
+} from '../settings';
 
 /** One upstream app server. */
 export interface BackendSpec {
@@ -37,6 +42,17 @@ export interface EdgeRenderOptions {
    * @default 3600
    */
   readonly cookieTtlSeconds?: number;
+  /**
+   * Name of the `cookie` strategy's routing cookie: 1-64 letters, digits or underscores.
+   * @default 'sticky_edge_route'
+   */
+  readonly cookieName?: string;
+  /**
+   * `SameSite` of the routing cookie. `None` (an app embedded in another site's page) needs `tls`, and adds
+   * `Partitioned`.
+   * @default 'Lax'
+   */
+  readonly cookieSameSite?: CookieSameSite;
   /**
    * `proxy_read_timeout` and `proxy_send_timeout` of plain requests, in seconds: how long a request in flight to
    * a hung or black-holed backend waits before nginx gives up on it (an idempotent one then goes to another backend).

@@ -159,6 +159,25 @@ export function routeUpstreams(
 }
 
 /**
+ * The routing cookie's attributes. `SameSite=None` (an app embedded in another site's page) is sent in
+ * cross-site requests only when `Secure` (the renderer refuses it without TLS), and only when `Partitioned`
+ * where third-party cookies are blocked: Chrome's incognito profiles and Safari block unpartitioned ones
+ * (CHIPS, MDN "Partitioned cookies", baseline since December 2025), and so did Debian's Chromium 156 under
+ * Playwright here (test/local/embedded.test.ts). Partitioned means one cookie per top-level site: the
+ * embedded app's session is pinned per embedding site, which is the jar the app's own cookies live in there.
+ */
+export function cookieAttributes(o: ValidEdgeOptions): string[] {
+  return [
+    'Path=/',
+    `Max-Age=${o.cookieTtlSeconds}`,
+    'HttpOnly',
+    `SameSite=${o.cookieSameSite}`,
+    ...(o.tls ? ['Secure'] : []),
+    ...(o.cookieSameSite === 'None' ? ['Partitioned'] : []),
+  ];
+}
+
+/**
  * The `cookie` strategy on open-source nginx (no `sticky` before 1.29.6): the cookie picks a named
  * upstream, and the response names the backend that actually answered. Which one answered is the access
  * log's `$sticky_edge_route_set` (`accessLogMaps`, rendered with the backends' routes): nginx caches a map's
@@ -166,16 +185,10 @@ export function routeUpstreams(
  * together, and each route's Set-Cookie value is a literal, not a string built on every answer.
  */
 export function cookieMaps(o: ValidEdgeOptions): string[] {
-  const attributes = [
-    'Path=/',
-    `Max-Age=${o.cookieTtlSeconds}`,
-    'HttpOnly',
-    'SameSite=Lax',
-    ...(o.tls ? ['Secure'] : []),
-  ].join('; ');
+  const attributes = cookieAttributes(o).join('; ');
   return [
     "# The cookie picks its backend's upstream; an unknown or forged value is balanced like a first request.",
-    ...block(`map $cookie_${ROUTE_COOKIE} $sticky_edge_upstream`, [
+    ...block(`map $cookie_${o.cookieName} $sticky_edge_upstream`, [
       `default ${BALANCED};`,
       ...o.backends.map((b) => `${quote(b.id)} ${routeUpstream(b.id)};`),
     ]),
@@ -187,7 +200,7 @@ export function cookieMaps(o: ValidEdgeOptions): string[] {
       'default "";',
       ...o.backends.map(
         (b) =>
-          `${quote(b.id)} ${quote(`${ROUTE_COOKIE}=${b.id}; ${attributes}`)};`,
+          `${quote(b.id)} ${quote(`${o.cookieName}=${b.id}; ${attributes}`)};`,
       ),
     ]),
   ];
@@ -321,6 +334,15 @@ export function upgradeMaps(): string[] {
   ];
 }
 
+/** The cookie's name and SameSite in the header line, when they are not the defaults. */
+function cookieSummary(o: ValidEdgeOptions): string {
+  if (o.sticky !== 'cookie') return '';
+  return [
+    ...(o.cookieName === ROUTE_COOKIE ? [] : [` cookie=${o.cookieName}`]),
+    ...(o.cookieSameSite === 'Lax' ? [] : [` samesite=${o.cookieSameSite}`]),
+  ].join('');
+}
+
 /**
  * The http-context config of one nginx edge node: upstreams, maps and server blocks, as written into
  * `conf.d` by the nginx tier's user data and printed by `sticky-edge render`. Deterministic: every node
@@ -334,7 +356,7 @@ export function renderEdgeConfig(
 ): string {
   const o = validateEdgeOptions(options, policy);
   const lines = [
-    `# sticky-edge: lb=${o.lb} sticky=${o.sticky}${o.tls ? ' tls' : ''}${o.drained.length > 0 ? ` drain=${o.drained.join(',')}` : ''}. Rendered by sticky-edge; edit the options, not this file.`,
+    `# sticky-edge: lb=${o.lb} sticky=${o.sticky}${o.tls ? ' tls' : ''}${o.drained.length > 0 ? ` drain=${o.drained.join(',')}` : ''}${cookieSummary(o)}. Rendered by sticky-edge; edit the options, not this file.`,
     '',
     // The cookie maps' keys are backend addresses, up to 47 characters for [IPv6]:PORT: nginx's default bucket
     // of one cache line (64 bytes) fails with "could not build map_hash" for a single long IPv6 backend. It
@@ -347,7 +369,7 @@ export function renderEdgeConfig(
       : []),
     ...upgradeMaps(),
     '',
-    ...accessLogMaps(o.backends, o.sticky === 'cookie'),
+    ...accessLogMaps(o.backends, o.sticky === 'cookie', o.cookieName),
     '',
     ...(o.sticky === 'cookie' ? [...cookieMaps(o), ''] : []),
     ...clientKeyMaps(o),

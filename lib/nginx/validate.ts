@@ -4,7 +4,12 @@ import { UserError } from '../errors';
 import {
   HASH_IPV6_PREFIXES,
   type HashIpv6Prefix,
+  CookieSameSite,
+  DEFAULT_COOKIE_NAME,
+  isCookieName,
+  isSameSite,
   LB_KINDS,
+  SAME_SITE_NONE_NEEDS_TLS,
   SETTING_KEYS,
   STICKY_STRATEGIES,
 } from '../settings';
@@ -337,6 +342,8 @@ export interface ValidEdgeOptions {
   readonly statusListen?: string;
   readonly tls: boolean;
   readonly cookieTtlSeconds: number;
+  readonly cookieName: string;
+  readonly cookieSameSite: CookieSameSite;
   readonly upstreamTimeoutSeconds: number;
   /** The addresses of the drained backends (each as in `backends`), in the order of `backends`. */
   readonly drained: readonly string[];
@@ -382,6 +389,19 @@ export function validateEdgeOptions(
       `statusListen must not share a port with listen ${JSON.stringify(listen)}, got ${JSON.stringify(statusListen)}`,
     );
   }
+  const tls = options.tls === true;
+  const cookieSameSite =
+    options.cookieSameSite === undefined
+      ? 'Lax'
+      : isSameSite(options.cookieSameSite)
+        ? options.cookieSameSite
+        : fail(
+            'cookieSameSite',
+            SETTING_KEYS.cookieSameSite,
+            options.cookieSameSite,
+          );
+  if (cookieSameSite === 'None' && !tls)
+    throw new UserError(SAME_SITE_NONE_NEEDS_TLS('cookieSameSite', 'tls'));
   return {
     lb,
     sticky,
@@ -389,8 +409,15 @@ export function validateEdgeOptions(
     trust,
     backends,
     statusListen,
-    tls: options.tls === true,
+    tls,
     cookieTtlSeconds: cookieTtl(options.cookieTtlSeconds, policy),
+    cookieName:
+      options.cookieName === undefined
+        ? DEFAULT_COOKIE_NAME
+        : isCookieName(options.cookieName)
+          ? options.cookieName
+          : fail('cookieName', SETTING_KEYS.cookieName, options.cookieName),
+    cookieSameSite,
     upstreamTimeoutSeconds: upstreamTimeout(
       options.upstreamTimeoutSeconds,
       policy,

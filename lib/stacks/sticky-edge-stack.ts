@@ -134,6 +134,7 @@ export class StickyEdgeStack extends Stack {
       url: this.edge.url,
       listenerPorts: this.edge.listenerPorts,
       sticky: settings.sticky,
+      routeCookieName: settings.cookieName,
       // A drained server takes no new session, so the check's fresh visitors cannot show it serving one.
       backends: this.apps.servers
         .filter((server) => !settings.drain.includes(server.name))

@@ -10,6 +10,8 @@ export const VERIFY_ENV = {
   /** The stack's ID (ARN): the handler asks CloudFormation whether its stack is rolling back. */
   stackId: 'VERIFY_STACK_ID',
   backendUrls: 'VERIFY_BACKEND_URLS',
+  /** The `cookie` strategy's routing cookie (`cookieName`); unset means the default name. */
+  routeCookie: 'VERIFY_ROUTE_COOKIE',
   sessions: 'VERIFY_SESSIONS',
   requestsPerSession: 'VERIFY_REQUESTS_PER_SESSION',
   readyWithinSeconds: 'VERIFY_READY_WITHIN_SECONDS',

@@ -17,7 +17,12 @@ import type { Routing, VerifyReport } from './report';
 import { driveSessions, SessionRecord } from './sessions';
 import { UserError } from '../errors';
 import { ROUTE_COOKIE } from '../nginx/render';
-import { STICKY_STRATEGIES, StickyStrategy } from '../settings';
+import {
+  isCookieName,
+  SETTING_KEYS,
+  STICKY_STRATEGIES,
+  StickyStrategy,
+} from '../settings';
 
 export interface VerifyOptions {
   /** The edge's URL (the load balancer's), http or https. */
@@ -27,6 +32,11 @@ export interface VerifyOptions {
    * @default 'auto'
    */
   readonly sticky?: StickyStrategy | 'auto';
+  /**
+   * The routing cookie's name (`cookieName`): how `auto` recognises cookie routing, and what the checks read.
+   * @default 'sticky_edge_route'
+   */
+  readonly routeCookieName?: string;
   /** @default 20 */
   readonly sessions?: number;
   /** Plain requests per session; each session also sends two with forged headers. @default 4 */
@@ -89,6 +99,11 @@ export async function verifyEndpoint(
     throw new UserError(
       `sticky must be ip_hash, hash, cookie or auto, got ${JSON.stringify(sticky)}`,
     );
+  const routeCookieName = options.routeCookieName ?? ROUTE_COOKIE;
+  if (!isCookieName(routeCookieName))
+    throw new UserError(
+      `routeCookieName must be ${SETTING_KEYS.cookieName}, got ${JSON.stringify(routeCookieName)}`,
+    );
   const sessions = whole('sessions', options.sessions ?? 20, LIMITS.sessions);
   const requestsPerSession = whole(
     'requestsPerSession',
@@ -135,7 +150,7 @@ export async function verifyEndpoint(
       requestsPerSession,
       forgedPerSession: FORGED_PER_SESSION,
       sources,
-      routeCookieName: ROUTE_COOKIE,
+      routeCookieName,
       timeoutMs,
       tlsNameCheck,
       family,
@@ -147,7 +162,7 @@ export async function verifyEndpoint(
   const observations: Observations = {
     sticky,
     routing: routing(sticky, driven.sessions),
-    routeCookieName: ROUTE_COOKIE,
+    routeCookieName,
     sessions: driven.sessions,
     skipped: driven.skipped,
     endpointAddresses,

@@ -83,6 +83,10 @@ describe('bin/app.ts', () => {
       'sticky-edge: cookieTtl must be a whole number of seconds from 60 to 31536000, got ""',
     ],
     [{ ipv6: 'yes' }, 'sticky-edge: ipv6 must be true or false, got "yes"'],
+    [
+      { sticky: 'cookie', cookieSameSite: 'None' },
+      'sticky-edge: cookieSameSite None needs certificateArn: browsers drop a SameSite=None cookie that is not Secure, and the routing cookie is Secure only behind TLS',
+    ],
   ])(
     'fails when %j: one line naming the setting, no stack trace, exit status 1',
     async (context, line) => {

@@ -36,11 +36,14 @@ const MODES = {
   'alb ip_hash': { lb: 'alb', sticky: 'ip_hash' },
   'alb hash': { lb: 'alb', sticky: 'hash' },
   'alb cookie': { lb: 'alb', sticky: 'cookie' },
+  // An app embedded cross-site: its own routing cookie name, SameSite=None (which needs the certificate).
   'nlb cookie tls': {
     lb: 'nlb',
     sticky: 'cookie',
     certificateArn: CERT,
     cookieTtl: '600',
+    cookieName: 'app_route',
+    cookieSameSite: 'None',
   },
   'alb hash tls, staging on Graviton with a pinned AMI': {
     lb: 'alb',
@@ -386,6 +389,32 @@ describe('nginx tier', () => {
   );
 
   test.each(ALL)(
+    '%s: the routing cookie carries the configured name and SameSite, and the post-deploy check reads that name',
+    (mode) => {
+      const s = synth(mode);
+      const settings = MODES[mode] as ContextSettings;
+      const name = settings.cookieName ?? 'sticky_edge_route';
+      const userData = nginxUserData(s);
+      if (s.settings.sticky === 'cookie')
+        expect(userData).toContain(
+          `default "${name}=$sticky_edge_answered; Path=/; Max-Age=${s.settings.cookieTtlSeconds}; HttpOnly; ${
+            settings.cookieSameSite === 'None'
+              ? 'SameSite=None; Secure; Partitioned'
+              : `SameSite=Lax${TLS.includes(mode) ? '; Secure' : ''}`
+          }";`,
+        );
+      expect(userData).toContain(
+        `map $cookie_${name} $sticky_edge_route_carried {`,
+      );
+      s.template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({ VERIFY_ROUTE_COOKIE: name }),
+        },
+      });
+    },
+  );
+
+  test.each(ALL)(
     '%s: user data writes exactly the rendered nginx.conf',
     (mode) => {
       const s = synth(mode);
@@ -413,6 +442,8 @@ describe('nginx tier', () => {
         statusListen: '127.0.0.1:8081',
         tls: TLS.includes(mode),
         cookieTtlSeconds: s.settings.cookieTtlSeconds,
+        cookieName: s.settings.cookieName,
+        cookieSameSite: s.settings.cookieSameSite,
       };
       expect(written?.[1]).toBe(
         renderMainConfig({ http: renderEdgeConfig(options), user: 'nginx' }),

@@ -1,7 +1,7 @@
 /**
  * The renderer's contract: the whole nginx.conf an Amazon Linux instance writes, for every lb × strategy × TLS
- * variant, compared byte for byte with the reviewed files in test/nginx/golden/. A change to the rendered text
- * shows up here as a diff to review. After an intended change, refresh them with
+ * variant and one with the routing cookie renamed and SameSite=None, compared byte for byte with the reviewed
+ * files in test/nginx/golden/. A change to the rendered text shows up here as a diff to review. After an intended change, refresh them with
  * `UPDATE_GOLDEN=1 npx jest test/nginx/golden.test.ts` and review the diff before committing it.
  */
 import {
@@ -30,14 +30,28 @@ const EDGE = {
   cookieTtlSeconds: 3600,
 };
 
-const VARIANTS = LB_KINDS.flatMap((lb) =>
-  STICKY_STRATEGIES.flatMap((sticky) =>
-    [false, true].map((tls) => ({
-      file: `${lb}-${sticky}${tls ? '-tls' : ''}.conf`,
-      options: { ...EDGE, lb, sticky, tls },
-    })),
+const VARIANTS = [
+  ...LB_KINDS.flatMap((lb) =>
+    STICKY_STRATEGIES.flatMap((sticky) =>
+      [false, true].map((tls) => ({
+        file: `${lb}-${sticky}${tls ? '-tls' : ''}.conf`,
+        options: { ...EDGE, lb, sticky, tls },
+      })),
+    ),
   ),
-);
+  // An app embedded cross-site: the routing cookie renamed, SameSite=None (TLS, Partitioned).
+  {
+    file: 'nlb-cookie-tls-embedded.conf',
+    options: {
+      ...EDGE,
+      lb: 'nlb' as const,
+      sticky: 'cookie' as const,
+      tls: true,
+      cookieName: 'app_route',
+      cookieSameSite: 'None' as const,
+    },
+  },
+];
 
 /** Drained variants: app-b drained under each strategy (behind an nlb, no TLS). */
 VARIANTS.push(
@@ -62,7 +76,7 @@ beforeAll(() => {
 });
 
 test('there is one golden file per variant and no other', () => {
-  expect(VARIANTS).toHaveLength(15);
+  expect(VARIANTS).toHaveLength(16);
   expect(readdirSync(GOLDEN).sort()).toEqual(
     VARIANTS.map((v) => v.file).sort(),
   );

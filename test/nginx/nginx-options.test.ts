@@ -17,6 +17,8 @@ describe('nginxRenderOptions', () => {
       statusListen: '127.0.0.1:8081',
       tls: false,
       cookieTtlSeconds: 3600,
+      cookieName: 'sticky_edge_route',
+      cookieSameSite: 'Lax',
       upstreamTimeoutSeconds: 10,
       drain: [],
     });
@@ -26,6 +28,18 @@ describe('nginxRenderOptions', () => {
     expect(
       nginxRenderOptions({ ...DEFAULT_SETTINGS, drain: ['app-a'] }, edge).drain,
     ).toEqual(['app-a']);
+  });
+
+  test('passes the routing cookie name and SameSite on', () => {
+    const settings = {
+      ...DEFAULT_SETTINGS,
+      cookieName: 'app_route',
+      cookieSameSite: 'Strict' as const,
+    };
+    expect(nginxRenderOptions(settings, edge)).toMatchObject({
+      cookieName: 'app_route',
+      cookieSameSite: 'Strict',
+    });
   });
 
   test('TLS is on exactly when a certificate is configured, so cookies become Secure', () => {

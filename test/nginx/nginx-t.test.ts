@@ -52,6 +52,21 @@ for (const lb of LB_KINDS) {
     }
   }
 }
+// The routing cookie renamed (mixed case: nginx lowercases variable names) with each other SameSite.
+for (const cookieSameSite of ['Strict', 'None'] as const)
+  variants.push([
+    `lb=nlb sticky=cookie tls=true cookieName=App_Route_2 cookieSameSite=${cookieSameSite}`,
+    renderEdgeConfig({
+      lb: 'nlb',
+      sticky: 'cookie',
+      tls: true,
+      listen: '127.0.0.1:8080',
+      trust: ['10.0.0.0/24'],
+      backends,
+      cookieName: 'App_Route_2',
+      cookieSameSite,
+    }),
+  ]);
 variants.push([
   'naive',
   renderNaiveConfig({ listen: '127.0.0.1:8080', backends }),

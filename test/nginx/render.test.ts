@@ -30,6 +30,8 @@ function blockOf(config: string, head: string): string {
     config.indexOf(`\n${indent}}`, start) + indent.length + 2,
   );
 }
+const escapeRegExp = (text: string) =>
+  text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const listens = (config: string) =>
   [...config.matchAll(/^\s*listen ([^;]+);/gm)].map((m) => m[1]);
 
@@ -118,9 +120,9 @@ describe.each(LB_KINDS)('renderEdgeConfig lb=%s', (lb) => {
         sticky === 'hash',
       );
       // Only the cookie strategy routes on the cookie (every strategy's access log records it).
-      expect(config.includes(`map $cookie_${ROUTE_COOKIE} `)).toBe(
-        sticky === 'cookie',
-      );
+      expect(
+        config.includes(`map $cookie_${ROUTE_COOKIE} $sticky_edge_upstream `),
+      ).toBe(sticky === 'cookie');
       expect(config.includes('proxy_pass http://$sticky_edge_upstream;')).toBe(
         sticky === 'cookie',
       );
@@ -203,6 +205,32 @@ describe('renderEdgeConfig cookie strategy', () => {
     const tls = render({ sticky: 'cookie', tls: true });
     expect(tls).toContain('HttpOnly; SameSite=Lax; Secure";');
     expect(tls).toContain('proxy_set_header X-Forwarded-Proto https;');
+  });
+
+  test('names the cookie and sets its SameSite as configured, in the routing map, the Set-Cookie and the log', () => {
+    const named = render({
+      sticky: 'cookie',
+      cookieName: 'App_Route',
+      cookieSameSite: 'Strict',
+    });
+    expect(named).toContain('map $cookie_App_Route $sticky_edge_upstream {');
+    expect(named).toContain(
+      'default "App_Route=$sticky_edge_answered; Path=/; Max-Age=3600; HttpOnly; SameSite=Strict";',
+    );
+    expect(named).toContain(
+      'map $cookie_App_Route $sticky_edge_route_carried {\n    default $cookie_App_Route;\n}',
+    );
+    expect(named).toContain(
+      'map "$cookie_App_Route|$sticky_edge_route_set" $sticky_edge_repinned {',
+    );
+    expect(named).not.toContain(`$cookie_${ROUTE_COOKIE}`);
+    expect(named).not.toContain(`${ROUTE_COOKIE}=`);
+  });
+
+  test('SameSite=None behind TLS is Secure and Partitioned, so a cross-site frame keeps it where third-party cookies are blocked', () => {
+    expect(
+      render({ sticky: 'cookie', tls: true, cookieSameSite: 'None' }),
+    ).toContain('HttpOnly; SameSite=None; Secure; Partitioned";');
   });
 
   test('derives route ids from addresses, so adding a backend moves no pinned session', () => {
@@ -418,6 +446,35 @@ describe('renderEdgeConfig validation', () => {
       { sticky: 'ip_hash', hashIpv6Prefix: 128 },
       /^hashIpv6Prefix applies only to sticky hash, got hashIpv6Prefix 128 with sticky ip_hash$/,
     ],
+    [
+      'cookieSameSite is None without TLS (browsers drop a SameSite=None cookie that is not Secure)',
+      { sticky: 'cookie', cookieSameSite: 'None' },
+      /^cookieSameSite None needs tls: browsers drop a SameSite=None cookie that is not Secure/,
+    ],
+    [
+      'cookieSameSite is not spelled as RFC 6265bis spells it',
+      { sticky: 'cookie', cookieSameSite: 'lax' as never },
+      /^cookieSameSite must be Lax, Strict or None, got "lax"$/,
+    ],
+    // nginx reads $cookie_my-route as $cookie_my and the text "-route": nginx -t loads it, and it never matches.
+    ...[
+      'my-route',
+      'route.v2',
+      '',
+      'a b',
+      'x'.repeat(65),
+      'route;',
+      'Session',
+    ].map(
+      (name) =>
+        [
+          `cookieName is ${JSON.stringify(name)}`,
+          { sticky: 'cookie', cookieName: name },
+          new RegExp(
+            `^cookieName must be 1-64 letters, digits or underscores .*, got ${escapeRegExp(JSON.stringify(name))}$`,
+          ),
+        ] as [string, Partial<EdgeRenderOptions>, RegExp],
+    ),
   ])('fails when %s', (_name, overrides, message) => {
     expect(() => render(overrides)).toThrow(
       expect.objectContaining({

@@ -86,6 +86,10 @@ test.each([
     ],
     '--backend "http://127.0.0.1:3000/" is given twice',
   ],
+  [
+    ['http://127.0.0.1:9/', '--cookie-name', 'my-route'],
+    `--cookie-name must be 1-64 letters, digits or underscores (nginx reads the cookie as $cookie_NAME), not "session" (the demo app's session cookie), got "my-route"`,
+  ],
 ])('fails when given %j: exit 2 with one line', async (args, message) => {
   const stdout = jest
     .spyOn(process.stdout, 'write')
@@ -117,6 +121,7 @@ test('--help documents every flag', async () => {
     '--sessions N',
     '--requests N',
     '--sticky ip_hash|hash|cookie|auto',
+    '--cookie-name NAME',
     '--backend URL',
     '--client-ip ADDR',
     '--json',

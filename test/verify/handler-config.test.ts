@@ -39,6 +39,10 @@ test.each([
     { ...good, [VERIFY_ENV.sessions]: 'many' },
     'environment variable VERIFY_SESSIONS must be a whole number, got "many"',
   ],
+  [
+    { ...good, [VERIFY_ENV.routeCookie]: 'my-route' },
+    'VERIFY_ROUTE_COOKIE must be 1-64 letters, digits or underscores',
+  ],
 ])('fails when the environment is %j', async (env, message) => {
   await expect(createHandler(clients, env)()).rejects.toThrow(message);
   expect(clients.ec2.send).not.toHaveBeenCalled();

@@ -59,7 +59,8 @@ const trustEveryAddress = (_index: number, rendered: string) =>
 
 const SCENARIOS = {
   project: { lb: 'nlb', sticky: 'ip_hash' },
-  projectCookie: { lb: 'alb', sticky: 'cookie' },
+  // Renamed: the verifier reads the name it is given (as the post-deploy check gets the stack's cookieName).
+  projectCookie: { lb: 'alb', sticky: 'cookie', cookieName: 'app_route' },
   naive: { lb: 'nlb', sticky: 'ip_hash', naive: true },
   trustsEveryone: {
     lb: 'alb',
@@ -82,6 +83,8 @@ type Scenario = keyof typeof SCENARIOS;
 
 const topologies = {} as Record<Scenario, Topology>;
 const reports = {} as Record<Scenario, VerifyReport>;
+/** The renamed-cookie edge verified without its name: the default name finds no routing cookie. */
+let unnamedCookieReport: VerifyReport;
 
 /** Twenty clients, each in its own /24, so `ip_hash` has twenty keys to spread. */
 const clients = (t: Topology) =>
@@ -104,11 +107,18 @@ beforeAll(async () => {
         url: t.url,
         sourceAddresses: clients(t),
         backendUrls: t.backendUrls,
+        routeCookieName: t.renderOptions.cookieName,
         sessions: 20,
         requestsPerSession: 4,
       });
     }),
   );
+  unnamedCookieReport = await verifyEndpoint({
+    url: topologies.projectCookie.url,
+    sourceAddresses: clients(topologies.projectCookie),
+    sessions: 5,
+    requestsPerSession: 2,
+  });
 });
 
 afterAll(() => Promise.all(Object.values(topologies).map((t) => t.stop())));
@@ -139,8 +149,9 @@ describe('verification core', () => {
     );
   });
 
-  test("passes the project's cookie configuration (alb, cookie) and detects cookie routing by itself", () => {
+  test("passes the project's cookie configuration (alb, cookie, cookieName app_route) and detects cookie routing by that name", () => {
     expect(reports.projectCookie.routing).toBe('cookie');
+    expect(unnamedCookieReport.routing).toBe('address');
     expect(
       reports.projectCookie.checks.filter((c) => c.status !== 'pass'),
     ).toEqual([]);
