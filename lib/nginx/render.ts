@@ -11,11 +11,7 @@ import {
   CLIENT_NETWORK_KEY,
   clientKeyMap,
 } from './client-key';
-import {
-  accessLogMaps,
-  LAST_ANSWERED_PATTERN,
-  ROUTE_COOKIE,
-} from './access-log';
+import { accessLogMaps, ROUTE_COOKIE } from './access-log';
 
 export { renderMainConfig } from './main-config';
 export { ROUTE_COOKIE } from './access-log';
