@@ -2,6 +2,7 @@
  * The app's typed settings and their validation. No CDK imports: `bin/app.ts` feeds it CDK context,
  * the CLI feeds it flags, and both get the same defaults and the same one-line errors.
  */
+import { isIPv4 } from 'node:net';
 import { UserError } from './errors';
 
 export const LB_KINDS = ['nlb', 'alb'] as const;
@@ -48,7 +49,26 @@ export interface EdgeSettings {
   readonly alarms: boolean;
   /** The share of requests one backend may take before its alarm fires, in percent. */
   readonly alarmBackendSharePercent: number;
+  /** How many demo app servers the stack creates (`app-a`, `app-b`, ...), spread over both AZs. Unused with `backends`. */
+  readonly appCount: number;
+  /**
+   * The team's own app servers, which the stack does not create: the edge proxies to exactly these, in place
+   * of the demo servers. Undefined means the demo servers (`appCount` of them).
+   */
+  readonly backends?: readonly OwnBackend[];
 }
+
+/** One app server the stack does not create (`-c backends=…`). */
+export interface OwnBackend {
+  /** Its route id and the name the outputs, the access log and the post-deploy check give it: `backend-1` … or the given name. */
+  readonly name: string;
+  /** A literal IPv4 address (see `SETTING_KEYS.backends` for why no host names). */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The most demo app servers (`appCount`) and own backends (`backends`). */
+export const MAX_APP_SERVERS = 8;
 
 /** The retention periods CloudWatch Logs accepts (PutRetentionPolicy's retentionInDays enum). */
 export const LOG_RETENTION_DAYS = [
@@ -73,6 +93,7 @@ export const DEFAULT_SETTINGS: EdgeSettings = {
   logRetentionDays: 7,
   alarms: false,
   alarmBackendSharePercent: 80,
+  appCount: 2,
 };
 
 /** The context keys `parseSettings` reads, each with what it accepts (for errors and the README). */
@@ -100,6 +121,8 @@ export const SETTING_KEYS = {
   logRetentionDays: `one of ${LOG_RETENTION_DAYS.join(', ')} (days)`,
   alarms: 'true or false',
   alarmBackendSharePercent: 'a whole number of percent from 51 to 100',
+  appCount: `a whole number of demo app servers from 1 to ${MAX_APP_SERVERS}`,
+  backends: `1 to ${MAX_APP_SERVERS} comma-separated IPV4:PORT or NAME=IPV4:PORT (NAME: 1-32 lowercase letters, digits or dashes), distinct, no loopback, link-local, multicast or reserved address`,
 } as const;
 
 export type SettingKey = keyof typeof SETTING_KEYS;
@@ -223,7 +246,14 @@ export function parseSettings(
     logRetentionDays: get('logRetentionDays'),
     alarms: get('alarms'),
     alarmBackendSharePercent: get('alarmBackendSharePercent'),
+    appCount: get('appCount'),
+    backends: get('backends'),
   };
+  if (raw.appCount !== undefined && raw.backends !== undefined) {
+    throw new SettingsError(
+      `appCount ${JSON.stringify(raw.appCount)} and backends ${JSON.stringify(raw.backends)} exclude each other: appCount sizes the demo app servers, backends replaces them`,
+    );
+  }
   const nginxMinCapacity =
     raw.nginxMinCapacity === undefined
       ? d.nginxMinCapacity
@@ -307,7 +337,74 @@ export function parseSettings(
             51,
             100,
           ),
+    appCount:
+      raw.appCount === undefined
+        ? d.appCount
+        : wholeNumber('appCount', raw.appCount, 1, MAX_APP_SERVERS),
+    backends:
+      raw.backends === undefined ? undefined : ownBackends(raw.backends),
   };
+}
+
+/**
+ * Addresses nginx must never be sent to: this network (0/8), loopback (127/8: the node itself), link-local
+ * (169.254/16: the instance metadata service and the VPC's DNS), multicast (224/4) and reserved (240/4, with
+ * the broadcast address). RFC 6890's special-purpose registry; private and shared ranges stay allowed, as a
+ * team's servers may sit in a peered network.
+ */
+function unreachable(host: string): boolean {
+  const [a, b] = host.split('.').map(Number);
+  return a === 0 || a === 127 || (a === 169 && b === 254) || a >= 224;
+}
+
+/**
+ * `-c backends=10.1.2.3:8080,web-2=198.51.100.7:80` (or a list in cdk.json). Literal IPv4 addresses only: the
+ * nginx nodes' security group admits exactly these addresses and ports, and a security group rule takes a CIDR,
+ * not a name; nginx itself resolves a name in `server` only when it starts, so a name whose address changes
+ * would leave both the rules and nginx behind. Unnamed backends are named by position (`backend-1` …):
+ * append new ones, or name them, so a route id never moves to another server.
+ */
+function ownBackends(value: unknown): readonly OwnBackend[] {
+  const entries =
+    typeof value === 'string'
+      ? value.split(',').map((entry) => entry.trim())
+      : Array.isArray(value)
+        ? value
+        : fail('backends', value);
+  if (entries.length === 0 || entries.length > MAX_APP_SERVERS)
+    fail('backends', value);
+  const backends = entries.map((entry, index) => ownBackend(entry, index));
+  for (const key of ['name', 'endpoint'] as const) {
+    const seen = new Set<string>();
+    for (const b of backends) {
+      const text = key === 'name' ? b.name : `${b.host}:${b.port}`;
+      if (seen.has(text))
+        throw new SettingsError(
+          `backends must name each server once, got ${JSON.stringify(text)} twice in ${JSON.stringify(value)}`,
+        );
+      seen.add(text);
+    }
+  }
+  return backends;
+}
+
+function ownBackend(entry: unknown, index: number): OwnBackend {
+  const match =
+    typeof entry === 'string'
+      ? /^(?:([a-z0-9][a-z0-9-]{0,31})=)?([0-9.]+):(\d{1,5})$/.exec(entry)
+      : null;
+  const port = Number(match?.[3]);
+  if (
+    match === null ||
+    !isIPv4(match[2]) ||
+    unreachable(match[2]) ||
+    port < 1 ||
+    port > 65535
+  )
+    throw new SettingsError(
+      `backends must be ${SETTING_KEYS.backends}, got ${JSON.stringify(entry)}`,
+    );
+  return { name: match[1] ?? `backend-${index + 1}`, host: match[2], port };
 }
 
 function retention(value: unknown): number {
