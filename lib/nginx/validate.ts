@@ -332,6 +332,29 @@ export interface ValidEdgeOptions {
   readonly tls: boolean;
   readonly cookieTtlSeconds: number;
   readonly upstreamTimeoutSeconds: number;
+  readonly revealBackendTo: readonly string[];
+}
+
+const REVEAL_FORMS =
+  "a list of IPv4 or IPv6 addresses or CIDRs no wider than a VPC (the post-deploy check's addresses)";
+
+/** Who may learn which backend answered: addresses or narrow CIDRs, as for `trust` (no /0, nothing wider than a VPC). */
+function revealBackendTo(value: unknown, policy: TokenPolicy): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail('revealBackendTo', REVEAL_FORMS, value);
+  const cidrs = value.map((cidr: unknown) => {
+    try {
+      return trustCidr(cidr, policy);
+    } catch {
+      return fail('revealBackendTo', REVEAL_FORMS, cidr);
+    }
+  });
+  const twice = cidrs.find((cidr, i) => cidrs.indexOf(cidr) !== i);
+  if (twice !== undefined)
+    throw new UserError(
+      `revealBackendTo ${JSON.stringify(twice)} is listed twice`,
+    );
+  return cidrs;
 }
 
 /** Validates the renderer's options; `policy` says whether CDK tokens may stand for whole values (CDK path only). */
@@ -374,6 +397,7 @@ export function validateEdgeOptions(
       options.upstreamTimeoutSeconds,
       policy,
     ),
+    revealBackendTo: revealBackendTo(options.revealBackendTo, policy),
   };
 }
 
