@@ -55,6 +55,8 @@ interface CheckConfig {
   readonly sticky: StickyStrategy;
   readonly vpcId: string;
   readonly backendUrls: readonly string[];
+  readonly app: 'demo' | 'own';
+  readonly backendNames: readonly string[];
   readonly sessions: number;
   readonly requestsPerSession: number;
   readonly readyWithinMs: number;
@@ -126,6 +128,8 @@ async function check(
     requestsPerSession: config.requestsPerSession,
     expectedClientIps: natAddresses,
     backendUrls: config.backendUrls,
+    app: config.app,
+    backendNames: config.backendNames,
     tlsNameCheck: false,
   });
   console.log(formatReport(report));
@@ -180,11 +184,24 @@ function readConfig(env: NodeJS.ProcessEnv): CheckConfig {
     backendUrls: (env[VERIFY_ENV.backendUrls] ?? '')
       .split(',')
       .filter((u) => u !== ''),
+    app: appKind(env[VERIFY_ENV.app]),
+    backendNames: (env[VERIFY_ENV.backendNames] ?? '')
+      .split(',')
+      .filter((n) => n !== ''),
     sessions: count(VERIFY_ENV.sessions),
     requestsPerSession: count(VERIFY_ENV.requestsPerSession),
     readyWithinMs: count(VERIFY_ENV.readyWithinSeconds) * 1000,
     stackId: required(VERIFY_ENV.stackId),
   };
+}
+
+/** Unset is the demo app (a function deployed before own backends existed). */
+function appKind(value: string | undefined): 'demo' | 'own' {
+  if (value === undefined || value === 'demo') return 'demo';
+  if (value === 'own') return 'own';
+  throw new Error(
+    `${VERIFY_ENV.app} must be demo or own, got ${JSON.stringify(value)}`,
+  );
 }
 
 /** The public addresses of the VPC's available NAT gateways: what this function's traffic leaves from. */

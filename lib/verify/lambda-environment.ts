@@ -10,6 +10,10 @@ export const VERIFY_ENV = {
   /** The stack's ID (ARN): the handler asks CloudFormation whether its stack is rolling back. */
   stackId: 'VERIFY_STACK_ID',
   backendUrls: 'VERIFY_BACKEND_URLS',
+  /** `demo` or `own` (the team's own backends: nginx names the backend in a header). */
+  app: 'VERIFY_APP',
+  /** With `own`: the backends' names (route ids), comma-separated, in the order of the URLs. */
+  backendNames: 'VERIFY_BACKEND_NAMES',
   sessions: 'VERIFY_SESSIONS',
   requestsPerSession: 'VERIFY_REQUESTS_PER_SESSION',
   readyWithinSeconds: 'VERIFY_READY_WITHIN_SECONDS',

@@ -23,6 +23,8 @@ export interface DriveOptions {
   readonly routeCookieName: string;
   readonly timeoutMs: number;
   readonly tlsNameCheck: boolean;
+  /** Whose answers the visitors read: the demo backend's JSON, or nginx's name for the team's own app. */
+  readonly app: 'demo' | 'own';
   /** Epoch milliseconds after which no new request starts. */
   readonly deadline: number;
   readonly concurrency: number;
@@ -79,6 +81,7 @@ async function runSession(
         routeCookieName: options.routeCookieName,
         timeoutMs: options.timeoutMs,
         tlsNameCheck: options.tlsNameCheck,
+        app: options.app,
       }),
     );
     tick();

@@ -5,7 +5,7 @@
  * an `Observation`: the one record the verifier's checks, the local demo's figures and the benchmarks read.
  */
 import { CookieJar } from './cookie-jar';
-import { BackendAnswer, probe, ProbeResult } from './probe';
+import { AppKind, BackendAnswer, probe, ProbeResult } from './probe';
 
 /**
  * Addresses a client claims for itself in forged headers. Callers use documentation ranges (RFC 5737) that
@@ -34,6 +34,8 @@ export interface VisitOptions {
   readonly routeCookieName?: string;
   /** @default true */
   readonly tlsNameCheck?: boolean;
+  /** Whose answers the visitor reads (see `AppKind`). @default 'demo' */
+  readonly app?: AppKind;
 }
 
 /** The request headers that carry a forgery. */
@@ -88,6 +90,7 @@ export class Visitor {
       localAddress: source,
       timeoutMs: options.timeoutMs,
       tlsNameCheck: options.tlsNameCheck,
+      app: options.app,
       headers: {
         ...forgedHeaders(options.forged),
         ...(cookie ? { cookie } : {}),
