@@ -6,6 +6,7 @@ import { startTopology } from '../local/topology';
 import {
   LB_KINDS,
   LbKind,
+  MAX_APP_SERVERS,
   STICKY_STRATEGIES,
   StickyStrategy,
 } from '../settings';
@@ -21,7 +22,7 @@ this machine, drives traffic from many client addresses (127.x.y.z, no root need
 per configuration, each backend's share of clients, how many clients stayed on one backend, and which
 address the backend saw (the client's, or the load balancer's). Needs nginx and haproxy (\`npm run setup\`).
 
-  clients ──► HAProxy (the NLB or ALB) ──► 2 nginx nodes ──► 2 demo backends
+  clients ──► HAProxy (the NLB or ALB) ──► 2 nginx nodes ──► 2 demo backends (--app-count)
 
 options:
   --lb nlb|alb             the load balancer HAProxy stands in for (default nlb). nlb: TCP with PROXY
@@ -30,6 +31,7 @@ options:
                            the strategies to run beside the seed (default all)
   --clients N              simulated clients, 10-${MAX_CLIENTS} (default ${DEFAULT_CLIENTS}); one in ten share a carrier-NAT /24,
                            one in ten forge X-Forwarded-For and X-Real-IP
+  --app-count N            demo backends app-a, app-b, …, 1-${MAX_APP_SERVERS} (default 2), as -c appCount for the stack
   --keep                   afterwards, leave one topology running (the first strategy) and print its URL
                            and a curl line; Ctrl-C stops it
   -h, --help               show this help
@@ -39,6 +41,7 @@ interface LocalOptions {
   readonly lb: LbKind;
   readonly strategies: readonly StickyStrategy[];
   readonly clients: number;
+  readonly appCount: number;
   readonly keep: boolean;
 }
 
@@ -49,6 +52,7 @@ function parseOptions(argv: string[]): LocalOptions | 'help' {
       lb: { type: 'string', default: 'nlb' },
       sticky: { type: 'string', default: 'all' },
       clients: { type: 'string', default: String(DEFAULT_CLIENTS) },
+      'app-count': { type: 'string', default: '2' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -73,6 +77,13 @@ function parseOptions(argv: string[]): LocalOptions | 'help' {
     throw new UserError(
       `--clients must be a whole number from 10 to ${MAX_CLIENTS}, got ${JSON.stringify(values.clients)}`,
     );
+  const appCount = /^\d+$/.test(values['app-count'])
+    ? Number(values['app-count'])
+    : NaN;
+  if (!(appCount >= 1 && appCount <= MAX_APP_SERVERS))
+    throw new UserError(
+      `--app-count must be a whole number from 1 to ${MAX_APP_SERVERS}, got ${JSON.stringify(values['app-count'])}`,
+    );
   return {
     lb: values.lb as LbKind,
     strategies:
@@ -80,6 +91,7 @@ function parseOptions(argv: string[]): LocalOptions | 'help' {
         ? STICKY_STRATEGIES
         : [values.sticky as StickyStrategy],
     clients,
+    appCount,
     keep: values.keep,
   };
 }
@@ -132,9 +144,15 @@ function abortOnSignals(): {
 async function keepRunning(
   lb: LbKind,
   sticky: StickyStrategy,
+  appCount: number,
   signal: AbortSignal,
 ): Promise<void> {
-  const topology = await startTopology({ lb, sticky, signal });
+  const topology = await startTopology({
+    lb,
+    sticky,
+    backends: appCount,
+    signal,
+  });
   const client = topology.clientAddress(7, 7);
   process.stdout.write(
     [
@@ -165,6 +183,7 @@ export async function run(argv: string[]): Promise<number> {
       lb: options.lb,
       strategies: options.strategies,
       clients: options.clients,
+      appCount: options.appCount,
       onProgress: progressReporter(),
       signal: interrupt.signal,
     });
@@ -172,7 +191,12 @@ export async function run(argv: string[]): Promise<number> {
     if (interrupt.signal.aborted) return interrupt.exitCode() ?? 130;
     process.stdout.write(formatReport(results) + '\n');
     if (options.keep)
-      await keepRunning(options.lb, options.strategies[0], interrupt.signal);
+      await keepRunning(
+        options.lb,
+        options.strategies[0],
+        options.appCount,
+        interrupt.signal,
+      );
     return interrupt.exitCode() ?? 0;
   } catch (err) {
     // Interrupted: the run unwinds with errors from the processes it was using; they are not news.

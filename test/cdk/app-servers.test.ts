@@ -5,6 +5,11 @@
 import type { DeployCheck } from '../../lib/constructs/deploy-check';
 import { VERIFY_ENV } from '../../lib/verify/lambda-environment';
 import {
+  DEFAULT_QUOTAS,
+  mostRulesInOneGroup,
+  quotaFootprint,
+} from '../../lib/preflight/footprint';
+import {
   ContextSettings,
   flatten,
   logicalIdOf,
@@ -243,4 +248,18 @@ describe('own backends', () => {
     );
     expect(output(s, 'AppPublicIps')).toBeUndefined();
   });
+});
+
+describe('quotas', () => {
+  test.each(['8 app servers', 'own backends, cookie'] as const)(
+    '%s: still one Elastic IP (app servers get auto-assigned public addresses) and rules far below the quota',
+    (mode) => {
+      const footprint = quotaFootprint(synth(mode).template.toJSON());
+      expect(footprint.elasticIps).toBe(1);
+      // 8 servers: 9 egress rules on the nginx group, 9 on the check's.
+      expect(mostRulesInOneGroup(footprint)).toBeLessThanOrEqual(
+        DEFAULT_QUOTAS.rulesPerSecurityGroup / 4,
+      );
+    },
+  );
 });

@@ -29,6 +29,26 @@ MODES['a 20-character stage, alb cookie tls, two NAT gateways'] = {
   certificateArn: CERT,
   natGateways: '2',
 };
+// The most app servers (the most egress rules and, for cookie, the most upstream lines in nginx's user data).
+MODES['8 app servers, nlb cookie tls, two NAT gateways'] = {
+  appCount: '8',
+  sticky: 'cookie',
+  certificateArn: CERT,
+  natGateways: '2',
+};
+// The most own backends, with the longest addresses, ports and names: egress rules, the header's geo and maps.
+MODES[
+  '8 own backends with the longest names, alb cookie tls, two NAT gateways'
+] = {
+  lb: 'alb',
+  sticky: 'cookie',
+  certificateArn: CERT,
+  natGateways: '2',
+  backends: Array.from(
+    { length: 8 },
+    (_, i) => `${'n'.repeat(31)}${i}=203.0.113.${200 + i}:65535`,
+  ).join(','),
+};
 
 const describeViolation = (v: Violation) => `${v.where}: ${v.rule}: ${v.value}`;
 
