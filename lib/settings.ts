@@ -69,6 +69,13 @@ export interface OwnBackend {
 
 /** The most demo app servers (`appCount`) and own backends (`backends`). */
 export const MAX_APP_SERVERS = 8;
+/**
+ * The most app servers with `sticky=cookie`: each server's route upstream lists every server (the others as
+ * backups), so the nginx.conf the nginx nodes' user data carries grows with the square of the count, and EC2
+ * refuses user data over 16 KB before base64 (EC2 API reference, RunInstances UserData; checked by
+ * test/cdk/aws-constraints.test.ts with every address at its longest): 5 servers fit (about 15.4 KB), 6 do not.
+ */
+export const MAX_COOKIE_APP_SERVERS = 5;
 
 /** The retention periods CloudWatch Logs accepts (PutRetentionPolicy's retentionInDays enum). */
 export const LOG_RETENTION_DAYS = [
@@ -267,7 +274,7 @@ export function parseSettings(
       `nginxMaxCapacity must be ${SETTING_KEYS.nginxMaxCapacity}, got ${JSON.stringify(raw.nginxMaxCapacity)} (nginxMinCapacity is ${nginxMinCapacity})`,
     );
   }
-  return {
+  const settings = {
     stage:
       raw.stage === undefined
         ? d.stage
@@ -344,6 +351,14 @@ export function parseSettings(
     backends:
       raw.backends === undefined ? undefined : ownBackends(raw.backends),
   };
+  const servers = settings.backends?.length ?? settings.appCount;
+  if (settings.sticky === 'cookie' && servers > MAX_COOKIE_APP_SERVERS) {
+    const key = settings.backends === undefined ? 'appCount' : 'backends';
+    throw new SettingsError(
+      `${key} names ${servers} app servers, more than sticky=cookie fits: at most ${MAX_COOKIE_APP_SERVERS} (every server's route upstream lists them all, and nginx.conf must fit EC2's 16 KB user data)`,
+    );
+  }
+  return settings;
 }
 
 /**

@@ -296,6 +296,25 @@ describe('appCount and backends', () => {
     expect(() => from({ [key]: value })).toThrow(message);
   });
 
+  test('fails when sticky=cookie has more app servers than its user data fits', () => {
+    expect(from({ sticky: 'cookie', appCount: '5' }).appCount).toBe(5);
+    expect(() => from({ sticky: 'cookie', appCount: '6' })).toThrow(
+      /^appCount names 6 app servers, more than sticky=cookie fits: at most 5 \(/,
+    );
+    expect(() =>
+      from({
+        sticky: 'cookie',
+        backends: Array.from(
+          { length: 6 },
+          (_, i) => `10.0.0.${i + 1}:80`,
+        ).join(','),
+      }),
+    ).toThrow(
+      /^backends names 6 app servers, more than sticky=cookie fits: at most 5 /,
+    );
+    expect(from({ sticky: 'hash', appCount: '8' }).appCount).toBe(8);
+  });
+
   test('fails when appCount and backends are both set', () => {
     expect(() => from({ appCount: '3', backends: '198.51.100.7:80' })).toThrow(
       /^appCount "3" and backends "198.51.100.7:80" exclude each other/,

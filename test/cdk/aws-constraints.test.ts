@@ -29,14 +29,25 @@ MODES['a 20-character stage, alb cookie tls, two NAT gateways'] = {
   certificateArn: CERT,
   natGateways: '2',
 };
-// The most app servers (the most egress rules and, for cookie, the most upstream lines in nginx's user data).
-MODES['8 app servers, nlb cookie tls, two NAT gateways'] = {
+// The most app servers (the most egress rules), and the most the cookie strategy's user data fits.
+MODES['8 app servers, nlb hash tls, two NAT gateways'] = {
   appCount: '8',
-  sticky: 'cookie',
+  sticky: 'hash',
   certificateArn: CERT,
   natGateways: '2',
 };
-// The most own backends, with the longest addresses, ports and names: egress rules, the header's geo and maps.
+MODES['5 app servers (the cookie limit), nlb cookie tls'] = {
+  appCount: '5',
+  sticky: 'cookie',
+  certificateArn: CERT,
+};
+// Own backends with the longest addresses, ports and names: egress rules, the header's geo and maps.
+MODES['8 own backends, nlb ip_hash'] = {
+  backends: Array.from(
+    { length: 8 },
+    (_, i) => `203.0.113.${200 + i}:65535`,
+  ).join(','),
+};
 MODES[
   '8 own backends with the longest names, alb cookie tls, two NAT gateways'
 ] = {
