@@ -185,14 +185,25 @@ function readConfig(env: NodeJS.ProcessEnv): CheckConfig {
       .split(',')
       .filter((u) => u !== ''),
     app: appKind(env[VERIFY_ENV.app]),
-    backendNames: (env[VERIFY_ENV.backendNames] ?? '')
-      .split(',')
-      .filter((n) => n !== ''),
+    backendNames: backendNames(env),
     sessions: count(VERIFY_ENV.sessions),
     requestsPerSession: count(VERIFY_ENV.requestsPerSession),
     readyWithinMs: count(VERIFY_ENV.readyWithinSeconds) * 1000,
     stackId: required(VERIFY_ENV.stackId),
   };
+}
+
+/** With own backends, one name per backend URL (the construct writes both from one list). */
+function backendNames(env: NodeJS.ProcessEnv): string[] {
+  const split = (name: string) =>
+    (env[name] ?? '').split(',').filter((n) => n !== '');
+  const names = split(VERIFY_ENV.backendNames);
+  const urls = split(VERIFY_ENV.backendUrls);
+  if (names.length > 0 && names.length !== urls.length)
+    throw new Error(
+      `${VERIFY_ENV.backendNames} must name each of the ${urls.length} backend URLs, got ${JSON.stringify(names)}`,
+    );
+  return names;
 }
 
 /** Unset is the demo app (a function deployed before own backends existed). */
