@@ -73,9 +73,10 @@ export const MAX_APP_SERVERS = 8;
  * The most app servers with `sticky=cookie`: each server's route upstream lists every server (the others as
  * backups), so the nginx.conf the nginx nodes' user data carries grows with the square of the count, and EC2
  * refuses user data over 16 KB before base64 (EC2 API reference, RunInstances UserData; checked by
- * test/cdk/aws-constraints.test.ts with every address at its longest): 5 servers fit (about 15.4 KB), 6 do not.
+ * test/cdk/aws-constraints.test.ts with every address, port and name at its longest): 4 fit; 5 own backends with
+ * 32-character names do not (17.5 KB, with TLS, ALB and two NAT gateways), nor 6 demo servers (16.7 KB).
  */
-export const MAX_COOKIE_APP_SERVERS = 5;
+export const MAX_COOKIE_APP_SERVERS = 4;
 
 /** The retention periods CloudWatch Logs accepts (PutRetentionPolicy's retentionInDays enum). */
 export const LOG_RETENTION_DAYS = [

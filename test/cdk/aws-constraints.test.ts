@@ -36,8 +36,8 @@ MODES['8 app servers, nlb hash tls, two NAT gateways'] = {
   certificateArn: CERT,
   natGateways: '2',
 };
-MODES['5 app servers (the cookie limit), nlb cookie tls'] = {
-  appCount: '5',
+MODES['4 app servers (the cookie limit), nlb cookie tls'] = {
+  appCount: '4',
   sticky: 'cookie',
   certificateArn: CERT,
 };
@@ -57,7 +57,7 @@ MODES[
   certificateArn: CERT,
   natGateways: '2',
   backends: Array.from(
-    { length: 5 },
+    { length: 4 },
     (_, i) => `${'n'.repeat(31)}${i}=203.0.113.${200 + i}:65535`,
   ).join(','),
 };
