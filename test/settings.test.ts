@@ -305,7 +305,7 @@ describe('appCount and backends', () => {
       from({
         sticky: 'cookie',
         backends: Array.from(
-          { length: 6 },
+          { length: 5 },
           (_, i) => `10.0.0.${i + 1}:80`,
         ).join(','),
       }),
