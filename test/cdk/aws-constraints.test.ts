@@ -50,7 +50,7 @@ MODES['8 own backends, nlb ip_hash'] = {
   ).join(','),
 };
 MODES[
-  '5 own backends with the longest names, alb cookie tls, two NAT gateways'
+  '4 own backends with the longest names, alb cookie tls, two NAT gateways'
 ] = {
   lb: 'alb',
   sticky: 'cookie',
