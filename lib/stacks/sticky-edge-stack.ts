@@ -253,6 +253,7 @@ export interface EdgeUpstream {
   readonly name: string;
   /** Its IPv4 address (a token for a demo server until deploy). */
   readonly host: string;
+  /** The port it listens on (`appPort` for a demo server). */
   readonly port: number;
   /** True for the team's own server (`backends`), which the stack does not create. */
   readonly own: boolean;
