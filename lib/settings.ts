@@ -3,6 +3,7 @@
  * the CLI feeds it flags, and both get the same defaults and the same one-line errors.
  */
 import { SESSION_COOKIE } from './backend/sessions';
+import { isIPv4 } from 'node:net';
 import { UserError } from './errors';
 
 export const LB_KINDS = ['nlb', 'alb'] as const;
@@ -90,7 +91,34 @@ export interface EdgeSettings {
   readonly drain: readonly string[];
   /** A dual-stack edge: IPv6 clients reach the load balancer too (nginx and the app servers stay IPv4). */
   readonly ipv6: boolean;
+  /** How many demo app servers the stack creates (`app-a`, `app-b`, ...), spread over both AZs. Unused with `backends`. */
+  readonly appCount: number;
+  /**
+   * The team's own app servers, which the stack does not create: the edge proxies to exactly these, in place
+   * of the demo servers. Undefined means the demo servers (`appCount` of them).
+   */
+  readonly backends?: readonly OwnBackend[];
 }
+
+/** One app server the stack does not create (`-c backends=…`). */
+export interface OwnBackend {
+  /** Its route id and the name the outputs, the access log and the post-deploy check give it: `backend-1` … or the given name. */
+  readonly name: string;
+  /** A literal IPv4 address (see `SETTING_KEYS.backends` for why no host names). */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The most demo app servers (`appCount`) and own backends (`backends`). */
+export const MAX_APP_SERVERS = 8;
+/**
+ * The most app servers with `sticky=cookie`: each server's route upstream lists every server (the others as
+ * backups), so the nginx.conf the nginx nodes' user data carries grows with the square of the count, and EC2
+ * refuses user data over 16 KB before base64 (EC2 API reference, RunInstances UserData; checked by
+ * test/cdk/aws-constraints.test.ts with every address, port and name at its longest): 4 fit; 5 own backends with
+ * 32-character names do not (17.5 KB, with TLS, ALB and two NAT gateways), nor 6 demo servers (16.7 KB).
+ */
+export const MAX_COOKIE_APP_SERVERS = 4;
 
 /** The retention periods CloudWatch Logs accepts (PutRetentionPolicy's retentionInDays enum). */
 export const LOG_RETENTION_DAYS = [
@@ -121,6 +149,7 @@ export const DEFAULT_SETTINGS: EdgeSettings = {
   alarmBackendSharePercent: 80,
   drain: [],
   ipv6: false,
+  appCount: 2,
 };
 
 /** The context keys `parseSettings` reads, each with what it accepts (for errors and the README). */
@@ -157,6 +186,8 @@ export const SETTING_KEYS = {
   drain:
     'app server names (or HOST:PORT), comma-separated, each once, such as app-b or app-b,app-c',
   ipv6: 'true or false',
+  appCount: `a whole number of demo app servers from 1 to ${MAX_APP_SERVERS}`,
+  backends: `1 to ${MAX_APP_SERVERS} comma-separated IPV4:PORT or NAME=IPV4:PORT (NAME: 1-32 lowercase letters, digits or dashes), distinct, no loopback, link-local, multicast or reserved address`,
 } as const;
 
 export type SettingKey = keyof typeof SETTING_KEYS;
@@ -286,7 +317,14 @@ export function parseSettings(
     alarmBackendSharePercent: get('alarmBackendSharePercent'),
     drain: get('drain'),
     ipv6: get('ipv6'),
+    appCount: get('appCount'),
+    backends: get('backends'),
   };
+  if (raw.appCount !== undefined && raw.backends !== undefined) {
+    throw new SettingsError(
+      `appCount ${JSON.stringify(raw.appCount)} and backends ${JSON.stringify(raw.backends)} exclude each other: appCount sizes the demo app servers, backends replaces them`,
+    );
+  }
   const nginxMinCapacity =
     raw.nginxMinCapacity === undefined
       ? d.nginxMinCapacity
@@ -314,7 +352,7 @@ export function parseSettings(
     throw new SettingsError(
       SAME_SITE_NONE_NEEDS_TLS('cookieSameSite', 'certificateArn'),
     );
-  return {
+  const settings = {
     stage:
       raw.stage === undefined
         ? d.stage
@@ -403,7 +441,82 @@ export function parseSettings(
           ),
     drain: raw.drain === undefined ? d.drain : serverNames(raw.drain),
     ipv6: raw.ipv6 === undefined ? d.ipv6 : flag('ipv6', raw.ipv6),
+    appCount:
+      raw.appCount === undefined
+        ? d.appCount
+        : wholeNumber('appCount', raw.appCount, 1, MAX_APP_SERVERS),
+    backends:
+      raw.backends === undefined ? undefined : ownBackends(raw.backends),
   };
+  const servers = settings.backends?.length ?? settings.appCount;
+  if (settings.sticky === 'cookie' && servers > MAX_COOKIE_APP_SERVERS) {
+    const key = settings.backends === undefined ? 'appCount' : 'backends';
+    throw new SettingsError(
+      `${key} names ${servers} app servers, more than sticky=cookie fits: at most ${MAX_COOKIE_APP_SERVERS} (every server's route upstream lists them all, and nginx.conf must fit EC2's 16 KB user data)`,
+    );
+  }
+  return settings;
+}
+
+/**
+ * Addresses nginx must never be sent to: this network (0/8), loopback (127/8: the node itself), link-local
+ * (169.254/16: the instance metadata service and the VPC's DNS), multicast (224/4) and reserved (240/4, with
+ * the broadcast address). RFC 6890's special-purpose registry; private and shared ranges stay allowed, as a
+ * team's servers may sit in a peered network.
+ */
+function unreachable(host: string): boolean {
+  const [a, b] = host.split('.').map(Number);
+  return a === 0 || a === 127 || (a === 169 && b === 254) || a >= 224;
+}
+
+/**
+ * `-c backends=10.1.2.3:8080,web-2=198.51.100.7:80` (or a list in cdk.json). Literal IPv4 addresses only: the
+ * nginx nodes' security group admits exactly these addresses and ports, and a security group rule takes a CIDR,
+ * not a name; nginx itself resolves a name in `server` only when it starts, so a name whose address changes
+ * would leave both the rules and nginx behind. Unnamed backends are named by position (`backend-1` …):
+ * append new ones, or name them, so a route id never moves to another server.
+ */
+function ownBackends(value: unknown): readonly OwnBackend[] {
+  const entries =
+    typeof value === 'string'
+      ? value.split(',').map((entry) => entry.trim())
+      : Array.isArray(value)
+        ? value
+        : fail('backends', value);
+  if (entries.length === 0 || entries.length > MAX_APP_SERVERS)
+    fail('backends', value);
+  const backends = entries.map((entry, index) => ownBackend(entry, index));
+  for (const key of ['name', 'endpoint'] as const) {
+    const seen = new Set<string>();
+    for (const b of backends) {
+      const text = key === 'name' ? b.name : `${b.host}:${b.port}`;
+      if (seen.has(text))
+        throw new SettingsError(
+          `backends must name each server once, got ${JSON.stringify(text)} twice in ${JSON.stringify(value)}`,
+        );
+      seen.add(text);
+    }
+  }
+  return backends;
+}
+
+function ownBackend(entry: unknown, index: number): OwnBackend {
+  const match =
+    typeof entry === 'string'
+      ? /^(?:([a-z0-9][a-z0-9-]{0,31})=)?([0-9.]+):(\d{1,5})$/.exec(entry)
+      : null;
+  const port = Number(match?.[3]);
+  if (
+    match === null ||
+    !isIPv4(match[2]) ||
+    unreachable(match[2]) ||
+    port < 1 ||
+    port > 65535
+  )
+    throw new SettingsError(
+      `backends must be ${SETTING_KEYS.backends}, got ${JSON.stringify(entry)}`,
+    );
+  return { name: match[1] ?? `backend-${index + 1}`, host: match[2], port };
 }
 
 /**

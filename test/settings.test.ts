@@ -279,3 +279,125 @@ describe('parseSettings', () => {
     expect(s.certificateArn).toMatch(/^arn:aws:acm/);
   });
 });
+
+describe('appCount and backends', () => {
+  test('reads appCount from -c strings and cdk.json numbers', () => {
+    expect(from({ appCount: '8' }).appCount).toBe(8);
+    expect(from({ appCount: 1 }).appCount).toBe(1);
+    expect(from({}).backends).toBeUndefined();
+  });
+
+  test('reads backends, naming unnamed ones by position', () => {
+    expect(
+      from({ backends: '198.51.100.7:8080, web=10.1.2.3:80,10.1.2.3:81' })
+        .backends,
+    ).toEqual([
+      { name: 'backend-1', host: '198.51.100.7', port: 8080 },
+      { name: 'web', host: '10.1.2.3', port: 80 },
+      { name: 'backend-3', host: '10.1.2.3', port: 81 },
+    ]);
+    expect(from({ backends: ['198.51.100.7:80'] }).backends).toEqual([
+      { name: 'backend-1', host: '198.51.100.7', port: 80 },
+    ]);
+  });
+
+  test.each([
+    [
+      'appCount',
+      '0',
+      /^appCount must be a whole number of demo app servers from 1 to 8, got "0"$/,
+    ],
+    ['appCount', '9', /^appCount must be .*got "9"$/],
+    ['appCount', 'two', /^appCount must be .*got "two"$/],
+    ['appCount', '', /^appCount must be .*got ""$/],
+    ['backends', '', /^backends must be .*got ""$/],
+    [
+      'backends',
+      'app.example.com:80',
+      /^backends must be 1 to 8 comma-separated IPV4:PORT .*got "app.example.com:80"$/,
+    ],
+    ['backends', '198.51.100.7', /^backends must be .*got "198.51.100.7"$/],
+    ['backends', '198.51.100.7:0', /^backends must be .*got "198.51.100.7:0"$/],
+    [
+      'backends',
+      '198.51.100.7:65536',
+      /^backends must be .*got "198.51.100.7:65536"$/,
+    ],
+    [
+      'backends',
+      '198.51.100.256:80',
+      /^backends must be .*got "198.51.100.256:80"$/,
+    ],
+    [
+      'backends',
+      '[2001:db8::1]:80',
+      /^backends must be .*got "\[2001:db8::1\]:80"$/,
+    ],
+    ['backends', '127.0.0.1:80', /^backends must be .*got "127.0.0.1:80"$/],
+    [
+      'backends',
+      '169.254.169.254:80',
+      /^backends must be .*got "169.254.169.254:80"$/,
+    ],
+    ['backends', '0.0.0.0:80', /^backends must be .*got "0.0.0.0:80"$/],
+    ['backends', '224.0.0.1:80', /^backends must be .*got "224.0.0.1:80"$/],
+    [
+      'backends',
+      '255.255.255.255:80',
+      /^backends must be .*got "255.255.255.255:80"$/,
+    ],
+    [
+      'backends',
+      'Web=10.0.0.1:80',
+      /^backends must be .*got "Web=10.0.0.1:80"$/,
+    ],
+    ['backends', '10.0.0.1:80,', /^backends must be .*got ""$/],
+    [
+      'backends',
+      '10.0.0.1:80,10.0.0.1:80',
+      /^backends must name each server once, got "10.0.0.1:80" twice/,
+    ],
+    [
+      'backends',
+      'a=10.0.0.1:80,a=10.0.0.2:80',
+      /^backends must name each server once, got "a" twice/,
+    ],
+    [
+      'backends',
+      'backend-2=10.0.0.1:80,10.0.0.2:80',
+      /^backends must name each server once, got "backend-2" twice/,
+    ],
+    [
+      'backends',
+      Array.from({ length: 9 }, (_, i) => `10.0.0.${i + 1}:80`).join(','),
+      /^backends must be 1 to 8 .*got "10.0.0.1:80,/,
+    ],
+  ] as const)('fails when %s is %j', (key, value, message) => {
+    expect(() => from({ [key]: value })).toThrow(message);
+  });
+
+  test('fails when sticky=cookie has more app servers than its user data fits', () => {
+    expect(from({ sticky: 'cookie', appCount: '4' }).appCount).toBe(4);
+    expect(() => from({ sticky: 'cookie', appCount: '5' })).toThrow(
+      /^appCount names 5 app servers, more than sticky=cookie fits: at most 4 \(/,
+    );
+    expect(() =>
+      from({
+        sticky: 'cookie',
+        backends: Array.from(
+          { length: 5 },
+          (_, i) => `10.0.0.${i + 1}:80`,
+        ).join(','),
+      }),
+    ).toThrow(
+      /^backends names 5 app servers, more than sticky=cookie fits: at most 4 /,
+    );
+    expect(from({ sticky: 'hash', appCount: '8' }).appCount).toBe(8);
+  });
+
+  test('fails when appCount and backends are both set', () => {
+    expect(() => from({ appCount: '3', backends: '198.51.100.7:80' })).toThrow(
+      /^appCount "3" and backends "198.51.100.7:80" exclude each other/,
+    );
+  });
+});

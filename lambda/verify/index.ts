@@ -73,6 +73,8 @@ interface CheckConfig {
   readonly routeCookieName?: string;
   readonly vpcId: string;
   readonly backendUrls: readonly string[];
+  readonly app: 'demo' | 'own';
+  readonly backendNames: readonly string[];
   readonly sessions: number;
   readonly requestsPerSession: number;
   readonly readyWithinMs: number;
@@ -163,6 +165,8 @@ async function check(
     requestsPerSession: config.requestsPerSession,
     expectedClientIps: natAddresses,
     backendUrls: config.backendUrls,
+    app: config.app,
+    backendNames: config.backendNames,
     tlsNameCheck: false,
     family: 4,
   });
@@ -268,6 +272,8 @@ function readConfig(env: NodeJS.ProcessEnv): CheckConfig {
     backendUrls: (env[VERIFY_ENV.backendUrls] ?? '')
       .split(',')
       .filter((u) => u !== ''),
+    app: appKind(env[VERIFY_ENV.app]),
+    backendNames: backendNames(env),
     sessions: count(VERIFY_ENV.sessions),
     requestsPerSession: count(VERIFY_ENV.requestsPerSession),
     readyWithinMs: count(VERIFY_ENV.readyWithinSeconds) * 1000,
@@ -326,6 +332,28 @@ function routeCookie(value: string | undefined): string | undefined {
     return value || undefined;
   throw new Error(
     `${VERIFY_ENV.routeCookie} must be ${SETTING_KEYS.cookieName}, got ${JSON.stringify(value)}`,
+  );
+}
+
+/** With own backends, one name per backend URL (the construct writes both from one list). */
+function backendNames(env: NodeJS.ProcessEnv): string[] {
+  const split = (name: string) =>
+    (env[name] ?? '').split(',').filter((n) => n !== '');
+  const names = split(VERIFY_ENV.backendNames);
+  const urls = split(VERIFY_ENV.backendUrls);
+  if (names.length > 0 && names.length !== urls.length)
+    throw new Error(
+      `${VERIFY_ENV.backendNames} must name each of the ${urls.length} backend URLs, got ${JSON.stringify(names)}`,
+    );
+  return names;
+}
+
+/** Unset is the demo app (a function deployed before own backends existed). */
+function appKind(value: string | undefined): 'demo' | 'own' {
+  if (value === undefined || value === 'demo') return 'demo';
+  if (value === 'own') return 'own';
+  throw new Error(
+    `${VERIFY_ENV.app} must be demo or own, got ${JSON.stringify(value)}`,
   );
 }
 

@@ -8,6 +8,7 @@ import { startTopology } from '../local/topology';
 import {
   LB_KINDS,
   LbKind,
+  MAX_APP_SERVERS,
   STICKY_STRATEGIES,
   StickyStrategy,
 } from '../settings';
@@ -23,7 +24,7 @@ this machine, drives traffic from many client addresses (127.x.y.z, no root need
 per configuration, each backend's share of clients, how many clients stayed on one backend, and which
 address the backend saw (the client's, or the load balancer's). Needs nginx and haproxy (\`npm run setup\`).
 
-  clients ──► HAProxy (the NLB or ALB) ──► 2 nginx nodes ──► 2 demo backends
+  clients ──► HAProxy (the NLB or ALB) ──► 2 nginx nodes ──► 2 demo backends (--app-count)
 
 options:
   --lb nlb|alb             the load balancer HAProxy stands in for (default nlb). nlb: TCP with PROXY
@@ -36,6 +37,7 @@ options:
                            backends are app-a and app-b): per strategy, clients open sessions, the
                            drain rolls over the nginx nodes one at a time, then the same clients and
                            as many new ones carry on; prints who reached the drained backend and who moved
+  --app-count N            demo backends app-a, app-b, …, 1-${MAX_APP_SERVERS} (default 2), as -c appCount for the stack
   --keep                   afterwards, leave one topology running (the first strategy) and print its URL
                            and a curl line; Ctrl-C stops it
   -h, --help               show this help
@@ -45,6 +47,7 @@ interface LocalOptions {
   readonly lb: LbKind;
   readonly strategies: readonly StickyStrategy[];
   readonly clients: number;
+  readonly appCount: number;
   readonly keep: boolean;
   readonly drain: readonly string[];
 }
@@ -56,6 +59,7 @@ function parseOptions(argv: string[]): LocalOptions | 'help' {
       lb: { type: 'string', default: 'nlb' },
       sticky: { type: 'string', default: 'all' },
       clients: { type: 'string', default: String(DEFAULT_CLIENTS) },
+      'app-count': { type: 'string', default: '2' },
       keep: { type: 'boolean', default: false },
       drain: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
@@ -81,6 +85,13 @@ function parseOptions(argv: string[]): LocalOptions | 'help' {
     throw new UserError(
       `--clients must be a whole number from 10 to ${MAX_CLIENTS}, got ${JSON.stringify(values.clients)}`,
     );
+  const appCount = /^\d+$/.test(values['app-count'])
+    ? Number(values['app-count'])
+    : NaN;
+  if (!(appCount >= 1 && appCount <= MAX_APP_SERVERS))
+    throw new UserError(
+      `--app-count must be a whole number from 1 to ${MAX_APP_SERVERS}, got ${JSON.stringify(values['app-count'])}`,
+    );
   return {
     lb: values.lb as LbKind,
     strategies:
@@ -88,6 +99,7 @@ function parseOptions(argv: string[]): LocalOptions | 'help' {
         ? STICKY_STRATEGIES
         : [values.sticky as StickyStrategy],
     clients,
+    appCount,
     keep: values.keep,
     drain: values.drain,
   };
@@ -142,9 +154,16 @@ async function keepRunning(
   lb: LbKind,
   sticky: StickyStrategy,
   drain: readonly string[],
+  appCount: number,
   signal: AbortSignal,
 ): Promise<void> {
-  const topology = await startTopology({ lb, sticky, drain, signal });
+  const topology = await startTopology({
+    lb,
+    sticky,
+    drain,
+    backends: appCount,
+    signal,
+  });
   const client = topology.clientAddress(7, 7);
   process.stdout.write(
     [
@@ -180,6 +199,7 @@ export async function run(argv: string[]): Promise<number> {
           options.lb,
           options.strategies[0],
           options.drain,
+          options.appCount,
           interrupt.signal,
         );
       return interrupt.exitCode() ?? 0;
@@ -188,6 +208,7 @@ export async function run(argv: string[]): Promise<number> {
       lb: options.lb,
       strategies: options.strategies,
       clients: options.clients,
+      appCount: options.appCount,
       onProgress: progressReporter(),
       signal: interrupt.signal,
     });
@@ -199,6 +220,7 @@ export async function run(argv: string[]): Promise<number> {
         options.lb,
         options.strategies[0],
         [],
+        options.appCount,
         interrupt.signal,
       );
     return interrupt.exitCode() ?? 0;
@@ -219,7 +241,12 @@ async function runDrainDemo(
   const progress = progressReporter();
   const results: DrainResult[] = [];
   for (const sticky of options.strategies) {
-    const topology = await startTopology({ lb: options.lb, sticky, signal });
+    const topology = await startTopology({
+      lb: options.lb,
+      sticky,
+      backends: options.appCount,
+      signal,
+    });
     try {
       results.push(
         await measureDrain(topology, sticky, {

@@ -32,6 +32,11 @@ export interface DeployCheckBackend {
   readonly address: string;
   /** The port the backend listens on (the app port). */
   readonly port: number;
+  /**
+   * The name nginx gives it (its route id), which the check reports it by when the app is the team's own.
+   * @default - the backend's URL
+   */
+  readonly name?: string;
 }
 
 /** A dualstack load balancer, which the check also visits over IPv6. */
@@ -67,6 +72,13 @@ export interface DeployCheckProps {
    * @default - none: the check cannot prove that a backend serving no session is up
    */
   readonly backends?: readonly DeployCheckBackend[];
+  /**
+   * The backends are the team's own (`backends`), not the demo app: the check reads which backend answered
+   * from nginx's `X-Sticky-Edge-Backend` header (sent to the NAT addresses only) and cannot see what the app
+   * sees, so it proves reachability, stickiness and spread but not the client address.
+   * @default false - the demo backend, whose JSON names the backend and the address it saw
+   */
+  readonly ownBackends?: boolean;
   /** What must be deployed, and signalled healthy, before the check runs: the nginx tier, app servers, listener. */
   readonly executeAfter: readonly Construct[];
   /**
@@ -223,7 +235,9 @@ export class DeployCheck extends Construct {
     });
     this.function = new NodejsFunction(this, 'Function', {
       description:
-        'sticky-edge post-deploy check: stickiness and the real client address through the load balancer',
+        props.ownBackends === true
+          ? 'sticky-edge post-deploy check: every own backend and stickiness through the load balancer'
+          : 'sticky-edge post-deploy check: stickiness and the real client address through the load balancer',
       entry: path.join(__dirname, '../../lambda/verify/index.ts'),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
@@ -246,6 +260,15 @@ export class DeployCheck extends Construct {
         [VERIFY_ENV.backendUrls]: (props.backends ?? [])
           .map((b) => `http://${b.address}:${b.port}`)
           .join(','),
+        // Set only for own backends, so a demo stack's function (and its template) is what it was.
+        ...(props.ownBackends === true
+          ? {
+              [VERIFY_ENV.app]: 'own',
+              [VERIFY_ENV.backendNames]: (props.backends ?? [])
+                .map((b) => b.name ?? `http://${b.address}:${b.port}/`)
+                .join(','),
+            }
+          : {}),
         [VERIFY_ENV.sessions]: String(props.sessions ?? 20),
         [VERIFY_ENV.requestsPerSession]: String(props.requestsPerSession ?? 4),
         [VERIFY_ENV.readyWithinSeconds]: String(readyWithin.toSeconds()),

@@ -11,7 +11,7 @@ import { dnfInstallWithRetry } from '../os/dnf-install';
 export interface ExternalAppsProps {
   /** The VPC the app servers run in (the edge VPC: one VPC per stage keeps two stages within the default quotas). */
   readonly vpc: ec2.IVpc;
-  /** Public subnets, one server in each of the first two; each server gets a public IPv4 address at launch. */
+  /** Public subnets; the servers alternate between the first two, and each gets a public IPv4 address at launch. */
   readonly vpcSubnets: ec2.SubnetSelection;
   /** The app servers' instance type. */
   readonly instanceType: ec2.InstanceType;
@@ -24,13 +24,21 @@ export interface ExternalAppsProps {
    * app port (one /32 rule each), and the only peers whose X-Forwarded-For the backend believes.
    */
   readonly proxyAddresses: readonly string[];
+  /**
+   * How many app servers: `app-a`, `app-b`, … alternating between the first two subnets (one per AZ).
+   * @default 2
+   */
+  readonly count?: number;
 }
 
+/** The app servers' letters, in the order they are added (`app-a` first); as many as `appCount` allows. */
+const APP_LETTERS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;
+
 /**
- * Two app servers standing in for the seed's "external servers": one per AZ in public subnets, each with an
- * auto-assigned public IPv4 address that nginx dials through the NAT, so they see what a server outside AWS
- * would see (the NAT's Elastic IP) and admit nothing else. Traffic from the private subnets to a public address
- * of the same VPC follows the private route table (0.0.0.0/0 to the NAT gateway), and a public NAT gateway
+ * App servers standing in for the seed's "external servers": `count` of them, alternating between the two AZs'
+ * public subnets, each with an auto-assigned public IPv4 address that nginx dials through the NAT, so they see
+ * what a server outside AWS would see (the NAT's Elastic IP) and admit nothing else. Traffic from the private
+ * subnets to a public address of the same VPC follows the private route table (0.0.0.0/0 to the NAT gateway), and a public NAT gateway
  * sends it to the internet gateway with its Elastic IP as the source (VPC User Guide, "NAT gateways"); the
  * internet gateway turns it back to the instance's public address (the "hairpin" described in
  * unix.stackexchange.com/questions/711850). No AWS page we found states the same-VPC hairpin in so many
@@ -46,24 +54,25 @@ export class ExternalApps extends Construct {
   constructor(scope: Construct, id: string, props: ExternalAppsProps) {
     super(scope, id);
     this.securityGroup = appSecurityGroup(this, props.vpc, props);
-    const [subnetA, subnetB] = props.vpc.selectSubnets(
-      props.vpcSubnets,
-    ).subnets;
-    if (subnetB === undefined)
-      throw new Error('ExternalApps needs two subnets, one per server');
+    const subnets = props.vpc.selectSubnets(props.vpcSubnets).subnets;
+    if (subnets.length < 2)
+      throw new Error('ExternalApps needs two subnets, one per AZ');
+    const count = props.count ?? 2;
+    if (!Number.isInteger(count) || count < 1 || count > APP_LETTERS.length)
+      throw new Error(
+        `ExternalApps count must be a whole number from 1 to ${APP_LETTERS.length}, got ${count}`,
+      );
     const serverProps = { ...props, securityGroup: this.securityGroup };
-    this.servers = [
-      new AppServer(this, 'AppA', {
-        ...serverProps,
-        name: 'app-a',
-        subnet: subnetA,
-      }),
-      new AppServer(this, 'AppB', {
-        ...serverProps,
-        name: 'app-b',
-        subnet: subnetB,
-      }),
-    ];
+    // Server i is named by its letter (construct AppA, route id app-a) and alternates between the first two
+    // subnets: adding a server never renames or moves one, so no logical ID and no cookie route changes.
+    this.servers = APP_LETTERS.slice(0, count).map(
+      (letter, i) =>
+        new AppServer(this, `App${letter.toUpperCase()}`, {
+          ...serverProps,
+          name: `app-${letter}`,
+          subnet: subnets[i % 2],
+        }),
+    );
     this.ready = new DependencyGroup(
       ...this.servers.map((server) => server.ready),
     );

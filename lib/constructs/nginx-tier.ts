@@ -35,10 +35,11 @@ export interface NginxTierProps {
   readonly maxCapacity: number;
   /** What every node's nginx.conf is rendered from. */
   readonly renderOptions: EdgeRenderOptions;
-  /** The app servers' public addresses, the only places nginx may connect to besides HTTPS for packages and SSM. */
-  readonly upstreamPeers: readonly ec2.IPeer[];
-  /** The app servers' port, the only port nginx's security group lets it connect to them on. */
-  readonly upstreamPort: number;
+  /**
+   * The app servers, each an address and a port: the only places nginx may connect to besides HTTPS for
+   * packages and SSM (one egress rule each).
+   */
+  readonly upstreams: readonly NginxUpstream[];
   /**
    * Target tracking keeps the group's average CPU utilisation near this percentage, between the bounds.
    * @default 50
@@ -56,6 +57,16 @@ export interface NginxTierProps {
    * @default 0 - no hook: a node is terminated at the end of the deregistration delay
    */
   readonly webSocketDrainSeconds?: number;
+}
+
+/** An app server nginx's security group lets it connect to. */
+export interface NginxUpstream {
+  /** Its address (an app server's public IPv4 address /32). */
+  readonly peer: ec2.IPeer;
+  /** The port it listens on. */
+  readonly port: number;
+  /** The egress rule's description (EC2's character set: no apostrophes). */
+  readonly description: string;
 }
 
 /**
@@ -300,11 +311,11 @@ function nginxSecurityGroup(
     ec2.Port.tcp(443),
     'dnf repositories, CloudFormation signals and Session Manager over HTTPS',
   );
-  for (const peer of props.upstreamPeers) {
+  for (const upstream of props.upstreams) {
     group.addEgressRule(
-      peer,
-      ec2.Port.tcp(props.upstreamPort),
-      'an app server through the NAT gateway',
+      upstream.peer,
+      ec2.Port.tcp(upstream.port),
+      upstream.description,
     );
   }
   return group;

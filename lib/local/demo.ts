@@ -15,6 +15,8 @@ export interface ScenarioOptions {
   /** The seed's configuration (`render --naive`, always ip_hash) instead of the project's. */
   readonly naive: boolean;
   readonly clients: number;
+  /** Demo backends (app-a, app-b, …), as `appCount` sets them for the stack. @default 2 */
+  readonly appCount?: number;
   /** Requests per client. @default 4 */
   readonly rounds?: number;
   readonly onProgress?: (done: number, total: number) => void;
@@ -51,6 +53,7 @@ export async function runScenario(
     lb: options.lb,
     sticky: options.sticky,
     naive: options.naive,
+    backends: options.appCount,
     signal: options.signal,
   });
   try {
@@ -83,6 +86,8 @@ export interface DemoOptions {
   readonly lb: LbKind;
   readonly strategies: readonly StickyStrategy[];
   readonly clients: number;
+  /** Demo backends per topology. @default 2 */
+  readonly appCount?: number;
   readonly rounds?: number;
   /** Called when a scenario starts and after every request. */
   readonly onProgress?: (scenario: string, done: number, total: number) => void;
@@ -106,6 +111,7 @@ export async function runDemo(options: DemoOptions): Promise<ScenarioResult[]> {
         ...scenario,
         lb: options.lb,
         clients: options.clients,
+        appCount: options.appCount,
         rounds: options.rounds,
         signal: options.signal,
         onProgress: (done, total) => options.onProgress?.(name, done, total),

@@ -38,6 +38,8 @@ export interface EdgeAddresses {
   readonly listen?: string;
   /** @default NGINX_STATUS_LISTEN */
   readonly statusListen?: string;
+  /** @default - none (see `EdgeRenderOptions.revealBackendTo`) */
+  readonly revealBackendTo?: readonly string[];
 }
 
 /** The renderer's options for one nginx edge node. TLS is on exactly when a certificate is configured. */
@@ -72,6 +74,9 @@ export function nginxRenderOptions(
     ...(settings.sticky === 'hash'
       ? { hashIpv6Prefix: settings.hashIpv6Prefix }
       : {}),
+    ...(edge.revealBackendTo === undefined
+      ? {}
+      : { revealBackendTo: edge.revealBackendTo }),
   };
 }
 

@@ -73,6 +73,14 @@ export interface EdgeRenderOptions {
    *   move its session at every rotation
    */
   readonly hashIpv6Prefix?: HashIpv6Prefix;
+  /**
+   * Client addresses or CIDRs (the address after realip: the caller's own) whose answers carry
+   * `X-Sticky-Edge-Backend`, the route id of the backend that answered: a name, never an address. The CDK app
+   * names the NAT gateways' addresses, the post-deploy check's source, so the check can tell the team's own
+   * backends apart (it cannot read their answers as it reads the demo backend's JSON).
+   * @default - none: no answer names its backend (beyond the `cookie` strategy's routing cookie)
+   */
+  readonly revealBackendTo?: readonly string[];
 }
 
 /**

@@ -202,6 +202,42 @@ export function cookieMaps(o: ValidEdgeOptions): string[] {
   ];
 }
 
+/** The response header naming the backend that answered, for the callers `revealBackendTo` names only. */
+export const BACKEND_HEADER = 'X-Sticky-Edge-Backend';
+
+/**
+ * Tells the post-deploy check which backend answered without telling anyone else: a route id (a name such as
+ * `app-a` or `backend-2`, never an address), only for requests whose client address after realip is one the
+ * options name. realip believes only the load balancer, and the load balancer writes the TCP peer's address,
+ * so a client cannot claim one of these addresses by sending a header.
+ */
+export function backendHeaderMaps(o: ValidEdgeOptions): string[] {
+  if (o.revealBackendTo.length === 0) return [];
+  return [
+    `# ${BACKEND_HEADER} names the backend that answered (its route id) to these callers only.`,
+    ...block('geo $sticky_edge_reveal', [
+      'default 0;',
+      ...o.revealBackendTo.map((cidr) => `${cidr} 1;`),
+    ]),
+    '',
+    ...block(
+      'map "$sticky_edge_reveal|$sticky_edge_backend" $sticky_edge_backend_header',
+      [
+        'default "";',
+        ...o.backends.map((b) => `${quote(`1|${b.address}`)} ${quote(b.id)};`),
+      ],
+    ),
+    '',
+  ];
+}
+
+/** `add_header` with an empty value sends nothing: every caller but the named ones gets no header. */
+export function backendHeader(o: ValidEdgeOptions): string[] {
+  return o.revealBackendTo.length === 0
+    ? []
+    : [`add_header ${BACKEND_HEADER} $sticky_edge_backend_header always;`];
+}
+
 /** Where nginx takes the client address from, and whom it believes. */
 export function realIp(o: ValidEdgeOptions): string[] {
   const trusted = o.trust.map((cidr) => `set_real_ip_from ${cidr};`);
@@ -282,6 +318,7 @@ export function edgeServer(o: ValidEdgeOptions): string[] {
     ...realIp(o),
     '',
     ...proxySettings(o),
+    ...backendHeader(o),
     '',
     ...HEALTH_LOCATION,
     '',
@@ -367,6 +404,7 @@ export function renderEdgeConfig(
     '',
     ...accessLogMaps(o.backends, o.sticky === 'cookie', o.cookieName),
     '',
+    ...backendHeaderMaps(o),
     ...(o.sticky === 'cookie' ? [...cookieMaps(o), ''] : []),
     ...clientKeyMaps(o),
     ...balancedUpstream(o),

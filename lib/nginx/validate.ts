@@ -348,6 +348,7 @@ export interface ValidEdgeOptions {
   /** The addresses of the drained backends (each as in `backends`), in the order of `backends`. */
   readonly drained: readonly string[];
   readonly hashIpv6Prefix: HashIpv6Prefix;
+  readonly revealBackendTo: readonly string[];
 }
 
 /** `hashIpv6Prefix`: 64 or 128, and only for the `hash` strategy (elsewhere it would read as if it did something). */
@@ -360,6 +361,28 @@ function hashIpv6Prefix(value: unknown, sticky: string): HashIpv6Prefix {
       `hashIpv6Prefix applies only to sticky hash, got hashIpv6Prefix ${JSON.stringify(value)} with sticky ${sticky}`,
     );
   return value as HashIpv6Prefix;
+}
+
+const REVEAL_FORMS =
+  "a list of IPv4 or IPv6 addresses or CIDRs no wider than a VPC (the post-deploy check's addresses)";
+
+/** Who may learn which backend answered: addresses or narrow CIDRs, as for `trust` (no /0, nothing wider than a VPC). */
+function revealBackendTo(value: unknown, policy: TokenPolicy): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail('revealBackendTo', REVEAL_FORMS, value);
+  const cidrs = value.map((cidr: unknown) => {
+    try {
+      return trustCidr(cidr, policy);
+    } catch {
+      return fail('revealBackendTo', REVEAL_FORMS, cidr);
+    }
+  });
+  const twice = cidrs.find((cidr, i) => cidrs.indexOf(cidr) !== i);
+  if (twice !== undefined)
+    throw new UserError(
+      `revealBackendTo ${JSON.stringify(twice)} is listed twice`,
+    );
+  return cidrs;
 }
 
 /** Validates the renderer's options; `policy` says whether CDK tokens may stand for whole values (CDK path only). */
@@ -424,6 +447,7 @@ export function validateEdgeOptions(
     ),
     drained: drainedBackends(options.drain, backends),
     hashIpv6Prefix: hashIpv6Prefix(options.hashIpv6Prefix, sticky),
+    revealBackendTo: revealBackendTo(options.revealBackendTo, policy),
   };
 }
 

@@ -42,7 +42,8 @@ export interface StickyEdgeStackProps extends StackProps {
 export class StickyEdgeStack extends Stack {
   readonly settings: EdgeSettings;
   readonly network: EdgeNetwork;
-  readonly apps: ExternalApps;
+  /** The demo app servers; undefined when `backends` names the team's own. */
+  readonly apps?: ExternalApps;
   readonly nginx: NginxTier;
   readonly edge: EdgeLoadBalancer;
   /** nginx's JSON access log, shipped by every node. */
@@ -52,7 +53,10 @@ export class StickyEdgeStack extends Stack {
   readonly autoScalingGroup: NginxTier['autoScalingGroup'];
   readonly loadBalancer: EdgeLoadBalancer['loadBalancer'];
   readonly natEips: readonly ec2.CfnEIP[];
+  /** The demo app servers (none with `backends`). */
   readonly appServers: readonly AppServer[];
+  /** Every app server nginx proxies to, demo or own, by name: what the outputs and the post-deploy check name. */
+  readonly upstreams: readonly EdgeUpstream[];
   readonly url: string;
 
   constructor(scope: Construct, id: string, props: StickyEdgeStackProps) {
@@ -65,14 +69,26 @@ export class StickyEdgeStack extends Stack {
       availabilityZones: zonesInRegion(this, settings),
       ipv6: settings.ipv6,
     });
-    this.apps = new ExternalApps(this, 'ExternalApps', {
-      vpc: this.network.vpc,
-      vpcSubnets: this.network.appSubnets,
-      instanceType: new ec2.InstanceType(settings.appInstanceType),
-      machineImage: images.app,
-      port: settings.appPort,
-      proxyAddresses: this.network.natAddresses,
-    });
+    if (settings.backends === undefined) {
+      this.apps = new ExternalApps(this, 'ExternalApps', {
+        vpc: this.network.vpc,
+        vpcSubnets: this.network.appSubnets,
+        instanceType: new ec2.InstanceType(settings.appInstanceType),
+        machineImage: images.app,
+        port: settings.appPort,
+        proxyAddresses: this.network.natAddresses,
+        count: settings.appCount,
+      });
+    }
+    this.appServers = this.apps?.servers ?? [];
+    this.upstreams =
+      settings.backends?.map((b) => ({ ...b, own: true })) ??
+      this.appServers.map((server) => ({
+        name: server.name,
+        host: server.address,
+        port: settings.appPort,
+        own: false,
+      }));
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLog', {
       retention: settings.logRetentionDays as logs.RetentionDays,
       // The log is a sandbox's diagnostics, not a record: `cdk destroy` removes it with the stack.
@@ -90,21 +106,31 @@ export class StickyEdgeStack extends Stack {
       maxCapacity: settings.nginxMaxCapacity,
       renderOptions: nginxRenderOptions(settings, {
         trust: lbSubnets.subnets.map((subnet) => subnet.ipv4CidrBlock),
-        backends: this.apps.servers.map((server) => ({
-          address: server.endpoint,
-          id: server.name,
+        backends: this.upstreams.map((u) => ({
+          address: `${u.host}:${u.port}`,
+          id: u.name,
         })),
+        // The post-deploy check cannot read the team's own app as it reads the demo backend's JSON: nginx names
+        // the backend that answered to the check's source addresses only (see revealBackendTo).
+        revealBackendTo:
+          settings.backends === undefined
+            ? undefined
+            : this.network.natAddresses,
       }),
-      upstreamPeers: this.apps.servers.map((server) =>
-        ec2.Peer.ipv4(`${server.address}/32`),
-      ),
-      upstreamPort: settings.appPort,
+      upstreams: this.upstreams.map((u) => ({
+        peer: ec2.Peer.ipv4(`${u.host}/32`),
+        port: u.port,
+        description: u.own
+          ? `own app server ${u.name}`
+          : 'an app server through the NAT gateway',
+      })),
       scaleCpuPercent: settings.nginxScaleCpuPercent,
       accessLogGroup: this.accessLogGroup,
       webSocketDrainSeconds: settings.nginxWebSocketDrainSeconds,
     });
-    // nginx nodes come up (and signal) only once the app servers answer at their public addresses.
-    this.nginx.autoScalingGroup.node.addDependency(this.apps.ready);
+    // nginx nodes come up (and signal) only once the demo app servers answer at their public addresses.
+    if (this.apps !== undefined)
+      this.nginx.autoScalingGroup.node.addDependency(this.apps.ready);
     // Unlike ec2.Instance, an Auto Scaling group does not wait for its subnets' NAT routes, and nginx's user data
     // needs them to reach the package repositories.
     this.nginx.autoScalingGroup.node.addDependency(
@@ -136,15 +162,22 @@ export class StickyEdgeStack extends Stack {
       sticky: settings.sticky,
       routeCookieName: settings.cookieName,
       // A drained server takes no new session, so the check's fresh visitors cannot show it serving one.
-      backends: this.apps.servers
-        .filter((server) => !settings.drain.includes(server.name))
-        .map((server) => ({
-          address: server.address,
-          port: settings.appPort,
+      backends: this.upstreams
+        .filter((u) => !settings.drain.includes(u.name))
+        .map((u) => ({
+          address: u.host,
+          port: u.port,
+          name: u.name,
         })),
-      executeAfter: [this.nginx, this.apps, this.edge],
+      ownBackends: settings.backends !== undefined,
+      executeAfter: [this.nginx, ...(this.apps ? [this.apps] : []), this.edge],
       // The NAT gateways' addresses are what the backends must report: a network change re-runs it too.
-      watch: [this.network, this.nginx, this.apps, this.edge],
+      watch: [
+        this.network,
+        this.nginx,
+        ...(this.apps ? [this.apps] : []),
+        this.edge,
+      ],
       targetHealthCheck: this.edge.targetGroup.healthCheck,
       ipv6: settings.ipv6
         ? { loadBalancerCidrs: this.network.loadBalancerIpv6Cidrs() }
@@ -153,9 +186,9 @@ export class StickyEdgeStack extends Stack {
     this.dashboard = new EdgeDashboard(this, 'Dashboard', {
       accessLogGroup: this.accessLogGroup,
       namespace: `StickyEdge/${settings.stage}`,
-      backends: this.apps.servers.map((server) => ({
-        address: server.endpoint,
-        name: server.name,
+      backends: this.upstreams.map((u) => ({
+        address: `${u.host}:${u.port}`,
+        name: u.name,
       })),
       loadBalancer: this.edge.loadBalancer,
       targetGroup: this.edge.targetGroup,
@@ -166,7 +199,6 @@ export class StickyEdgeStack extends Stack {
     this.autoScalingGroup = this.nginx.autoScalingGroup;
     this.loadBalancer = this.edge.loadBalancer;
     this.natEips = this.network.natEips;
-    this.appServers = this.apps.servers;
     this.url = this.edge.url;
     if (settings.amiId !== undefined) {
       Validations.of(this).acknowledge({
@@ -217,15 +249,37 @@ export class StickyEdgeStack extends Stack {
       ),
       description: 'The addresses the app servers see nginx connect from',
     });
-    new CfnOutput(this, 'AppPublicIps', {
+    if (this.appServers.length > 0) {
+      new CfnOutput(this, 'AppPublicIps', {
+        value: Fn.join(
+          ',',
+          this.appServers.map((server) => server.address),
+        ),
+        description:
+          'The app servers nginx proxies to (port appPort, reachable from the NAT addresses only); they change when an app server is replaced',
+      });
+    }
+    new CfnOutput(this, 'Backends', {
       value: Fn.join(
         ',',
-        this.appServers.map((server) => server.address),
+        this.upstreams.map((u) => `${u.name}=${u.host}:${u.port}`),
       ),
       description:
-        'The app servers nginx proxies to (port appPort, reachable from the NAT addresses only); they change when an app server is replaced',
+        'Every app server nginx proxies to as NAME=ADDRESS:PORT; NAME is its route id, the access log route and the name the post-deploy check reports',
     });
   }
+}
+
+/** One app server nginx proxies to: a demo one the stack creates, or one of the team's own (`backends`). */
+export interface EdgeUpstream {
+  /** Its route id and the name the outputs and the post-deploy check give it (`app-a`, `backend-1`). */
+  readonly name: string;
+  /** Its IPv4 address (a token for a demo server until deploy). */
+  readonly host: string;
+  /** The port it listens on (`appPort` for a demo server). */
+  readonly port: number;
+  /** True for the team's own server (`backends`), which the stack does not create. */
+  readonly own: boolean;
 }
 
 /**

@@ -12,6 +12,10 @@ export const VERIFY_ENV = {
   backendUrls: 'VERIFY_BACKEND_URLS',
   /** The `cookie` strategy's routing cookie (`cookieName`); unset means the default name. */
   routeCookie: 'VERIFY_ROUTE_COOKIE',
+  /** `demo` or `own` (the team's own backends: nginx names the backend in a header). */
+  app: 'VERIFY_APP',
+  /** With `own`: the backends' names (route ids), comma-separated, in the order of the URLs. */
+  backendNames: 'VERIFY_BACKEND_NAMES',
   sessions: 'VERIFY_SESSIONS',
   requestsPerSession: 'VERIFY_REQUESTS_PER_SESSION',
   readyWithinSeconds: 'VERIFY_READY_WITHIN_SECONDS',

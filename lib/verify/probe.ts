@@ -38,7 +38,20 @@ export type ProbeResult =
       readonly setCookies?: readonly string[];
     };
 
+/**
+ * Whose answers a probe reads. `demo`: the demo backend's JSON, which names the backend and what it saw.
+ * `own`: the team's own app through the edge, whose body means nothing here; nginx names the backend that
+ * answered in `X-Sticky-Edge-Backend` (for the check's addresses only). `any-http`: the team's own app
+ * called directly; any HTTP answer shows it is up.
+ */
+export type AppKind = 'demo' | 'own' | 'any-http';
+
+/** The header nginx names the answering backend in (lib/nginx/render.ts BACKEND_HEADER), lower-cased as Node reads it. */
+const BACKEND_HEADER = 'x-sticky-edge-backend';
+
 export interface ProbeOptions {
+  /** @default 'demo' */
+  readonly app?: AppKind;
   /** Source address to bind (the local topology's many clients); the OS picks when absent. */
   readonly localAddress?: string;
   /**
@@ -93,7 +106,11 @@ export function probe(url: URL, options: ProbeOptions): Promise<ProbeResult> {
         const localAddress =
           options.announce ?? plainAddress(response.socket.localAddress ?? '');
         readBody(response)
-          .then((body) => resolve(interpret(response, body, localAddress)))
+          .then((body) =>
+            resolve(
+              interpret(response, body, localAddress, options.app ?? 'demo'),
+            ),
+          )
           .catch((err: Error) =>
             resolve({ ok: false, error: describe(err, options.timeoutMs) }),
           );
@@ -124,9 +141,12 @@ function interpret(
   response: http.IncomingMessage,
   body: string,
   localAddress: string,
+  app: AppKind,
 ): ProbeResult {
   const status = response.statusCode ?? 0;
   const setCookies = response.headers['set-cookie'] ?? [];
+  if (app !== 'demo')
+    return interpretOwn(response, status, setCookies, localAddress, app);
   if (status < 200 || status > 299)
     return {
       ok: false,
@@ -143,6 +163,53 @@ function interpret(
       setCookies,
     };
   return { ok: true, answer, localAddress, setCookies };
+}
+
+/** What the check knows of an own app's answer: the backend's name only, never what the app saw. */
+function ownAnswer(backend: string): BackendAnswer {
+  return {
+    backend,
+    peer: '',
+    clientIp: '',
+    realIp: null,
+    forwardedFor: null,
+    sessionId: '',
+    hits: 0,
+  };
+}
+
+/**
+ * The team's own app: whatever status it chose (a 404 or a redirect is its answer too), a backend answered
+ * when nginx names it. nginx's own 502/504 name none, and neither does an edge that does not reveal the
+ * backend to this caller.
+ */
+function interpretOwn(
+  response: http.IncomingMessage,
+  status: number,
+  setCookies: readonly string[],
+  localAddress: string,
+  app: AppKind,
+): ProbeResult {
+  if (app === 'any-http')
+    return {
+      ok: true,
+      answer: ownAnswer(`an HTTP server (${status})`),
+      localAddress,
+      setCookies,
+    };
+  const named = response.headers[BACKEND_HEADER];
+  if (typeof named === 'string' && named !== '')
+    return { ok: true, answer: ownAnswer(named), localAddress, setCookies };
+  return {
+    ok: false,
+    status,
+    error:
+      `HTTP ${status} ${response.statusMessage ?? ''} naming no backend (no X-Sticky-Edge-Backend)`.replace(
+        /\s+\(/,
+        ' (',
+      ),
+    setCookies,
+  };
 }
 
 function parseAnswer(body: string): BackendAnswer | undefined {

@@ -25,6 +25,8 @@ export interface DriveOptions {
   readonly timeoutMs: number;
   readonly tlsNameCheck: boolean;
   readonly family?: IpFamily;
+  /** Whose answers the visitors read: the demo backend's JSON, or nginx's name for the team's own app. */
+  readonly app: 'demo' | 'own';
   /** Epoch milliseconds after which no new request starts. */
   readonly deadline: number;
   readonly concurrency: number;
@@ -82,6 +84,7 @@ async function runSession(
         timeoutMs: options.timeoutMs,
         tlsNameCheck: options.tlsNameCheck,
         family: options.family,
+        app: options.app,
       }),
     );
     tick();

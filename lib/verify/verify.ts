@@ -60,6 +60,12 @@ export interface VerifyOptions {
    */
   readonly backendUrls?: readonly string[];
   /**
+   * With `app: 'own'`, the name nginx gives each backend of `backendUrls` (its route id, in the same order):
+   * a backend that answers directly is reported by it, so the spread check knows which backends exist.
+   * @default - each backend is named by its URL
+   */
+  readonly backendNames?: readonly string[];
+  /**
    * Check that an https endpoint's certificate names the URL's host. The chain is checked regardless.
    * @default true
    */
@@ -70,6 +76,13 @@ export interface VerifyOptions {
    * @default - the OS's choice among all the endpoint's addresses
    */
   readonly family?: IpFamily;
+  /**
+   * Whose app answers behind the edge: `demo`, the demo backend, whose JSON names the backend and the client
+   * address it saw; `own`, the team's own servers (`backends`), whose answers the check cannot read: nginx names
+   * the backend in `X-Sticky-Edge-Backend` (to the caller's address only), and what the app sees is not checked.
+   * @default 'demo'
+   */
+  readonly app?: 'demo' | 'own';
   /** Per request. @default 5000 */
   readonly requestTimeoutMs?: number;
   /** For the whole run: later requests are skipped and reported. @default 90000 */
@@ -135,6 +148,14 @@ export async function verifyEndpoint(
   const family = options.family;
   if (family !== undefined && family !== 4 && family !== 6)
     throw new UserError(`family must be 4 or 6, got ${JSON.stringify(family)}`);
+  const app = options.app ?? 'demo';
+  const backendNames = options.backendNames ?? [];
+  if (backendNames.length > 0 && backendNames.length !== backendUrls.length)
+    throw new UserError(
+      `backendNames must name each of the ${backendUrls.length} backend URLs, got ${JSON.stringify(backendNames)}`,
+    );
+  if (app !== 'demo' && app !== 'own')
+    throw new UserError(`app must be demo or own, got ${JSON.stringify(app)}`);
 
   const endpointAddresses = await resolve(url, family);
   const direct =
@@ -142,7 +163,9 @@ export async function verifyEndpoint(
     endpointAddresses.every(isReachedWithoutNat);
   const [directBackends, driven] = await Promise.all([
     Promise.all(
-      backendUrls.map((u) => probeBackend(u, timeoutMs, tlsNameCheck)),
+      backendUrls.map((u, i) =>
+        probeBackend(u, timeoutMs, tlsNameCheck, app, backendNames[i]),
+      ),
     ),
     driveSessions({
       url,
@@ -154,12 +177,14 @@ export async function verifyEndpoint(
       timeoutMs,
       tlsNameCheck,
       family,
+      app,
       deadline,
       concurrency,
       onProgress: options.onProgress,
     }),
   ]);
   const observations: Observations = {
+    app,
     sticky,
     routing: routing(sticky, driven.sessions),
     routeCookieName,
@@ -255,9 +280,19 @@ async function probeBackend(
   url: URL,
   timeoutMs: number,
   tlsNameCheck: boolean,
+  app: 'demo' | 'own',
+  name: string | undefined,
 ): Promise<DirectBackend> {
-  const result = await probe(url, { timeoutMs, tlsNameCheck });
+  const result = await probe(url, {
+    timeoutMs,
+    tlsNameCheck,
+    app: app === 'own' ? 'any-http' : 'demo',
+  });
+  // An own app's direct answer names no backend: it is the one configured at this URL.
   return result.ok
-    ? { url: url.href, name: result.answer.backend }
+    ? {
+        url: url.href,
+        name: app === 'own' ? (name ?? url.href) : result.answer.backend,
+      }
     : { url: url.href, error: result.error };
 }

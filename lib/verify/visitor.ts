@@ -5,7 +5,7 @@
  * an `Observation`: the one record the verifier's checks, the local demo's figures and the benchmarks read.
  */
 import { CookieJar } from './cookie-jar';
-import { BackendAnswer, IpFamily, probe, ProbeResult } from './probe';
+import { AppKind, BackendAnswer, IpFamily, probe, ProbeResult } from './probe';
 
 /**
  * Addresses a client claims for itself in forged headers. Callers use documentation ranges (RFC 5737) that
@@ -36,6 +36,8 @@ export interface VisitOptions {
   readonly tlsNameCheck?: boolean;
   /** As in ProbeOptions. @default - the OS's choice */
   readonly family?: IpFamily;
+  /** Whose answers the visitor reads (see `AppKind`). @default 'demo' */
+  readonly app?: AppKind;
 }
 
 /** The request headers that carry a forgery. */
@@ -100,6 +102,7 @@ export class Visitor {
       timeoutMs: options.timeoutMs,
       tlsNameCheck: options.tlsNameCheck,
       family: options.family,
+      app: options.app,
       headers: {
         ...forgedHeaders(options.forged),
         ...(cookie ? { cookie } : {}),

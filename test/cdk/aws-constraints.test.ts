@@ -29,6 +29,38 @@ MODES['a 20-character stage, alb cookie tls, two NAT gateways'] = {
   certificateArn: CERT,
   natGateways: '2',
 };
+// The most app servers (the most egress rules), and the most the cookie strategy's user data fits.
+MODES['8 app servers, nlb hash tls, two NAT gateways'] = {
+  appCount: '8',
+  sticky: 'hash',
+  certificateArn: CERT,
+  natGateways: '2',
+};
+MODES['4 app servers (the cookie limit), nlb cookie tls'] = {
+  appCount: '4',
+  sticky: 'cookie',
+  certificateArn: CERT,
+};
+// Own backends: the most (egress rules), and with the longest addresses, ports and names the cookie strategy
+// fits (the header's geo and maps, the route upstreams).
+MODES['8 own backends, nlb ip_hash'] = {
+  backends: Array.from(
+    { length: 8 },
+    (_, i) => `203.0.113.${200 + i}:65535`,
+  ).join(','),
+};
+MODES[
+  '4 own backends with the longest names, alb cookie tls, two NAT gateways'
+] = {
+  lb: 'alb',
+  sticky: 'cookie',
+  certificateArn: CERT,
+  natGateways: '2',
+  backends: Array.from(
+    { length: 4 },
+    (_, i) => `${'n'.repeat(31)}${i}=203.0.113.${200 + i}:65535`,
+  ).join(','),
+};
 
 MODES['nlb cookie ipv6'] = { lb: 'nlb', sticky: 'cookie', ipv6: 'true' };
 MODES['alb hash tls ipv6, two NAT gateways'] = {

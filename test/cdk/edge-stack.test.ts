@@ -102,7 +102,7 @@ function ids(s: Synthesized) {
     nginxGroup: logicalIdOf(s.stack, s.stack.autoScalingGroup),
     nginxSg: logicalIdOf(s.stack, s.stack.nginx.securityGroup),
     lbSg: logicalIdOf(s.stack, s.stack.edge.securityGroup),
-    appSg: logicalIdOf(s.stack, s.stack.apps.securityGroup),
+    appSg: logicalIdOf(s.stack, s.stack.apps!.securityGroup),
     lb: logicalIdOf(s.stack, s.stack.loadBalancer),
     targetGroup: logicalIdOf(s.stack, s.stack.edge.targetGroup),
   };

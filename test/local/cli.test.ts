@@ -65,6 +65,18 @@ test.each([
     ['--clients', '3'],
     '--clients must be a whole number from 10 to 5000, got "3"',
   ],
+  [
+    ['--app-count', '0'],
+    '--app-count must be a whole number from 1 to 8, got "0"',
+  ],
+  [
+    ['--app-count', '9'],
+    '--app-count must be a whole number from 1 to 8, got "9"',
+  ],
+  [
+    ['--app-count', 'three'],
+    '--app-count must be a whole number from 1 to 8, got "three"',
+  ],
   [['--bogus'], "Unknown option '--bogus'"],
 ])('local %j fails with one line and exit 2', async (args, message) => {
   const { code, stdout, stderr } = await finish(startCli(args));
@@ -97,13 +109,20 @@ test.each([
 test('--help documents every flag', async () => {
   const { code, stdout } = await finish(startCli(['--help']));
   expect(code).toBe(0);
-  for (const flag of ['--lb', '--sticky', '--clients', '--keep', '--help'])
+  for (const flag of [
+    '--lb',
+    '--sticky',
+    '--clients',
+    '--app-count',
+    '--keep',
+    '--help',
+  ])
     expect(stdout).toContain(flag);
 });
 
-test('a small run prints the seed beside the fix in one table and leaves nothing running', async () => {
+test('a small run with three app servers prints the seed beside the fix in one table and leaves nothing running', async () => {
   const { code, stdout, stderr } = await finish(
-    startCli(['--clients', '40', '--sticky', 'cookie']),
+    startCli(['--clients', '40', '--sticky', 'cookie', '--app-count', '3']),
   );
   expect(stderr).toBe(
     'seed nlb: 160 requests done\nnlb cookie: 160 requests done\n',
@@ -111,13 +130,13 @@ test('a small run prints the seed beside the fix in one table and leaves nothing
   expect(code).toBe(0);
   const lines = stdout.split('\n');
   expect(lines[0]).toMatch(
-    /^configuration +lb +sticky +app-a +app-b +stayed +both nodes +saw client +saw LB +forged won +failed +verdict$/,
+    /^configuration +lb +sticky +app-a +app-b +app-c +stayed +both nodes +saw client +saw LB +forged won +failed +verdict$/,
   );
   expect(lines.find((l) => l.startsWith('seed (render --naive)'))).toMatch(
     / nlb +ip_hash .* FAIL: .*backend sees the LB's address/,
   );
   expect(lines.find((l) => l.startsWith('sticky-edge'))).toMatch(
-    / nlb +cookie +\d+% +\d+% +100% +\d+% +100% +0% +0% +0\/160 +ok$/,
+    / nlb +cookie +\d+% +\d+% +\d+% +100% +\d+% +100% +0% +0% +0\/160 +ok$/,
   );
   expect(await processesUnder(tempParent)).toBe('');
   expect(await topologyDirs()).toEqual([]);

@@ -3,6 +3,8 @@
  * produce out. test/nginx/render.test.ts covers the assembled config; test/nginx/golden.test.ts its exact text.
  */
 import {
+  backendHeader,
+  backendHeaderMaps,
   balancedUpstream,
   clientKeyMaps,
   cookieMaps,
@@ -307,5 +309,37 @@ describe('upgradeMaps', () => {
       '    upgrade $http_upgrade;',
       '}',
     ]);
+  });
+});
+
+describe('backendHeaderMaps and backendHeader', () => {
+  test('name the answering backend by route id to the listed callers only', () => {
+    const o = valid({
+      sticky: 'hash',
+      revealBackendTo: ['203.0.113.7', '10.9.0.0/24'],
+    });
+    expect(backendHeaderMaps(o)).toEqual([
+      '# X-Sticky-Edge-Backend names the backend that answered (its route id) to these callers only.',
+      'geo $sticky_edge_reveal {',
+      '    default 0;',
+      '    203.0.113.7 1;',
+      '    10.9.0.0/24 1;',
+      '}',
+      '',
+      'map "$sticky_edge_reveal|$sticky_edge_backend" $sticky_edge_backend_header {',
+      '    default "";',
+      '    "1|10.0.2.10:3000" "app-a";',
+      '    "1|10.0.3.10:3000" "app-b";',
+      '}',
+      '',
+    ]);
+    expect(backendHeader(o)).toEqual([
+      'add_header X-Sticky-Edge-Backend $sticky_edge_backend_header always;',
+    ]);
+  });
+
+  test('render nothing when no caller is named', () => {
+    expect(backendHeaderMaps(valid())).toEqual([]);
+    expect(backendHeader(valid({ revealBackendTo: [] }))).toEqual([]);
   });
 });

@@ -67,6 +67,24 @@ for (const cookieSameSite of ['Strict', 'None'] as const)
       cookieSameSite,
     }),
   ]);
+// appCount=8 and own backends with the post-deploy check's header (the CDK app's two variants beyond lb × sticky × TLS).
+const eightApps = Array.from({ length: 8 }, (_, i) => ({
+  address: `198.51.100.${10 + i}:3000`,
+  id: `app-${'abcdefgh'[i]}`,
+}));
+for (const sticky of STICKY_STRATEGIES) {
+  variants.push([
+    `lb=nlb sticky=${sticky} 8 app servers, the backend header for two addresses`,
+    renderEdgeConfig({
+      lb: 'nlb',
+      sticky,
+      listen: '127.0.0.1:8080',
+      trust: ['10.0.0.0/24'],
+      backends: eightApps,
+      revealBackendTo: ['203.0.113.7', '203.0.113.8/32'],
+    }),
+  ]);
+}
 variants.push([
   'naive',
   renderNaiveConfig({ listen: '127.0.0.1:8080', backends }),

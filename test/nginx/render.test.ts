@@ -432,6 +432,26 @@ describe('renderEdgeConfig validation', () => {
       /^upstreamTimeout must be .*got 2.5$/,
     ],
     [
+      'revealBackendTo is every address',
+      { revealBackendTo: ['0.0.0.0/0'] },
+      /^revealBackendTo must be a list of IPv4 or IPv6 addresses or CIDRs no wider than a VPC .*got "0.0.0.0\/0"$/,
+    ],
+    [
+      'revealBackendTo is a host name',
+      { revealBackendTo: ['check.example.com'] },
+      /^revealBackendTo must be .*got "check.example.com"$/,
+    ],
+    [
+      'revealBackendTo is not a list',
+      { revealBackendTo: '203.0.113.7' as unknown as string[] },
+      /^revealBackendTo must be .*got "203.0.113.7"$/,
+    ],
+    [
+      'revealBackendTo names an address twice',
+      { revealBackendTo: ['203.0.113.7', '203.0.113.7'] },
+      /^revealBackendTo "203.0.113.7" is listed twice$/,
+    ],
+    [
       'cookieTtlSeconds is below a minute',
       { cookieTtlSeconds: 5 },
       /^cookieTtl must be a whole number of seconds from 60 to 31536000, got 5$/,

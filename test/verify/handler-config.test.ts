@@ -36,6 +36,19 @@ test.each([
     'VERIFY_STICKY must be ip_hash, hash or cookie, got "sticky"',
   ],
   [
+    { ...good, [VERIFY_ENV.app]: 'mine' },
+    'VERIFY_APP must be demo or own, got "mine"',
+  ],
+  [
+    {
+      ...good,
+      [VERIFY_ENV.app]: 'own',
+      [VERIFY_ENV.backendUrls]: 'http://203.0.113.10:8080',
+      [VERIFY_ENV.backendNames]: 'web-1,web-2',
+    },
+    'VERIFY_BACKEND_NAMES must name each of the 1 backend URLs, got ["web-1","web-2"]',
+  ],
+  [
     { ...good, [VERIFY_ENV.sessions]: 'many' },
     'environment variable VERIFY_SESSIONS must be a whole number, got "many"',
   ],

@@ -61,7 +61,9 @@ export const forgedHeaders = defineCheck(
         title,
         status: 'pass',
         evidence: [
-          `${results.length} forged requests: address and backend unchanged`,
+          o.app === 'own'
+            ? `${results.length} forged requests: backend unchanged (the team's own backends: the address the app sees is not checked)`
+            : `${results.length} forged requests: address and backend unchanged`,
         ],
       };
     }

@@ -16,6 +16,11 @@ export interface DirectBackend {
 }
 
 export interface Observations {
+  /**
+   * Whose app answered: the demo backend (its JSON names the backend and the address it saw) or the team's own
+   * (nginx names the backend; what the app saw is unknown).
+   */
+  readonly app: 'demo' | 'own';
   readonly sticky: StickyStrategy | 'auto';
   readonly routing: Routing;
   readonly routeCookieName: string;

@@ -70,6 +70,7 @@ export function flapping(count: number, routeCookie?: string): SessionRecord[] {
 
 export function observe(overrides: Partial<Observations>): Observations {
   return {
+    app: 'demo',
     sticky: 'auto',
     routing: 'address',
     routeCookieName: 'sticky_edge_route',
