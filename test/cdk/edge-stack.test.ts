@@ -397,7 +397,7 @@ describe('nginx tier', () => {
       const userData = nginxUserData(s);
       if (s.settings.sticky === 'cookie')
         expect(userData).toContain(
-          `default "${name}=$sticky_edge_answered; Path=/; Max-Age=${s.settings.cookieTtlSeconds}; HttpOnly; ${
+          `"app-a" "${name}=app-a; Path=/; Max-Age=${s.settings.cookieTtlSeconds}; HttpOnly; ${
             settings.cookieSameSite === 'None'
               ? 'SameSite=None; Secure; Partitioned'
               : `SameSite=Lax${TLS.includes(mode) ? '; Secure' : ''}`
