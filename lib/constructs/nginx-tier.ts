@@ -390,7 +390,8 @@ function writeNginxConf(scope: Construct, nginxConf: string): string[] {
     (conf, token, i) => conf.replaceAll(token, placeholder(i)),
     nginxConf,
   );
-  if (Token.isUnresolved(text))
+  // A list token's element (`#{Token[…]}`) cannot stand in a string at all: CDK refuses it in the user data too.
+  if (Token.isUnresolved(text) || text.includes('#{Token['))
     throw new Error('nginx.conf holds a CDK token the placeholders miss');
   const stack = Stack.of(scope);
   for (const token of tokens)

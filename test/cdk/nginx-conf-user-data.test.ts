@@ -137,3 +137,19 @@ test('fails when nginx.conf would carry a token that is not an address or CIDR b
     /^nginx\.conf holds a token that is not an address or CIDR block, which sed cannot be trusted with: \{"Ref":"Host"\}$/,
   );
 });
+
+test('fails when nginx.conf would carry an element of a list token, which cannot stand in a string', () => {
+  const { stack, vpc } = bareStack();
+  const element = Fn.getAzs()[0];
+  expect(element).toMatch(/^#\{Token\[/);
+  expect(() =>
+    tier(
+      stack,
+      vpc,
+      nginxRenderOptions(cookie, {
+        trust: [element],
+        backends: [{ address: '203.0.113.10:3000', id: 'app-a' }],
+      }),
+    ),
+  ).toThrow(/^nginx\.conf holds a CDK token the placeholders miss$/);
+});
