@@ -109,16 +109,13 @@ export interface OwnBackend {
   readonly port: number;
 }
 
-/** The most demo app servers (`appCount`) and own backends (`backends`). */
-export const MAX_APP_SERVERS = 8;
 /**
- * The most app servers with `sticky=cookie`: each server's route upstream lists every server (the others as
- * backups), so the nginx.conf the nginx nodes' user data carries grows with the square of the count, and EC2
- * refuses user data over 16 KB before base64 (EC2 API reference, RunInstances UserData; checked by
- * test/cdk/aws-constraints.test.ts with every address, port and name at its longest): 4 fit; 5 own backends with
- * 32-character names do not (17.5 KB, with TLS, ALB and two NAT gateways), nor 6 demo servers (16.7 KB).
+ * The most demo app servers (`appCount`) and own backends (`backends`), with every strategy. The cookie
+ * strategy's nginx.conf grows with the square of the count (each route upstream lists every server) and is
+ * shipped compressed in the nginx nodes' user data, which EC2 caps at 16 KB before base64: with 8 servers it
+ * fits with room to spare (test/cdk/aws-constraints.test.ts checks the worst case).
  */
-export const MAX_COOKIE_APP_SERVERS = 4;
+export const MAX_APP_SERVERS = 8;
 
 /** The retention periods CloudWatch Logs accepts (PutRetentionPolicy's retentionInDays enum). */
 export const LOG_RETENTION_DAYS = [
@@ -448,13 +445,6 @@ export function parseSettings(
     backends:
       raw.backends === undefined ? undefined : ownBackends(raw.backends),
   };
-  const servers = settings.backends?.length ?? settings.appCount;
-  if (settings.sticky === 'cookie' && servers > MAX_COOKIE_APP_SERVERS) {
-    const key = settings.backends === undefined ? 'appCount' : 'backends';
-    throw new SettingsError(
-      `${key} names ${servers} app servers, more than sticky=cookie fits: at most ${MAX_COOKIE_APP_SERVERS} (every server's route upstream lists them all, and nginx.conf must fit EC2's 16 KB user data)`,
-    );
-  }
   return settings;
 }
 

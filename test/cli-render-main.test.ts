@@ -6,6 +6,7 @@ import {
   propertiesOf,
   synthesize,
   targetOf,
+  writtenNginxConf as decodeNginxConf,
 } from './cdk/synth';
 
 /**
@@ -25,7 +26,7 @@ const MODES: Record<string, ContextSettings> = {
   'alb hash tls': { lb: 'alb', sticky: 'hash', certificateArn: CERT },
 };
 
-/** The text between the user data's heredoc markers for /etc/nginx/nginx.conf, app addresses substituted. */
+/** The nginx.conf the user data writes (decoded as the node does), app addresses substituted. */
 function writtenNginxConf(settings: ContextSettings) {
   const s = synthesize(settings);
   const group = propertiesOf(
@@ -36,12 +37,7 @@ function writtenNginxConf(settings: ContextSettings) {
     s.template,
     targetOf(group.LaunchTemplate.LaunchTemplateId),
   ).LaunchTemplateData;
-  const userData = flatten(launchTemplate.UserData);
-  const conf =
-    /^cat > \/etc\/nginx\/nginx\.conf <<'STICKY_EDGE_NGINX_CONF'\n([\s\S]*?\n)STICKY_EDGE_NGINX_CONF$/m.exec(
-      userData,
-    )?.[1];
-  if (conf === undefined) throw new Error('user data writes no nginx.conf');
+  const conf = decodeNginxConf(flatten(launchTemplate.UserData));
   // The app servers' addresses are CloudFormation expressions until deploy: stand documentation addresses in.
   const tokens = [...new Set(conf.match(/«[^»]*»/g) ?? [])];
   const addresses = tokens.map((_, i) => `198.51.100.${10 + i}`);

@@ -6,9 +6,9 @@
  * rewriting only the renderer's server lines) is tested here as TypeScript against real nginx, and the same
  * bundle runs in the local topology; Node.js 22 is one dnf package on AL2023 (the app servers use it too).
  */
-import { gzipSync } from 'node:zlib';
 import { bundleAgent } from './bundle';
 import { NODE_BINARY, NODE_PACKAGE } from '../backend/install';
+import { compressedLines } from '../os/compress';
 
 export const AGENT_DIR = '/opt/sticky-edge';
 export const AGENT_SCRIPT = `${AGENT_DIR}/health-agent.js`;
@@ -73,13 +73,4 @@ export function agentInstallCommands(
     `systemctl enable --now ${AGENT_SERVICE}`,
     `systemctl is-active --quiet ${AGENT_SERVICE}`,
   ];
-}
-
-/** gzip, then base64 in 76-character lines (as `base64` writes them); deterministic: gzip's header holds no time. */
-export function compressedLines(text: string): string[] {
-  return (
-    gzipSync(text, { level: 9 })
-      .toString('base64')
-      .match(/.{1,76}/g) ?? []
-  );
 }

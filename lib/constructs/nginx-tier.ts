@@ -1,4 +1,4 @@
-import { CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CfnElement, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +11,7 @@ import {
   amazonLinuxNginxConf,
   NGINX_STATUS_LISTEN,
 } from '../nginx/nginx-options';
+import { compressedLines } from '../os/compress';
 import { dnfInstallWithRetry } from '../os/dnf-install';
 import { INSTANCE_ACCESS_LOG } from '../nginx/access-log';
 import {
@@ -75,8 +76,34 @@ export interface NginxUpstream {
  */
 const INSTANCE_WARMUP = Duration.minutes(3);
 
-/** Heredoc delimiter around nginx.conf in user data; quoted, so the shell expands nothing in between. */
+/** Heredoc delimiter around nginx.conf (compressed) in user data; quoted, so the shell expands nothing in between. */
 const NGINX_CONF_END = 'STICKY_EDGE_NGINX_CONF';
+
+/** nginx.conf's file on the node. */
+const NGINX_CONF_PATH = '/etc/nginx/nginx.conf';
+
+/** What a token stands in for in the compressed nginx.conf: `@STICKY_EDGE_T0@` … (nginx.conf never holds it). */
+const PLACEHOLDER_PREFIX = '@STICKY_EDGE_T';
+
+/**
+ * An unresolved CDK token in a string: `${Token[…]}`, or a number token as a string. The same pattern as CDK's
+ * own (aws-cdk-lib core/lib/private/encoding: STRING_TOKEN_REGEX, VALID_KEY_CHARS, STRINGIFIED_NUMBER_PATTERN);
+ * `Token.isUnresolved` then checks that none is left over.
+ */
+const STRING_TOKEN = /\$\{Token\[[a-zA-Z0-9:._-]+\]\}|-1\.\d{10,16}e\+289/g;
+
+/**
+ * CloudFormation attributes whose values are IP addresses or CIDR blocks: hex digits, `.`, `:` and `/` only.
+ * (EC2 User Guide: an instance's and an Elastic IP's PublicIp/PrivateIp; a VPC's or subnet's CidrBlock and
+ * Ipv6CidrBlocks.)
+ */
+const ADDRESS_ATTRIBUTES = new Set([
+  'PublicIp',
+  'PrivateIp',
+  'CidrBlock',
+  'Ipv6CidrBlock',
+  'Ipv6CidrBlocks',
+]);
 
 /**
  * nginx edge nodes: an Auto Scaling group across both AZs' private subnets, launched from a launch template
@@ -136,6 +163,7 @@ export class NginxTier extends Construct {
     const drainSeconds = props.webSocketDrainSeconds ?? 0;
     userData.addCommands(
       ...nginxInstallCommands(
+        this,
         amazonLinuxNginxConf(props.renderOptions),
         drainSeconds === 0
           ? undefined
@@ -326,23 +354,85 @@ function nginxSecurityGroup(
  * with a non-zero status, which the exit trap sends to CloudFormation as a failed signal.
  */
 function nginxInstallCommands(
+  scope: Construct,
   nginxConf: string,
   lifecycle: AgentLifecycle | undefined,
 ): string[] {
-  if (nginxConf.split('\n').includes(NGINX_CONF_END))
-    throw new Error(
-      `nginx.conf contains the heredoc delimiter ${NGINX_CONF_END}`,
-    );
   return [
     'set -euo pipefail',
     dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap', AGENT_PACKAGE]),
-    `cat > /etc/nginx/nginx.conf <<'${NGINX_CONF_END}'`,
-    nginxConf.replace(/\n$/, ''),
-    NGINX_CONF_END,
+    ...writeNginxConf(scope, nginxConf),
     'nginx -t',
     'systemctl enable --now nginx',
     `curl -fsS --retry 10 --retry-connrefused --retry-delay 1 http://${NGINX_STATUS_LISTEN}${HEALTH_PATH}`,
     // Open-source nginx checks backends only passively: the agent marks a hung or unreachable one down.
     ...agentInstallCommands(undefined, lifecycle),
   ];
+}
+
+/**
+ * Writes nginx.conf gzipped and base64-encoded: EC2 takes at most 16 KB of user data, and the cookie strategy's
+ * config grows with the square of the app servers (each route upstream lists them all). Its CDK tokens (the
+ * app servers' and NAT gateways' addresses) only resolve at deploy time, so each distinct one is replaced by a
+ * placeholder before compressing, and sed puts the token back on the node: CloudFormation resolves it inside
+ * the user data's Fn::Join, in the sed expression. That is safe because every token here is checked to be an
+ * address or a CIDR block (`addressValued`), which cannot carry sed's `|`, `&` or `\`, nor the shell's `'`.
+ * `pipefail` fails the script on a bad decode; `nginx -t` then checks what was written.
+ */
+function writeNginxConf(scope: Construct, nginxConf: string): string[] {
+  if (nginxConf.includes(PLACEHOLDER_PREFIX))
+    throw new Error(
+      `nginx.conf contains the placeholder ${PLACEHOLDER_PREFIX}`,
+    );
+  const tokens = [...new Set(nginxConf.match(STRING_TOKEN) ?? [])];
+  const placeholder = (i: number) => `${PLACEHOLDER_PREFIX}${i}@`;
+  const text = tokens.reduce(
+    (conf, token, i) => conf.replaceAll(token, placeholder(i)),
+    nginxConf,
+  );
+  // A list token's element (`#{Token[…]}`) cannot stand in a string at all: CDK refuses it in the user data too.
+  if (Token.isUnresolved(text) || text.includes('#{Token['))
+    throw new Error('nginx.conf holds a CDK token the placeholders miss');
+  const stack = Stack.of(scope);
+  for (const token of tokens)
+    if (!addressValued(stack.resolve(token)))
+      throw new Error(
+        `nginx.conf holds a token that is not an address or CIDR block, which sed cannot be trusted with: ${JSON.stringify(stack.resolve(token))}`,
+      );
+  const sed = tokens
+    .map((token, i) => ` -e 's|${placeholder(i)}|${token}|g'`)
+    .join('');
+  return [
+    `base64 -d <<'${NGINX_CONF_END}' | gunzip${sed === '' ? '' : ` | sed${sed}`} > ${NGINX_CONF_PATH}`,
+    ...compressedLines(text),
+    NGINX_CONF_END,
+  ];
+}
+
+/**
+ * True when a resolved CloudFormation value can only be an IP address or CIDR block (or a list of them): an
+ * address attribute, Fn::Cidr (CIDR blocks), and Fn::Select or Fn::Join over such values and address-like
+ * literals. Anything else (a Ref to a parameter, a name) is refused: its text is not known to be sed-safe.
+ */
+function addressValued(value: unknown): boolean {
+  if (typeof value === 'number') return true;
+  if (typeof value === 'string') return /^[0-9A-Za-z.:/]*$/.test(value);
+  if (Array.isArray(value)) return value.every(addressValued);
+  if (value === null || typeof value !== 'object') return false;
+  const entries = Object.entries(value);
+  if (entries.length !== 1) return false;
+  const [intrinsic, args] = entries[0];
+  if (!Array.isArray(args)) return false;
+  switch (intrinsic) {
+    case 'Fn::GetAtt':
+      return ADDRESS_ATTRIBUTES.has(args[1]);
+    case 'Fn::Cidr':
+      return true;
+    case 'Fn::Select':
+      return addressValued(args[1]);
+    case 'Fn::Join':
+      return addressValued(args[0]) && addressValued(args[1]);
+    default:
+      return false;
+  }
 }

@@ -6,9 +6,9 @@ import { bundleAgent } from '../../lib/agent/bundle';
 import {
   AGENT_SCRIPT,
   agentInstallCommands,
-  compressedLines,
   LIFECYCLE_HOOK_NAME,
 } from '../../lib/agent/install';
+import { compressedLines } from '../../lib/os/compress';
 
 test('the compressed heredoc turns back into the bundle with bash, base64 and gunzip', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sticky-edge-agent-'));

@@ -17,6 +17,7 @@ import {
   Synthesized,
   synthesize,
   targetOf,
+  writtenNginxConf,
 } from './synth';
 
 // Synthesis (with cdk-nag and the Lambda bundle) takes seconds on a shared machine; each mode runs once.
@@ -43,14 +44,17 @@ function resourcesOf(s: Synthesized, type: string) {
   return Object.entries(s.template.findResources(type));
 }
 
-function nginxUserData(s: Synthesized): string {
+/** The nginx.conf the nginx nodes' user data writes (tokens as `flatten` writes them). */
+function nginxConf(s: Synthesized): string {
   const group = propertiesOf(
     s.template,
     logicalIdOf(s.stack, s.stack.autoScalingGroup),
   );
-  return flatten(
-    propertiesOf(s.template, targetOf(group.LaunchTemplate.LaunchTemplateId))
-      .LaunchTemplateData.UserData,
+  return writtenNginxConf(
+    flatten(
+      propertiesOf(s.template, targetOf(group.LaunchTemplate.LaunchTemplateId))
+        .LaunchTemplateData.UserData,
+    ),
   );
 }
 
@@ -149,7 +153,7 @@ describe('appCount', () => {
 
   test('3 servers, cookie: nginx routes app-a, app-b and app-c by their own upstreams', () => {
     const s = synth('3 app servers, cookie');
-    const conf = nginxUserData(s);
+    const conf = nginxConf(s);
     for (const id of ['app-a', 'app-b', 'app-c'])
       expect(conf).toContain(`"${id}" sticky_edge_route_${id};`);
     expect(conf.match(/^ *upstream /gm)).toHaveLength(4);
@@ -204,7 +208,7 @@ describe('own backends', () => {
 
   test('nginx proxies to them by name and names the answering one to the NAT addresses only', () => {
     const s = synth('own backends, cookie');
-    const conf = nginxUserData(s);
+    const conf = nginxConf(s);
     expect(conf).toContain('server 203.0.113.10:8080 max_fails');
     expect(conf).toContain('server 198.51.100.20:80 max_fails');
     expect(conf).toContain('"web-1" sticky_edge_route_web-1;');

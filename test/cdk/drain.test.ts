@@ -6,7 +6,13 @@
  */
 import { UserError } from '../../lib/errors';
 import { VERIFY_ENV } from '../../lib/verify/lambda-environment';
-import { flatten, logicalIdOf, propertiesOf, synthesize } from './synth';
+import {
+  flatten,
+  logicalIdOf,
+  propertiesOf,
+  synthesize,
+  writtenNginxConf,
+} from './synth';
 import type { Synthesized } from './synth';
 
 jest.setTimeout(120_000);
@@ -28,6 +34,7 @@ const userData = (s: Synthesized) =>
   flatten(
     propertiesOf(s.template, launchTemplateId(s)).LaunchTemplateData.UserData,
   );
+const nginxConf = (s: Synthesized) => writtenNginxConf(userData(s));
 /** How the user data writes a server's public address (a token CloudFormation resolves). */
 const addressOf = (s: Synthesized, name: string) =>
   flatten(
@@ -35,14 +42,14 @@ const addressOf = (s: Synthesized, name: string) =>
   );
 
 test('the nginx config marks app-b drained, and only app-b', () => {
-  const lines = userData(drained)
+  const lines = nginxConf(drained)
     .split('\n')
     .filter((l) => l.includes('# drained'))
     .map((l) => l.trim());
   expect(lines).toEqual([
     `server ${addressOf(drained, 'app-b')}:3000 max_fails=2 fail_timeout=5s down; # drained: no new sessions`,
   ]);
-  expect(userData(plain)).not.toContain('drained');
+  expect(nginxConf(plain)).not.toContain('drained');
 });
 
 test('applying a drain changes nothing in the template but the nginx user data and the check that follows it', () => {

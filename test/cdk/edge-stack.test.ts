@@ -19,6 +19,7 @@ import {
   Synthesized,
   synthesize,
   targetOf,
+  writtenNginxConf,
 } from './synth';
 import { dnfInstallWithRetry } from '../../lib/os/dnf-install';
 
@@ -394,16 +395,16 @@ describe('nginx tier', () => {
       const s = synth(mode);
       const settings = MODES[mode] as ContextSettings;
       const name = settings.cookieName ?? 'sticky_edge_route';
-      const userData = nginxUserData(s);
+      const conf = writtenNginxConf(nginxUserData(s));
       if (s.settings.sticky === 'cookie')
-        expect(userData).toContain(
+        expect(conf).toContain(
           `"app-a" "${name}=app-a; Path=/; Max-Age=${s.settings.cookieTtlSeconds}; HttpOnly; ${
             settings.cookieSameSite === 'None'
               ? 'SameSite=None; Secure; Partitioned'
               : `SameSite=Lax${TLS.includes(mode) ? '; Secure' : ''}`
           }";`,
         );
-      expect(userData).toContain(
+      expect(conf).toContain(
         `map $cookie_${name} $sticky_edge_route_carried {`,
       );
       s.template.hasResourceProperties('AWS::Lambda::Function', {
@@ -426,10 +427,7 @@ describe('nginx tier', () => {
             APP_ADDRESSES[i],
           )),
       );
-      const written =
-        /^cat > \/etc\/nginx\/nginx\.conf <<'STICKY_EDGE_NGINX_CONF'\n([\s\S]*?\n)STICKY_EDGE_NGINX_CONF$/m.exec(
-          userData,
-        );
+      const written = writtenNginxConf(userData);
       const options: EdgeRenderOptions = {
         lb: s.settings.lb,
         sticky: s.settings.sticky,
@@ -445,7 +443,7 @@ describe('nginx tier', () => {
         cookieName: s.settings.cookieName,
         cookieSameSite: s.settings.cookieSameSite,
       };
-      expect(written?.[1]).toBe(
+      expect(written).toBe(
         renderMainConfig({ http: renderEdgeConfig(options), user: 'nginx' }),
       );
     },
@@ -462,12 +460,15 @@ describe('nginx tier', () => {
       expect(
         at(dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap', 'nodejs22'])),
       ).toBeGreaterThan(at('set -euo pipefail'));
-      expect(
-        at("cat > /etc/nginx/nginx.conf <<'STICKY_EDGE_NGINX_CONF'"),
-      ).toBeGreaterThan(
+      const write = lines.findIndex((line) =>
+        line.startsWith("base64 -d <<'STICKY_EDGE_NGINX_CONF' | gunzip"),
+      );
+      expect(write).toBeGreaterThan(
         at(dnfInstallWithRetry(['nginx', 'aws-cfn-bootstrap', 'nodejs22'])),
       );
+      expect(lines[write]).toMatch(/ > \/etc\/nginx\/nginx\.conf$/);
       expect(at('nginx -t')).toBeGreaterThan(at('STICKY_EDGE_NGINX_CONF'));
+      expect(at('STICKY_EDGE_NGINX_CONF')).toBeGreaterThan(write);
       expect(at('systemctl enable --now nginx')).toBeGreaterThan(
         at('nginx -t'),
       );

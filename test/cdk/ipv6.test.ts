@@ -20,6 +20,7 @@ import {
   Synthesized,
   synthesize,
   targetOf,
+  writtenNginxConf,
 } from './synth';
 
 // Four synths (three dual-stack modes, one IPv4 for contrast), each on first use: seconds each on a shared machine.
@@ -251,18 +252,20 @@ describe('dualstack load balancer', () => {
     '%s: nginx still trusts only the load balancer subnets, by their IPv4 blocks',
     (mode) => {
       const s = synth(mode);
-      const userData = flatten(
-        propertiesOf(
-          s.template,
-          targetOf(
-            propertiesOf(
-              s.template,
-              logicalIdOf(s.stack, s.stack.autoScalingGroup),
-            ).LaunchTemplate.LaunchTemplateId,
-          ),
-        ).LaunchTemplateData.UserData,
+      const conf = writtenNginxConf(
+        flatten(
+          propertiesOf(
+            s.template,
+            targetOf(
+              propertiesOf(
+                s.template,
+                logicalIdOf(s.stack, s.stack.autoScalingGroup),
+              ).LaunchTemplate.LaunchTemplateId,
+            ),
+          ).LaunchTemplateData.UserData,
+        ),
       );
-      const trusted = [...userData.matchAll(/set_real_ip_from (\S+);/g)].map(
+      const trusted = [...conf.matchAll(/set_real_ip_from (\S+);/g)].map(
         (m) => m[1],
       );
       const lbBlocks = subnetsOf(s, 'LoadBalancer').map(

@@ -1,6 +1,7 @@
 /** Test support for the CDK app: synthesizes the stack the way `cdk synth` does, once per settings mode. */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { EdgeSettings, parseSettings, SettingKey } from '../../lib/settings';
@@ -42,6 +43,28 @@ export function flatten(value: unknown): string {
   const base64 = (value as { 'Fn::Base64'?: unknown })['Fn::Base64'];
   if (base64 !== undefined) return flatten(base64);
   return `«${JSON.stringify(value)}»`;
+}
+
+/** The user data line that writes nginx.conf: base64, gunzip, and sed putting each token back; the data follows. */
+const NGINX_CONF_WRITE =
+  /^base64 -d <<'STICKY_EDGE_NGINX_CONF' \| gunzip((?: \| sed(?: -e '[^']*')+)?) > \/etc\/nginx\/nginx\.conf\n([A-Za-z0-9+/=\n]*?)\nSTICKY_EDGE_NGINX_CONF$/m;
+const SED_SUBSTITUTION = / -e 's\|(@STICKY_EDGE_T\d+@)\|([^|']*)\|g'/g;
+
+/**
+ * The nginx.conf the nginx nodes' user data (text, as `flatten` writes it) writes, as the node does it: the
+ * heredoc base64-decoded and gunzipped, then each placeholder replaced by the token text of its sed expression
+ * (`«{…}»`, or whatever a test substituted for it). Throws when the user data writes no nginx.conf.
+ */
+export function writtenNginxConf(userData: string): string {
+  const write = NGINX_CONF_WRITE.exec(userData);
+  if (write === null) throw new Error('user data writes no nginx.conf');
+  const conf = gunzipSync(
+    Buffer.from(write[2].replaceAll('\n', ''), 'base64'),
+  ).toString('utf8');
+  return [...write[1].matchAll(SED_SUBSTITUTION)].reduce(
+    (text, [, placeholder, value]) => text.replaceAll(placeholder, value),
+    conf,
+  );
 }
 
 /** How `flatten` writes `{ "Fn::GetAtt": [logicalId, attribute] }`. */

@@ -14,14 +14,13 @@ import {
   propertiesOf,
   synthesize,
   targetOf,
+  writtenNginxConf,
 } from '../cdk/synth';
 
 jest.setTimeout(120_000);
 
 /** Stand-ins for the app servers' Elastic IPs, which the template holds as `Fn::GetAtt` tokens (text only). */
 const APP_STAND_INS = ['198.51.100.20', '198.51.100.21'];
-const HEREDOC =
-  /^cat > \/etc\/nginx\/nginx\.conf <<'STICKY_EDGE_NGINX_CONF'\n([\s\S]*?\n)STICKY_EDGE_NGINX_CONF$/m;
 
 /** Every strategy and both load balancers, without synthesizing all six (each synth takes seconds). */
 const MODES: [LbKind, StickyStrategy][] = [
@@ -48,7 +47,7 @@ describe.each(MODES)('lb=%s sticky=%s', (lb, sticky) => {
           APP_STAND_INS[i],
         )),
     );
-    const written = HEREDOC.exec(userData)?.[1];
+    const written = writtenNginxConf(userData);
 
     const lbSubnets: unknown[] = propertiesOf(
       s.template,
