@@ -42,6 +42,8 @@ export async function startNginxNode(
   signal?: AbortSignal,
 ): Promise<NginxNode> {
   const nginx = findNginx();
+  // After an abort the topology removes its directory: a node must not create it again.
+  signal?.throwIfAborted();
   await mkdir(path.join(dir, 'tmp'), { recursive: true });
   // nginx started as root runs its workers as nobody, who must be able to enter the node's directory.
   await chmod(dir, 0o755);
@@ -52,6 +54,7 @@ export async function startNginxNode(
     nginxConf(httpConfig, { kind: 'local', dir, ...processOptions });
   await writeFile(confFile, mainConfig(http));
   await checkConfig(dir, confFile);
+  signal?.throwIfAborted();
   // -e stderr: what nginx says before it has opened the config's error_log (e.g. why it cannot start) ends up in
   // the error this module throws, and nginx never touches the compiled-in log path.
   const args = ['-p', dir, '-c', confFile, '-e', 'stderr', '-g', 'daemon off;'];
