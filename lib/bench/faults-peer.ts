@@ -4,13 +4,16 @@
  * clients with an inserted cookie, checks each backend's health path (`check inter`), and redispatches a
  * client whose server is down or refuses the connection (`option redispatch`).
  */
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import * as path from 'node:path';
 import { AGENT_DEFAULTS } from '../agent/agent';
 import { findHaproxy } from '../local/binaries';
-import { spawnManaged, waitUntilListening } from '../local/processes';
+import {
+  killWithChildren,
+  spawnManaged,
+  waitUntilListening,
+} from '../local/processes';
 import { HEALTH_PATH } from '../nginx/render';
 import type { ManagedProcess } from '../local/processes';
 
@@ -170,16 +173,7 @@ export async function startPeerNode(
           `haproxy peer did not reload: ${master.recentOutput()}`,
         );
     },
-    async kill() {
-      const workers = await childPids(master.child.pid as number);
-      await master.kill();
-      for (const pid of workers)
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-    },
+    kill: () => killWithChildren(master),
     stop: () => master.stop(),
   };
 }
@@ -208,12 +202,4 @@ export function statusOf(csv: string, server: string): string | undefined {
   return rows
     .map((r) => r.split(','))
     .find((cells) => cells[px] === 'app' && cells[sv] === server)?.[status];
-}
-
-function childPids(pid: number): Promise<number[]> {
-  return new Promise((resolve) =>
-    execFile('pgrep', ['-P', String(pid)], (err, stdout) =>
-      resolve(err ? [] : stdout.split('\n').filter(Boolean).map(Number)),
-    ),
-  );
 }

@@ -2,15 +2,17 @@
  * One nginx edge node of the local topology: its own directory (config, pid, logs, temp files), its own
  * address and port, nginx in the foreground so that stopping the process stops the node.
  */
-import { execFile } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { findNginx, runNginx } from '../nginx/nginx-binary';
 import { nginxConf } from '../nginx/nginx-options';
-import { ManagedProcess, spawnManaged, waitUntilListening } from './processes';
-
-const run = promisify(execFile);
+import {
+  childPids,
+  killWithChildren,
+  ManagedProcess,
+  spawnManaged,
+  waitUntilListening,
+} from './processes';
 
 export interface NginxNode {
   readonly host: string;
@@ -75,16 +77,7 @@ export async function startNginxNode(
       await checkConfig(dir, confFile);
       await reloadWorkers(master);
     },
-    async kill() {
-      const workers = await workerPids(master.child.pid as number);
-      await master.kill();
-      for (const pid of workers)
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-    },
+    kill: () => killWithChildren(master),
     stop: () => master.stop(),
   };
 }
@@ -111,23 +104,14 @@ async function checkConfig(dir: string, confFile: string): Promise<void> {
 /** SIGHUP starts new workers with the new config and retires the old ones; done when no old one is left. */
 async function reloadWorkers(master: ManagedProcess): Promise<void> {
   const pid = master.child.pid as number;
-  const before = await workerPids(pid);
+  const before = await childPids(pid);
   master.child.kill('SIGHUP');
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const now = await workerPids(pid);
+    const now = await childPids(pid);
     if (now.length > 0 && !now.some((p) => before.includes(p))) return;
     if (Date.now() > deadline)
       throw new Error(`${master.name} did not finish reloading in 10 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function workerPids(masterPid: number): Promise<number[]> {
-  try {
-    const { stdout } = await run('pgrep', ['-P', String(masterPid)]);
-    return stdout.split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
   }
 }

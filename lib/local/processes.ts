@@ -3,7 +3,7 @@
  * start, an exception, Ctrl-C, the process exiting) none of them outlives its parent. Ctrl-C reaches them
  * through the AbortSignal a run passes down; the `exit` hook below is only the last resort.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 
 export interface ManagedProcess {
@@ -169,4 +169,28 @@ function accepts(host: string, port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** The processes `pid` started (nginx's workers, HAProxy's worker); none when it has none or is gone. */
+export function childPids(pid: number): Promise<number[]> {
+  return new Promise((resolve) =>
+    execFile('pgrep', ['-P', String(pid)], (err, stdout) =>
+      resolve(err ? [] : stdout.split('\n').filter(Boolean).map(Number)),
+    ),
+  );
+}
+
+/**
+ * SIGKILL to a master and the children it started, as a crashed machine would end them: killing the master
+ * alone leaves its workers serving.
+ */
+export async function killWithChildren(master: ManagedProcess): Promise<void> {
+  const children = await childPids(master.child.pid as number);
+  await master.kill();
+  for (const pid of children)
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
 }
