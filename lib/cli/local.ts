@@ -194,32 +194,25 @@ export async function run(argv: string[]): Promise<number> {
       const drained = await runDrainDemo(options, interrupt.signal);
       if (interrupt.signal.aborted) return interrupt.exitCode() ?? 130;
       process.stdout.write(formatDrainReport(drained) + '\n');
-      if (options.keep)
-        await keepRunning(
-          options.lb,
-          options.strategies[0],
-          options.drain,
-          options.appCount,
-          interrupt.signal,
-        );
-      return interrupt.exitCode() ?? 0;
+    } else {
+      const results = await runDemo({
+        lb: options.lb,
+        strategies: options.strategies,
+        clients: options.clients,
+        appCount: options.appCount,
+        onProgress: progressReporter(),
+        signal: interrupt.signal,
+      });
+      // Interrupted: the scenario ended early against stopped processes; its figures are not a result.
+      if (interrupt.signal.aborted) return interrupt.exitCode() ?? 130;
+      process.stdout.write(formatReport(results) + '\n');
     }
-    const results = await runDemo({
-      lb: options.lb,
-      strategies: options.strategies,
-      clients: options.clients,
-      appCount: options.appCount,
-      onProgress: progressReporter(),
-      signal: interrupt.signal,
-    });
-    // Interrupted: the scenario ended early against stopped processes; its figures are not a result.
-    if (interrupt.signal.aborted) return interrupt.exitCode() ?? 130;
-    process.stdout.write(formatReport(results) + '\n');
+    // The drain (none without --drain) stays applied on the topology left running.
     if (options.keep)
       await keepRunning(
         options.lb,
         options.strategies[0],
-        [],
+        options.drain,
         options.appCount,
         interrupt.signal,
       );
