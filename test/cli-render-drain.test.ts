@@ -2,34 +2,9 @@
  * `sticky-edge render --drain HOST:PORT`: passed to the renderer, repeatable, and every bad value refused with
  * one line and exit 2 (the dispatcher's path, spawned as an operator runs it).
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { run } from '../lib/cli/render';
 import { renderEdgeConfig } from '../lib/nginx/render';
-
-const BIN = join(__dirname, '..', 'bin', 'sticky-edge.cjs');
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function spawnRender(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, 'render', ...args],
-      { timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({
-          code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
-          stdout,
-          stderr,
-        }),
-    );
-  });
-}
+import { Run, spawnRender } from './spawn-render';
 
 const BASE = [
   '--sticky',

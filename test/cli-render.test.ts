@@ -1,38 +1,10 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { run } from '../lib/cli/render';
 import {
   renderEdgeConfig,
   renderMainConfig,
   renderNaiveConfig,
 } from '../lib/nginx/render';
-
-/** `npx sticky-edge render` as an operator runs it: a real process, its exit code, stdout and stderr. */
-
-const BIN = join(__dirname, '..', 'bin', 'sticky-edge.cjs');
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function spawnRender(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, 'render', ...args],
-      { timeout: 60_000 },
-      (err, stdout, stderr) => {
-        resolve({
-          code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
-}
+import { Run, spawnRender } from './spawn-render';
 
 const TRUST = ['--trust', '10.0.0.0/24'];
 const COOKIE = ['--sticky', 'cookie'];
