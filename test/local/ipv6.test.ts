@@ -15,11 +15,13 @@ import { startAll, stopAll } from './topologies';
 jest.setTimeout(60_000);
 
 /**
- * /64s, one client each (as many as the IPv4 test's networks: `hash`'s split also varies with the backends'
- * random ports). The first ROTATING clients send REQUESTS plain requests, from a new address in their /64
- * every time; the others one.
+ * /64s, one client each. The first ROTATING clients send REQUESTS plain requests, from a new address in their
+ * /64 every time; the others one. 2,000 so the sample's own spread (one standard deviation: 1.1 points of a
+ * 50 % share) leaves the 5-point bound for what the strategy does: `hash`'s ketama ring, whose shares vary
+ * with the backends' random ports, measured at most 1.8 points off even with `HASH_RING_WEIGHT` (up to 7.9
+ * points with nginx's default weight).
  */
-const NETWORKS = 400;
+const NETWORKS = 2000;
 const ROTATING = 100;
 const REQUESTS = 3;
 /** Clients that then send two requests with forged headers (IPv6 and IPv4 claims). */
@@ -128,7 +130,7 @@ describe.each(CASES)('lb=%s sticky=%s, IPv6 clients', (lb, sticky) => {
     ).toBe(true);
   });
 
-  test('different /64s spread within 10 points of even', async () => {
+  test('different /64s spread within 10 % of even (45-55 % each)', async () => {
     const counts = new Map<string, number>();
     for (const c of await clients()) {
       const backend = answerOf(c.plain[0])!.backend;
@@ -136,8 +138,8 @@ describe.each(CASES)('lb=%s sticky=%s, IPv6 clients', (lb, sticky) => {
     }
     expect(counts.size).toBe(2);
     for (const n of counts.values()) {
-      expect(n / NETWORKS).toBeGreaterThanOrEqual(0.4);
-      expect(n / NETWORKS).toBeLessThanOrEqual(0.6);
+      expect(n / NETWORKS).toBeGreaterThanOrEqual(0.45);
+      expect(n / NETWORKS).toBeLessThanOrEqual(0.55);
     }
   });
 

@@ -180,9 +180,11 @@ describe('balancedUpstream', () => {
         ...balancing,
         'zone sticky_edge 64k;',
       ]);
+      // Only the ketama ring takes a weight (HASH_RING_WEIGHT): more points per server, a more even split.
+      const weight = sticky === 'hash' ? ' weight=20' : '';
       expect(body.filter((l) => l.startsWith('server '))).toEqual([
-        'server 10.0.2.10:3000 max_fails=2 fail_timeout=5s;',
-        'server 10.0.3.10:3000 max_fails=2 fail_timeout=5s;',
+        `server 10.0.2.10:3000${weight} max_fails=2 fail_timeout=5s;`,
+        `server 10.0.3.10:3000${weight} max_fails=2 fail_timeout=5s;`,
       ]);
     },
   );

@@ -103,10 +103,11 @@ describe('rendered lines', () => {
       const lines = balancedUpstream(
         validateEdgeOptions(options({ sticky, drain: ['app-b'] })),
       );
+      const weight = sticky === 'hash' ? ' weight=20' : '';
       expect(servers(lines, 'sticky_edge')).toEqual([
-        'server 10.0.2.10:3000 max_fails=2 fail_timeout=5s;',
-        'server 10.0.3.10:3000 max_fails=2 fail_timeout=5s down; # drained: no new sessions',
-        'server [2001:db8::1]:3000 max_fails=2 fail_timeout=5s;',
+        `server 10.0.2.10:3000${weight} max_fails=2 fail_timeout=5s;`,
+        `server 10.0.3.10:3000${weight} max_fails=2 fail_timeout=5s down; # drained: no new sessions`,
+        `server [2001:db8::1]:3000${weight} max_fails=2 fail_timeout=5s;`,
       ]);
     },
   );
@@ -175,8 +176,7 @@ describe.each(STICKY_STRATEGIES)(
   'sticky=%s: the health agent and a drain compose',
   (sticky) => {
     const conf = renderEdgeConfig(options({ sticky, drain: ['app-b'] }));
-    const drainedLine =
-      'server 10.0.3.10:3000 max_fails=2 fail_timeout=5s down; # drained: no new sessions';
+    const drainedLine = `server 10.0.3.10:3000${sticky === 'hash' ? ' weight=20' : ''} max_fails=2 fail_timeout=5s down; # drained: no new sessions`;
     const lines = (text: string) => text.split('\n').map((l) => l.trim());
 
     test('a fresh agent round (nothing down) leaves the drain in place', () => {

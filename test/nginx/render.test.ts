@@ -110,8 +110,9 @@ describe.each(LB_KINDS)('renderEdgeConfig lb=%s', (lb) => {
 
     test(`balances with ${sticky}`, () => {
       const balanced = blockOf(config, 'upstream sticky_edge');
+      const weight = sticky === 'hash' ? ' weight=20' : '';
       expect(balanced).toContain(
-        'server 10.0.2.10:3000 max_fails=2 fail_timeout=5s;\n    server 10.0.3.10:3000 max_fails=2 fail_timeout=5s;',
+        `server 10.0.2.10:3000${weight} max_fails=2 fail_timeout=5s;\n    server 10.0.3.10:3000${weight} max_fails=2 fail_timeout=5s;`,
       );
       expect(balanced.includes('hash $sticky_edge_client_key;')).toBe(
         sticky === 'ip_hash',
