@@ -8,6 +8,7 @@ import { accessLogMaps } from '../../lib/nginx/access-log';
 import { findNginx } from '../../lib/nginx/nginx-binary';
 import { renderEdgeConfig, renderMainConfig } from '../../lib/nginx/render';
 import type { EdgeRenderOptions } from '../../lib/nginx/render-options';
+import { seededRandom as random } from '../seeded-random';
 
 /**
  * The address-based strategies' key, computed by real nginx from the maps the renderer writes: thousands of
@@ -69,17 +70,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/** A seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Groups = number[];
