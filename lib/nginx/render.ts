@@ -91,9 +91,10 @@ const DRAINED_PARAMS = `${SERVER_PARAMS} down; # drained: no new sessions`;
  * Every server's weight in the `hash … consistent` upstream. nginx puts `160 × weight` points per server on its
  * ketama ring (ngx_http_upstream_hash_module, `npoints = peer->weight * 160`), so each server's share of the
  * ring, and with it of the clients, follows where its points happen to fall, which depends only on its
- * address. With 160 points, two servers at random addresses measured a median of 3.3 % and up to 15.7 % off an
- * even split (eight servers: median 12.5 %, up to 23 %); with 20 × 160 points, 0.9 % and 3.6 % (eight: 2.8 % and
- * 6.2 %). Equal weights keep the split even in expectation and consistent hashing's remap (a server added or
+ * address. With 160 points, two servers at random addresses are a median 3.5 % and up to 18.5 % off an even
+ * split over 400 seeded address sets (eight servers: 12.3 % and 27.2 %); with 20 × 160 points, 0.9 % and 3.8 %
+ * (eight: 2.8 % and 5.9 %), as test/nginx/ketama-split.test.ts computes them on ./ketama.ts's model of the ring.
+ * Equal weights keep the split even in expectation and consistent hashing's remap (a server added or
  * removed moves only its own share); the cost is a ring of 3,200 points per server (51 KB) in each worker and
  * four more steps of its binary search per request. The modulo `hash` of the `ip_hash` strategy splits evenly
  * whatever the weight, so it keeps nginx's default of 1.
