@@ -16,8 +16,8 @@
  *   takes about one ring in 13 of 8 × 3,200 points and moves one point's arc (~1/25,600 of the ring).
  * - A key's hash is `crc32(KEY)`; it goes to the first point whose hash is >= it, and past the last point to
  *   the first. With every server up that point's server answers (a down or failed server's points pass the
- *   key on to the next point, which this model leaves out; so does it a single server or an empty key, which
- *   nginx balances round robin).
+ *   key on to the next point, which this model leaves out, as it leaves out a single server and an empty key,
+ *   which nginx balances round robin).
  *
  * nginx's CRC32 (`ngx_crc32_*`) is the common one (IEEE 802.3, reflected, as zlib's), so Node's `zlib.crc32`
  * (Node 20.15 or later) computes it, and `crc32(b, crc32(a))` continues over `a` then `b` as nginx's
