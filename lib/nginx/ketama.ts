@@ -23,8 +23,27 @@
  * (Node 20.15 or later) computes it, and `crc32(b, crc32(a))` continues over `a` then `b` as nginx's
  * `ngx_crc32_update` does.
  */
-import { crc32 } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { UserError } from '../errors';
+
+/** The reflected CRC-32 table (polynomial 0xEDB88320), for Node before 20.15, which has no `zlib.crc32`. */
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+/** zlib's `crc32(data, value)`, continuing from `value`, computed by table. */
+export function tableCrc32(data: Uint8Array | string, value = 0): number {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  let c = ~value >>> 0;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/** Node's own CRC32 where it has one (20.15 and later; the project supports Node 20). */
+const crc32: (data: Uint8Array | string, value?: number) => number =
+  typeof zlib.crc32 === 'function' ? zlib.crc32 : tableCrc32;
 
 /** Points per unit of weight (`npoints = peer->weight * 160`). */
 export const POINTS_PER_WEIGHT = 160;

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ketamaRing, POINTS_PER_WEIGHT } from '../../lib/nginx/ketama';
+import { crc32 } from 'node:zlib';
+import {
+  ketamaRing,
+  POINTS_PER_WEIGHT,
+  tableCrc32,
+} from '../../lib/nginx/ketama';
 import { HASH_RING_WEIGHT } from '../../lib/nginx/render';
 import { between, seededRandom } from '../seeded-random';
 
@@ -144,4 +149,23 @@ describe('README', () => {
     expect(paragraph).toContain(`${2 * SETS_PER_SHAPE} seeded`);
     expect(paragraph).toContain('test/nginx/ketama.test.ts');
   });
+});
+
+test('the table CRC32 used on Node before 20.15 agrees with zlib, continuation included', () => {
+  const random = seededRandom(7);
+  for (let i = 0; i < 500; i++) {
+    const a = Buffer.from(
+      Array.from({ length: between(random, 0, 40) }, () =>
+        between(random, 0, 255),
+      ),
+    );
+    const b = Buffer.from(
+      Array.from({ length: between(random, 1, 8) }, () =>
+        between(random, 0, 255),
+      ),
+    );
+    expect(tableCrc32(a)).toBe(crc32(a));
+    expect(tableCrc32(b, tableCrc32(a))).toBe(crc32(b, crc32(a)));
+  }
+  expect(tableCrc32('123456789')).toBe(0xcbf43926);
 });
