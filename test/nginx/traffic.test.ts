@@ -639,3 +639,89 @@ describe.each(STICKY_STRATEGIES)(
     });
   },
 );
+
+describe.each(STICKY_STRATEGIES)(
+  'large answers to a slow client on real nginx (%s)',
+  (sticky) => {
+    /** Larger than loopback's socket buffers on both sides, so a paused client does hold the backend. */
+    const SIZE = 32 * 1024 * 1024;
+    const CHUNK = Buffer.alloc(64 * 1024, 'x');
+    let nginx: RunningNginx;
+    let server: http.Server;
+    const client = randomLoopback();
+    const events: string[] = [];
+    let backendFinished: () => void = () => undefined;
+
+    beforeAll(async () => {
+      const host = randomLoopback();
+      server = http.createServer((req, res) => {
+        if (req.url === HEALTH_PATH) return void res.end('ok');
+        res.setHeader('content-length', SIZE);
+        let sent = 0;
+        const write = () => {
+          while (sent < SIZE) {
+            sent += CHUNK.length;
+            if (!res.write(CHUNK)) return void res.once('drain', write);
+          }
+          res.end();
+        };
+        res.on('finish', () => {
+          events.push('backend finished');
+          backendFinished();
+        });
+        write();
+      });
+      await new Promise<void>((resolve) => server.listen(0, host, resolve));
+      const { port } = server.address() as net.AddressInfo;
+      nginx = await startNginx(
+        (listen) =>
+          renderEdgeConfig({
+            lb: 'alb',
+            sticky,
+            listen,
+            trust: [`${randomLoopback()}/32`],
+            backends: [{ address: `${host}:${port}` }],
+          }),
+        async (base) =>
+          (await request(`${base}${HEALTH_PATH}`, client)).status === 200,
+      );
+    });
+
+    afterAll(async () => {
+      await nginx?.stop();
+      server?.closeAllConnections();
+      await new Promise((resolve) => server?.close(resolve));
+    });
+
+    test('passes the answer through unbuffered (no temp file): the backend finishes only as the client reads', async () => {
+      const received = await new Promise<number>((resolve, reject) => {
+        http
+          .get(
+            `${nginx.url}/large`,
+            { localAddress: client, agent: false },
+            (res) => {
+              res.pause();
+              // A buffering nginx would read the whole answer into a temp file and let the backend finish
+              // while the client waits; unbuffered, the backend cannot finish. Wait for either, 1.5 s at most.
+              const finished = new Promise<void>(
+                (done) => (backendFinished = done),
+              );
+              const waited = new Promise<void>((done) =>
+                setTimeout(done, 1500).unref(),
+              );
+              void Promise.race([finished, waited]).then(() => {
+                events.push('client starts reading');
+                let bytes = 0;
+                res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+                res.on('end', () => resolve(bytes));
+                res.resume();
+              });
+            },
+          )
+          .on('error', reject);
+      });
+      expect(received).toBe(SIZE);
+      expect(events).toEqual(['client starts reading', 'backend finished']);
+    });
+  },
+);
