@@ -39,6 +39,14 @@ const SERVER_PARAMS = 'max_fails=2 fail_timeout=5s';
  */
 const KEEPALIVE_REQUESTS = 'keepalive_requests 10000;';
 /**
+ * Each request's memory pool starts at 16 KB instead of nginx's 4 KB. A proxied request with this config's
+ * variables, maps and log line outgrows 4 KB, and every further block is another malloc and free: measured
+ * with callgrind, 16 KB takes 2,000 of the 39,000 instructions an `ip_hash` request costs a worker (5 %). The
+ * price is memory held per request in flight: 16 KB from the start rather than 4 KB grown as needed, at most
+ * 32 MB per worker at its 2,048 proxied requests (4,096 connections).
+ */
+const REQUEST_POOL_SIZE = 'request_pool_size 16k;';
+/**
  * Idle upstream connections kept per worker and upstream. A connection freed while the pool is full is
  * closed, and the next request opens a new one: with 16, a worker carrying more than 16 requests at once
  * kept reconnecting, which measurably raised the CPU nginx and the backends spend per request. 64 covers
@@ -336,6 +344,7 @@ export function edgeServer(o: ValidEdgeOptions): string[] {
   return block('server', [
     edgeListen(o),
     KEEPALIVE_REQUESTS,
+    REQUEST_POOL_SIZE,
     ...realIp(o),
     '',
     ...proxySettings(o),
