@@ -105,30 +105,56 @@ export function parseWrkOutput(output: string): WrkFigures {
   };
 }
 
-/**
- * The cookies a first request is given (the proxy's routing cookie and the backend's session), as a
- * `Cookie` header: the load then measures steady sticky traffic, not a stream of first visits.
- */
-export function learnCookies(url: string): Promise<string> {
+/** What a first request (no cookies) got: the backend that answered (the demo backend says) and its cookies. */
+export interface FirstVisit {
+  /** The demo backend's name from the JSON answer, if the answer was one. */
+  readonly backend?: string;
+  /** The cookies it was given (the proxy's routing cookie and the backend's session), as a `Cookie` header. */
+  readonly cookies: string;
+}
+
+/** One first request to `url` with `headers`. */
+export function firstVisit(
+  url: string,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<FirstVisit> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { agent: false, timeout: 5000, headers: { accept: 'application/json' } },
+      {
+        agent: false,
+        timeout: 5000,
+        headers: { accept: 'application/json', ...headers },
+      },
       (res) => {
-        res.resume();
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
         res.on('end', () => {
           if (res.statusCode !== 200)
-            reject(
+            return reject(
               new Error(
                 `${url} answered HTTP ${res.statusCode} to the first request`,
               ),
             );
-          else
-            resolve(
-              (res.headers['set-cookie'] ?? [])
-                .map((line) => line.split(';')[0].trim())
-                .join('; '),
-            );
+          let backend: string | undefined;
+          try {
+            const answer: unknown = JSON.parse(body);
+            if (
+              typeof answer === 'object' &&
+              answer !== null &&
+              typeof (answer as { backend?: unknown }).backend === 'string'
+            )
+              backend = (answer as { backend: string }).backend;
+          } catch {
+            backend = undefined;
+          }
+          resolve({
+            backend,
+            cookies: (res.headers['set-cookie'] ?? [])
+              .map((line) => line.split(';')[0].trim())
+              .join('; '),
+          });
         });
       },
     );

@@ -10,10 +10,10 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { allocateBlock, freePort, releaseBlock } from '../local/addresses';
 import { startNginxNode } from '../local/nginx-node';
-import { accessLogMaps, ROUTE_COOKIE } from '../nginx/access-log';
+import { accessLogMaps } from '../nginx/access-log';
 import { startPeer } from './haproxy-peer';
 import {
-  learnCookies,
+  firstVisit,
   runWrk,
   WRK_DONE_SCRIPT,
   type LoadSettings,
@@ -178,20 +178,41 @@ async function startCeiling(
 }
 
 /**
- * The cookie node's cookies once its routing cookie names `routeId`, the backend the round-robin path
- * (its base) sends to: pinned to the other backend, the cookie path would be charged for a second Node
- * process warmed by other load. A first visit is balanced round robin, so a few tries reach every backend.
+ * The address wrk's connections come from: the kernel's source for a loopback destination (`ip route get
+ * 127.1.2.3` says `src 127.0.0.1`). The measured nginx nodes believe X-Forwarded-For from it, as shipped
+ * nodes believe it from the ALB, so every request runs realip as it does behind the load balancer.
  */
-async function learnRoute(
+export const LOAD_GENERATOR_SOURCE = '127.0.0.1/32';
+
+/** How many client addresses `pinnedHeaders` tries. Each lands on a given one of two backends about half the time. */
+const PIN_TRIES = 24;
+
+/**
+ * The headers that make `url` answer from backend `name` on every request: a client address in
+ * X-Forwarded-For (its own /24, as `ip_hash` keys on the /24) and the cookies a first visit from it got.
+ * Every path ends on the same backend process as the direct path: on another one, a path would be charged
+ * for a second Node process warmed by other load, and the address strategies would land wherever wrk's
+ * one address happens to hash.
+ */
+export async function pinnedHeaders(
   url: string,
-  routeId: string | undefined,
-): Promise<string> {
-  const wanted = `${ROUTE_COOKIE}=${routeId}`;
-  for (let attempt = 1; attempt <= 6; attempt++) {
-    const cookies = await learnCookies(url);
-    if (cookies.split('; ').includes(wanted)) return cookies;
+  name: string,
+): Promise<Record<string, string>> {
+  const seen: string[] = [];
+  for (let i = 1; i <= PIN_TRIES; i++) {
+    const client = { 'x-forwarded-for': `198.18.${i}.10` };
+    const visit = await firstVisit(url, client);
+    if (visit.backend === name)
+      return {
+        accept: 'application/json',
+        ...client,
+        ...(visit.cookies ? { cookie: visit.cookies } : {}),
+      };
+    seen.push(visit.backend ?? 'no backend name');
   }
-  throw new Error(`${url} never set ${wanted} in 6 first visits`);
+  throw new Error(
+    `${url} never answered from ${name} in ${PIN_TRIES} first visits (answered from ${[...new Set(seen)].join(', ')})`,
+  );
 }
 
 export async function measureOverhead(
@@ -204,10 +225,16 @@ export async function measureOverhead(
   // ALB mode: nginx listens for plain HTTP, so the load generator can also talk to a node directly.
   // Every nginx path and the peer end on the cookie topology's two backends, which the direct path
   // also reaches: the same processes, warmed alike, so the rows differ only in what is in the way.
-  const cookie = await pool.get({ lb: 'alb', sticky: 'cookie' });
+  const trust = [LOAD_GENERATOR_SOURCE];
+  const cookie = await pool.get({ lb: 'alb', sticky: 'cookie', trust });
   const backends = cookie.topology.renderOptions.backends;
-  const ipHash = await pool.get({ lb: 'alb', sticky: 'ip_hash', backends });
-  const hash = await pool.get({ lb: 'alb', sticky: 'hash', backends });
+  const ipHash = await pool.get({
+    lb: 'alb',
+    sticky: 'ip_hash',
+    backends,
+    trust,
+  });
+  const hash = await pool.get({ lb: 'alb', sticky: 'hash', backends, trust });
   // One backend, the direct path's: wrk is one client, so every sticky path sends all its requests to one
   // backend too. Round-robin over both would spread the load over two Node processes, which on a small
   // machine costs more than any nginx logic and would pass for the sticky logic's price.
@@ -216,6 +243,7 @@ export async function measureOverhead(
     sticky: 'ip_hash',
     roundRobin: true,
     backends: backends.slice(0, 1),
+    trust,
   });
   const seed = await pool.get({
     lb: 'alb',
@@ -264,16 +292,14 @@ export async function measureOverhead(
       ['edge', cookie.topology.url],
     ];
     const headersOf = new Map<LoadPath, Record<string, string>>();
-    for (const [name, url] of paths) {
-      const cookies =
-        name === 'nginx-cookie'
-          ? await learnRoute(url, backends[0].id)
-          : await learnCookies(url);
-      headersOf.set(name, {
-        accept: 'application/json',
-        ...(cookies ? { cookie: cookies } : {}),
-      });
-    }
+    const directBackend = cookie.topology.backendNames[0];
+    for (const [name, url] of paths)
+      headersOf.set(
+        name,
+        name === 'static-nginx'
+          ? { accept: 'application/json' }
+          : await pinnedHeaders(url, directBackend),
+      );
     const rounds = new Map<LoadPath, LoadRow[]>(paths.map(([p]) => [p, []]));
     const loads: number[] = [];
     const runRounds = async (

@@ -49,10 +49,11 @@ interface ModeSettings {
  * Quick fits in about 8 minutes on 2 shared cores (the faults figure 3 to 6 of them); full runs longer load rounds (10 s, as wrk's figures
  * settle), more of them, and longer failover sessions. Both interleave the overhead rounds and report the
  * median and spread, because other work on a shared machine comes in bursts. The paths the targets compare
- * get more, shorter rounds, paired round by round: 9 give the median ratio an interval of 96 % coverage
- * (the 2nd least to the 2nd greatest round), 15 one of 96.5 % (the 4th from each end), so the report can
- * say whether a difference of a few percent stands out of the run's noise. Quick mode's wrk time grows
- * from 63 s to 78 s. One wrk thread with 32 connections keeps a 2-core machine's proxies busy while
+ * get more, shorter rounds, paired round by round: 15 in both modes give the median ratio an interval of
+ * 96.5 % coverage (the 4th from each end; 9 would give 96 % from the 2nd from each end, an interval twice as
+ * wide on this machine, where single 1 s rounds of one path ranged over ±20 %), so the report can say
+ * whether a difference of a few percent stands out of the run's noise. Quick mode's wrk time grows from 63 s
+ * to 108 s. One wrk thread with 32 connections keeps a 2-core machine's proxies busy while
  * leaving them most of the CPU.
  */
 export const MODES: Record<Mode, ModeSettings> = {
@@ -63,7 +64,7 @@ export const MODES: Record<Mode, ModeSettings> = {
       durationSeconds: 2,
       rounds: 3,
       warmUpSeconds: 1,
-      pairedRounds: 9,
+      pairedRounds: 15,
       pairedSeconds: 1,
     },
     clients: 1000,

@@ -25,6 +25,12 @@ export interface PoolKey {
    * proxy. The topology starts one backend of its own, which gets no traffic.
    */
   readonly backends?: readonly BackendSpec[];
+  /**
+   * Peers nginx also believes the client address from (X-Forwarded-For behind alb, PROXY headers behind nlb),
+   * beside the load-balancer stand-in: the overhead figure's load generator, which talks to a node directly
+   * and names its client as an ALB does.
+   */
+  readonly trust?: readonly string[];
 }
 
 /**
@@ -71,7 +77,7 @@ export class TopologyPool {
       return Promise.reject(
         new Error('the benchmark is stopping: no new topology'),
       );
-    const id = `${key.lb}/${key.sticky}/${key.naive ? 'seed' : key.roundRobin ? 'round-robin' : 'project'}/${key.backends?.map((b) => b.address).join(',') ?? 'own'}`;
+    const id = `${key.lb}/${key.sticky}/${key.naive ? 'seed' : key.roundRobin ? 'round-robin' : 'project'}/${key.backends?.map((b) => b.address).join(',') ?? 'own'}/${key.trust?.join(',') ?? ''}`;
     let pooled = this.started.get(id);
     if (!pooled) {
       this.onStart(key);
@@ -116,8 +122,12 @@ export function nodeConfigFor(
       ? renderNaiveConfig({ listen: options.listen, backends })
       : rendered;
   const http =
-    key.backends || removed.size > 0
-      ? renderEdgeConfig({ ...options, backends })
+    key.backends || key.trust || removed.size > 0
+      ? renderEdgeConfig({
+          ...options,
+          backends,
+          trust: [...options.trust, ...(key.trust ?? [])],
+        })
       : rendered;
   return key.roundRobin ? withoutStickiness(http) : http;
 }

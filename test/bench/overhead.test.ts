@@ -1,5 +1,9 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   ceilingHttp,
+  LOAD_GENERATOR_SOURCE,
+  pinnedHeaders,
   PAIRED_PATHS,
   PAIRED_RATIOS,
   pairRounds,
@@ -170,6 +174,17 @@ describe('nodeConfigFor: the pooled topologies of the overhead figure', () => {
     expect(plain).not.toMatch(/^\s*hash \$sticky_edge_client_key;/m);
   });
 
+  test("also believes the load generator's address, beside the stand-in's", () => {
+    const http = nodeConfigFor(
+      { lb: 'alb', sticky: 'hash', backends: shared, trust: ['127.0.0.1/32'] },
+      new Set(),
+      rendered,
+      options,
+    );
+    expect(http).toContain('set_real_ip_from 127.0.0.0/16;');
+    expect(http).toContain('set_real_ip_from 127.0.0.1/32;');
+  });
+
   test('without shared backends or removals, the rendered config is kept as it is', () => {
     expect(
       nodeConfigFor(
@@ -234,5 +249,60 @@ describe('paired rounds', () => {
       high: 0.98,
     });
     expect(pair.confidence).toBeCloseTo(0.9375, 12);
+  });
+});
+
+describe('pinnedHeaders', () => {
+  /** Answers as the demo backend does, from `a` or `b` by the X-Forwarded-For /24's parity, with a cookie. */
+  let server: http.Server;
+  let url: string;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const third = Number(
+        String(req.headers['x-forwarded-for'] ?? '').split('.')[2],
+      );
+      const backend = third % 2 === 0 ? 'a' : 'b';
+      res.setHeader('set-cookie', `route=${backend}; Path=/`);
+      res.end(JSON.stringify({ backend }));
+    });
+    await new Promise<void>((resolve) =>
+      server.listen(0, '127.0.0.1', resolve),
+    );
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  test('finds a client address, each in its own /24, whose first visit the wanted backend answered, with its cookies', async () => {
+    expect(await pinnedHeaders(url, 'a')).toEqual({
+      accept: 'application/json',
+      'x-forwarded-for': '198.18.2.10',
+      cookie: 'route=a',
+    });
+    expect((await pinnedHeaders(url, 'b'))['x-forwarded-for']).toBe(
+      '198.18.1.10',
+    );
+  });
+
+  test('fails in one line naming the backends that did answer when the wanted one never does', async () => {
+    await expect(pinnedHeaders(url, 'c')).rejects.toThrow(
+      /^http:\/\/127\.0\.0\.1:\d+\/ never answered from c in 24 first visits \(answered from b, a\)$/,
+    );
+  });
+
+  test("the load generator's source is where the kernel sends loopback traffic from, whatever the loopback destination", async () => {
+    const seen = await new Promise<string | undefined>((resolve, reject) => {
+      const probe = http.createServer((req, res) => {
+        res.end();
+        resolve(req.socket.remoteAddress);
+      });
+      probe.listen(0, '127.77.0.9', () => {
+        const { port } = probe.address() as AddressInfo;
+        http
+          .get({ host: '127.77.0.9', port, agent: false }, (r) => r.resume())
+          .on('error', reject)
+          .on('close', () => probe.close());
+      });
+    });
+    expect(`${seen}/32`).toBe(LOAD_GENERATOR_SOURCE);
   });
 });
