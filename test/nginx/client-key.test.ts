@@ -9,6 +9,7 @@ import { findNginx } from '../../lib/nginx/nginx-binary';
 import { renderEdgeConfig, renderMainConfig } from '../../lib/nginx/render';
 import type { EdgeRenderOptions } from '../../lib/nginx/render-options';
 import { seededRandom as random } from '../seeded-random';
+import { mapInPool } from '../../lib/verify/pool';
 
 /**
  * The address-based strategies' key, computed by real nginx from the maps the renderer writes: thousands of
@@ -216,18 +217,6 @@ function viaProxyV2(port: number, a: Groups): Promise<Answer> {
   });
 }
 
-/** Runs `fn` over `items`, `width` at a time. */
-async function inBatches<T, R>(
-  items: readonly T[],
-  width: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = [];
-  for (let i = 0; i < items.length; i += width)
-    out.push(...(await Promise.all(items.slice(i, i + width).map(fn))));
-  return out;
-}
-
 /** Node's parser says `address` lies in the /64 the key names (the key is the /64's first four groups). */
 function inNetwork(key: string, address: string): boolean {
   const list = new net.BlockList();
@@ -291,7 +280,7 @@ test('every spelling of 2,000 IPv6 addresses in X-Forwarded-For gets its /64 as 
     spellings(a, next).map((text) => ({ a, text })),
   );
   expect(cases.length).toBeGreaterThan(7_000);
-  const answers = await inBatches(cases, 64, ({ text }) =>
+  const answers = await mapInPool(cases, 64, ({ text }) =>
     viaForwardedFor(xffPort, text),
   );
   const wrong = cases.flatMap(({ a, text }, i) => {
@@ -324,7 +313,7 @@ test('every spelling of 2,000 IPv6 addresses in X-Forwarded-For gets its /64 as 
 
 test('all addresses of one /64 share one key and different /64s get different keys', async () => {
   const addresses = generate(21, 400, 6).filter((a) => !isMapped(a));
-  const answers = await inBatches(addresses, 64, (a) =>
+  const answers = await mapInPool(addresses, 64, (a) =>
     viaForwardedFor(xffPort, a.map(hex).join(':')),
   );
   const keysByNetwork = new Map<string, Set<string>>();
@@ -344,7 +333,7 @@ test('all addresses of one /64 share one key and different /64s get different ke
 
 test('1,000 IPv6 clients in PROXY v2 headers get their /64 as the key', async () => {
   const addresses = generate(35, 250, 4);
-  const answers = await inBatches(addresses, 32, (a) =>
+  const answers = await mapInPool(addresses, 32, (a) =>
     viaProxyV2(proxyPort, a),
   );
   const wrong = addresses.flatMap((a, i) => {
@@ -362,7 +351,7 @@ test('IPv4 clients: the /24 for ip_hash, the whole address for hash', async () =
   const addresses = Array.from({ length: 500 }, () =>
     [0, 0, 0, 0].map(() => Math.floor(next() * 256)).join('.'),
   );
-  const answers = await inBatches(addresses, 64, (a) =>
+  const answers = await mapInPool(addresses, 64, (a) =>
     viaForwardedFor(xffPort, a),
   );
   addresses.forEach((a, i) =>

@@ -20,6 +20,7 @@ import {
 } from '../../lib/nginx/ketama';
 import { HASH_RING_WEIGHT, renderEdgeConfig } from '../../lib/nginx/render';
 import { between, seededRandom } from '../seeded-random';
+import { mapInPool } from '../../lib/verify/pool';
 
 /**
  * lib/nginx/ketama.ts against real nginx: the `hash` strategy rendered for 2 and for 8 backends (on their own
@@ -157,17 +158,6 @@ function viaLoadBalancer(
   });
 }
 
-async function inBatches<T, R>(
-  items: readonly T[],
-  width: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = [];
-  for (let i = 0; i < items.length; i += width)
-    out.push(...(await Promise.all(items.slice(i, i + width).map(fn))));
-  return out;
-}
-
 const NETWORK = { 2: 2, 8: 8 } as const;
 
 beforeAll(async () => {
@@ -198,7 +188,7 @@ describe.each([2, 8] as const)('%i backends on real nginx', (count) => {
     );
     const ring = ketamaRing(servers);
     const sample = clients(1000 + count);
-    const answers = await inBatches(sample, 16, (c) =>
+    const answers = await mapInPool(sample, 16, (c) =>
       viaLoadBalancer(edge, NETWORK[count], c.address),
     );
     const chosen = answers.map((a) => edge.addressOf.get(a.backend));
