@@ -22,6 +22,11 @@ export interface PeerConfig {
    * @default false
    */
   readonly log?: boolean;
+  /**
+   * HAProxy's threads (`nbthread`). The instructions figure runs one, as it runs one nginx worker.
+   * @default PEER_THREADS
+   */
+  readonly threads?: number;
 }
 
 /**
@@ -46,7 +51,7 @@ export function renderPeerConfig(config: PeerConfig): string {
     ...log.ring,
     'global',
     '  maxconn 4096',
-    `  nbthread ${PEER_THREADS}`,
+    `  nbthread ${config.threads ?? PEER_THREADS}`,
     'defaults',
     '  mode http',
     ...log.defaults,

@@ -5,6 +5,7 @@ import type { StickyStrategy } from '../settings';
 
 export const SCENARIOS = [
   'overhead',
+  'instructions',
   'balance',
   'remap',
   'scale',
@@ -322,6 +323,49 @@ export interface BuildResult {
   readonly problems: readonly string[];
 }
 
+/** The paths the instructions figure counts: the peer and the paths the overhead figure pairs with it. */
+export const INSTRUCTION_PATHS = [
+  'haproxy-peer',
+  'nginx-cookie',
+  'nginx-ip_hash',
+  'nginx-hash',
+  'nginx-round-robin',
+] as const satisfies readonly LoadPath[];
+export type InstructionPath = (typeof INSTRUCTION_PATHS)[number];
+
+/** One process under callgrind while wrk sent to it for `seconds`. */
+export interface CallgrindRun {
+  readonly seconds: number;
+  /** Requests wrk completed, and how many of them failed (socket errors, timeouts, answers outside 2xx/3xx). */
+  readonly requests: number;
+  readonly failed: number;
+  /** User-space instructions the process executed from start to exit (callgrind's `Ir`). */
+  readonly instructions: number;
+}
+
+/** One path: its short and long run, and the slope between them. */
+export interface InstructionsRow {
+  readonly path: InstructionPath;
+  readonly short: CallgrindRun;
+  readonly long: CallgrindRun;
+  /** (long − short instructions) / (long − short requests): start-up and shut-down cancel. */
+  readonly perRequest: number;
+}
+
+export interface InstructionsResult {
+  /** valgrind's version, when it ran. */
+  readonly valgrind?: string;
+  /** Why the figure was not measured (valgrind missing), in one line. */
+  readonly skipped?: string;
+  /** wrk's keep-alive connections and the two runs' lengths. */
+  readonly connections: number;
+  readonly shortSeconds: number;
+  readonly longSeconds: number;
+  /** Whether nginx writes an access-log line per request as shipped (the peer then logs too). */
+  readonly nginxLogs: boolean;
+  readonly rows: readonly InstructionsRow[];
+}
+
 export interface BenchResults {
   readonly date: string;
   readonly mode: 'quick' | 'full';
@@ -330,6 +374,7 @@ export interface BenchResults {
   readonly machine: MachineInfo;
   readonly wallSeconds: number;
   readonly overhead?: OverheadResult;
+  readonly instructions?: InstructionsResult;
   readonly balance?: readonly BalanceRow[];
   readonly remap?: readonly RemapRow[];
   readonly scale?: readonly ScaleRow[];
