@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the OS packages the local topology and the tests run for real: nginx, HAProxy, Chromium, nftables and
 # openssl.
-# With --bench also wrk, the benchmark's load generator (`npm run setup` and `npm run bench` ask for it;
-# `npm test` does not, so the tests never depend on it). Does nothing when they are already there; uses
-# sudo when not root.
+# With --bench also wrk, the benchmark's load generator, and valgrind, which counts the instructions figure
+# (`npm run setup` and `npm run bench` ask for them; `npm test` does not, so the tests never depend on them: the
+# one test that runs callgrind is skipped without it). Does nothing when they are already there; uses sudo when
+# not root.
 set -euo pipefail
 bench=false
 case "${1:-}" in
@@ -19,10 +20,13 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
 # openssl: the local topology makes its TLS certificate at start (Node's crypto cannot issue one).
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-if $bench; then command -v wrk >/dev/null 2>&1 || missing+=(wrk); fi
+if $bench; then
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+  command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "sticky-edge: missing ${missing[*]}; install them with your package manager (the tests use nginx, haproxy, chromium, nftables and openssl; the benchmark also wrk)" >&2
+  echo "sticky-edge: missing ${missing[*]}; install them with your package manager (the tests use nginx, haproxy, chromium, nftables and openssl; the benchmark also wrk and valgrind)" >&2
   exit 1
 fi
 sudo=''

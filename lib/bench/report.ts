@@ -16,6 +16,8 @@ import {
   type FaultsResult,
   FAULT_CONFIGS,
   FAULT_KINDS,
+  type InstructionPath,
+  type InstructionsResult,
   type OverheadResult,
   type ScaleRow,
   type DrainRow,
@@ -81,6 +83,7 @@ export function reportValues(r: BenchResults): TemplateValues {
     loadAtStart: m.loadAverageAtStart.toFixed(2),
     ...targetValues(r),
     ...(r.overhead ? overheadValues(r.overhead, m.wrk) : {}),
+    ...(r.instructions ? instructionsValues(r.instructions) : {}),
     ...(r.balance?.length ? balanceValues(r) : {}),
     ...(r.remap?.length ? remapValues(r) : {}),
     ...(r.scale?.length
@@ -249,6 +252,55 @@ function pairedTable(o: OverheadResult): string {
       String(r.perRound.length),
     ]),
   );
+}
+
+/** What each path of the instructions figure runs, as one process. */
+const INSTRUCTION_LABELS: Record<InstructionPath, string> = {
+  'haproxy-peer':
+    'HAProxy doing the sticky job (cookie insert, redispatch), one thread',
+  'nginx-cookie': 'one nginx process as shipped, `cookie` strategy',
+  'nginx-ip_hash': 'one nginx process as shipped, `ip_hash` strategy',
+  'nginx-hash': 'one nginx process as shipped, `hash` strategy',
+  'nginx-round-robin':
+    'one nginx process, the `ip_hash` config without `ip_hash`, to one backend',
+};
+
+function instructionsValues(i: InstructionsResult): TemplateValues {
+  const perRequestOf = (p: InstructionPath) =>
+    i.rows.find((row) => row.path === p)?.perRequest ?? Number.NaN;
+  const peer = perRequestOf('haproxy-peer');
+  const roundRobin = perRequestOf('nginx-round-robin');
+  return {
+    instructions: true,
+    instructionsSkipped: i.skipped ?? '',
+    instructionsMeasured: i.rows.length > 0,
+    valgrindVersion: i.valgrind ?? 'unknown',
+    instructionsConnections: String(i.connections),
+    instructionsShort: String(i.shortSeconds),
+    instructionsLong: String(i.longSeconds),
+    instructionsLogs: i.nginxLogs,
+    instructionsQuiet: !i.nginxLogs,
+    instructionsTable: table(
+      [
+        'path',
+        'what runs',
+        'instructions per request',
+        '× HAProxy peer',
+        '× round-robin',
+        'requests (short / long run)',
+        'failed',
+      ],
+      i.rows.map((row) => [
+        `\`${row.path}\``,
+        INSTRUCTION_LABELS[row.path],
+        count(row.perRequest),
+        times(ratio(row.perRequest, peer)),
+        times(ratio(row.perRequest, roundRobin)),
+        `${count(row.short.requests)} / ${count(row.long.requests)}`,
+        String(row.short.failed + row.long.failed),
+      ]),
+    ),
+  };
 }
 
 function balanceValues(r: BenchResults): TemplateValues {

@@ -12,6 +12,11 @@ import { measureDistribution } from './distribution';
 import { measureDrainFigure, type DrainSettings } from './drain';
 import { measureFailover, type FailoverSettings } from './failover';
 import { measureFaults, type FaultSettings } from './faults';
+import {
+  findValgrind,
+  measureInstructions,
+  type InstructionSettings,
+} from './instructions';
 import { findWrk } from './load';
 import { describeMachine } from './machine';
 import {
@@ -35,6 +40,7 @@ export interface BenchPlan {
 
 interface ModeSettings {
   readonly overhead: OverheadSettings;
+  readonly instructions: InstructionSettings;
   readonly clients: number;
   readonly concurrency: number;
   readonly failover: FailoverSettings;
@@ -67,6 +73,8 @@ export const MODES: Record<Mode, ModeSettings> = {
       pairedRounds: 15,
       pairedSeconds: 1,
     },
+    // Five processes, each started twice under callgrind: about 40 s.
+    instructions: { shortSeconds: 1, longSeconds: 3, connections: 4 },
     clients: 1000,
     concurrency: 32,
     failover: { sessions: 30, beforeMs: 1000, afterMs: 3000, paceMs: 50 },
@@ -91,6 +99,7 @@ export const MODES: Record<Mode, ModeSettings> = {
       pairedRounds: 15,
       pairedSeconds: 3,
     },
+    instructions: { shortSeconds: 2, longSeconds: 6, connections: 4 },
     clients: 1000,
     concurrency: 32,
     failover: { sessions: 60, beforeMs: 3000, afterMs: 10_000, paceMs: 20 },
@@ -154,12 +163,17 @@ export async function runBench(
   );
   const wants = (s: Scenario) => plan.scenarios.includes(s);
   // A missing wrk is reported before anything starts, not after the topologies are up.
-  if (wants('overhead')) findWrk();
+  if (wants('overhead') || (wants('instructions') && findValgrind())) findWrk();
   try {
     if (wants('overhead')) pinAwayFromWrk(progress);
     const machine = await describeMachine();
     const overhead = wants('overhead')
       ? await measureOverhead(pool, settings.overhead, progress, signal)
+      : undefined;
+    signal.throwIfAborted();
+    // Counts, not timings: the machine's load does not move them, but they use the overhead figure's backends.
+    const instructions = wants('instructions')
+      ? await measureInstructions(pool, settings.instructions, progress, signal)
       : undefined;
     signal.throwIfAborted();
     const distribution =
@@ -209,6 +223,7 @@ export async function runBench(
       machine: { ...machine, loadAverageAtEnd: loadavg()[0] },
       wallSeconds: (Date.now() - started) / 1000,
       overhead,
+      instructions,
       balance: wants('balance') ? distribution?.balance : undefined,
       remap: wants('remap') ? distribution?.remap : undefined,
       scale,

@@ -13,10 +13,11 @@ import { UserError } from '../errors';
 export const BENCH_USAGE = `usage: sticky-edge bench [--quick | --full] [--only LIST] [--out DIR] [--json]
 
 Measures, side by side on the local topology (real nginx, HAProxy and demo backends on 127.0.0.0/8):
-proxy overhead, balance per strategy, scale-out/scale-in remap, failover, faults (crash, hang, black
-hole, return, node loss, reload beside the HAProxy peer), and build figures.
+proxy overhead, instructions per request, balance per strategy, scale-out/scale-in remap, failover,
+faults (crash, hang, black hole, return, node loss, reload beside the HAProxy peer), and build figures.
 Writes DIR/BENCHMARKS.md (charts are Mermaid blocks in it). Progress goes to stderr.
-The overhead figure needs wrk (apt-get install wrk; npm run setup installs it).
+The overhead figure needs wrk (apt-get install wrk; npm run setup installs it); the instructions figure
+also valgrind, and is left out, with a note in the report, without it.
 
 options:
   --quick      short load runs, about 8 minutes on 2 cores (the default)

@@ -10,6 +10,7 @@ describe('parseBenchArgs', () => {
       mode: 'quick',
       scenarios: [
         'overhead',
+        'instructions',
         'balance',
         'remap',
         'scale',
@@ -46,11 +47,11 @@ describe('parseBenchArgs', () => {
   test.each([
     [
       ['--only', 'balance,speed'],
-      '--only must be a comma-separated list of overhead, balance, remap, scale, drain, failover, faults, build, got "balance,speed"',
+      '--only must be a comma-separated list of overhead, instructions, balance, remap, scale, drain, failover, faults, build, got "balance,speed"',
     ],
     [
       ['--only', ''],
-      '--only must be a comma-separated list of overhead, balance, remap, scale, drain, failover, faults, build, got ""',
+      '--only must be a comma-separated list of overhead, instructions, balance, remap, scale, drain, failover, faults, build, got ""',
     ],
     [['--quick', '--full'], '--quick and --full cannot be used together'],
     [['--out', ''], '--out must be a directory, got ""'],
@@ -89,6 +90,6 @@ test('the CLI rejects a bad flag with one line and exit code 2, before starting 
   expect(code).toBe(2);
   expect(stdout).toBe('');
   expect(stderr).toBe(
-    'sticky-edge: --only must be a comma-separated list of overhead, balance, remap, scale, drain, failover, faults, build, got "speed"\n',
+    'sticky-edge: --only must be a comma-separated list of overhead, instructions, balance, remap, scale, drain, failover, faults, build, got "speed"\n',
   );
 }, 30_000);

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { VALGRIND_MISSING } from '../../lib/bench/instructions';
 import { renderReport, TEMPLATE_FILE } from '../../lib/bench/report';
-import type { BenchResults, LoadPath } from '../../lib/bench/results';
+import type {
+  BenchResults,
+  InstructionPath,
+  LoadPath,
+} from '../../lib/bench/results';
 import { medianInterval } from '../../lib/bench/statistics';
 import { checkTargets } from '../../lib/bench/targets';
 
@@ -34,11 +39,37 @@ const pair = (path: LoadPath, base: LoadPath, perRound: number[]) => ({
   ...medianInterval(perRound),
 });
 
+/** A row of the instructions figure: 50 M instructions of start-up and shut-down in both runs, `perRequest` each. */
+const counted = (path: InstructionPath, perRequest: number) => ({
+  path,
+  short: {
+    seconds: 1,
+    requests: 1000,
+    failed: 0,
+    instructions: 50e6 + 1000 * perRequest,
+  },
+  long: {
+    seconds: 3,
+    requests: 3500,
+    failed: 0,
+    instructions: 50e6 + 3500 * perRequest,
+  },
+  perRequest,
+});
+
 const results: BenchResults = {
   date: '2026-11-22T03:00:00Z',
   mode: 'quick',
   command: 'npm run bench',
-  scenarios: ['overhead', 'balance', 'remap', 'scale', 'failover', 'build'],
+  scenarios: [
+    'overhead',
+    'instructions',
+    'balance',
+    'remap',
+    'scale',
+    'failover',
+    'build',
+  ],
   machine,
   wallSeconds: 150,
   overhead: {
@@ -91,6 +122,20 @@ const results: BenchResults = {
         pair('nginx-ip_hash', 'haproxy-peer', [0.875, 0.87, 0.88, 0.86, 0.89]),
       ],
     },
+  },
+  instructions: {
+    valgrind: '3.19.0',
+    connections: 4,
+    shortSeconds: 1,
+    longSeconds: 3,
+    nginxLogs: true,
+    rows: [
+      counted('haproxy-peer', 44_800),
+      counted('nginx-cookie', 39_500),
+      counted('nginx-ip_hash', 37_000),
+      counted('nginx-hash', 38_100),
+      counted('nginx-round-robin', 35_300),
+    ],
   },
   balance: [
     {
@@ -468,17 +513,70 @@ describe('renderReport', () => {
       ...results,
       scenarios: ['build'],
       overhead: undefined,
+      instructions: undefined,
       balance: undefined,
       remap: undefined,
       scale: undefined,
       failover: undefined,
     });
     expect(partial).not.toContain('## 1. Overhead');
+    expect(partial).not.toContain('## 9. Instructions per request');
     expect(partial).not.toContain('## 4. Nginx nodes joining and leaving');
     expect(partial).toContain('## 8. Build figures');
     expect(partial).not.toContain('## 6. Faults');
     expect(partial).not.toContain('wrk pinned');
     expect(partial).toContain('1 of 2 targets met, 1 missed.');
+  });
+
+  test('the instructions section has a count per path and its ratios to the peer and to round-robin', () => {
+    expect(report).toContain('## 9. Instructions per request');
+    expect(report).toContain("valgrind 3.19.0's callgrind");
+    expect(report).toContain('Work in the kernel is not in it');
+    expect(report).toContain(
+      '4 keep-alive connections) sends to it, for 1 s and for 3 s',
+    );
+    expect(report).toContain(', logging each request as nginx does.');
+    // 39,500 / 44,800 = 0.88; 39,500 / 35,300 = 1.12.
+    expect(report).toContain(
+      '| `nginx-cookie` | one nginx process as shipped, `cookie` strategy | 39,500 | 0.88× | 1.12× | 1,000 / 3,500 | 0 |',
+    );
+    expect(report).toContain(
+      '| `haproxy-peer` | HAProxy doing the sticky job (cookie insert, redispatch), one thread | 44,800 | 1.00× | 1.27× | 1,000 / 3,500 | 0 |',
+    );
+    expect(report).toContain(
+      '| `nginx-round-robin` | one nginx process, the `ip_hash` config without `ip_hash`, to one backend | 35,300 | 0.79× | 1.00× |',
+    );
+  });
+
+  test('the instructions section says in one line that valgrind was missing, and shows no table', () => {
+    const skipped = renderReport({
+      ...results,
+      instructions: {
+        skipped: VALGRIND_MISSING,
+        connections: 4,
+        shortSeconds: 1,
+        longSeconds: 3,
+        nginxLogs: false,
+        rows: [],
+      },
+    });
+    expect(skipped).toContain(
+      '## 9. Instructions per request\n\n**Not measured in this run:** valgrind is not installed, so the instructions figure was not measured (`npm run setup` or `sudo apt-get install valgrind` installs it).\n',
+    );
+    expect(skipped).not.toContain('instructions per request |');
+    expect(skipped).not.toMatch(/\{\{|\}\}/);
+    expect(report).not.toContain('Not measured in this run');
+  });
+
+  test('without the peer a ratio to it is n/a, not a number', () => {
+    const noPeer = renderReport({
+      ...results,
+      instructions: {
+        ...(results.instructions as NonNullable<BenchResults['instructions']>),
+        rows: [counted('nginx-cookie', 39_500)],
+      },
+    });
+    expect(noPeer).toContain('| 39,500 | n/a | n/a | 1,000 / 3,500 | 0 |');
   });
 
   test('a build step that failed is reported as not measured with its reason', () => {
