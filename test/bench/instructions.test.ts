@@ -5,13 +5,16 @@ import {
   countPath,
   findValgrind,
   instructionsPerRequest,
+  measureInstructions,
   nginxPathConfig,
   nginxProcess,
   parseCallgrindOutput,
+  VALGRIND_MISSING,
 } from '../../lib/bench/instructions';
 import { LOAD_GENERATOR_SOURCE } from '../../lib/bench/overhead';
 import { IP_HASH_BALANCING } from '../../lib/nginx/render';
 import type { InstructionsRow } from '../../lib/bench/results';
+import type { TopologyPool } from '../../lib/bench/topology-pool';
 import {
   allocateBlock,
   freePorts,
@@ -173,6 +176,37 @@ describe('nginxPathConfig', () => {
     expect(() => nginxPathConfig('haproxy-peer', addresses)).toThrow(
       'haproxy-peer is not an nginx path',
     );
+  });
+});
+
+describe('without valgrind', () => {
+  const savedPath = process.env.PATH;
+  // valgrind lives in /usr/bin; findExecutable also looks in the sbin folders, which do not hold it.
+  beforeEach(() => (process.env.PATH = '/nonexistent'));
+  afterEach(() => (process.env.PATH = savedPath));
+
+  test('the figure is skipped with a one-line note, and starts nothing', async () => {
+    expect(findValgrind()).toBeUndefined();
+    const pool = {
+      get: () => Promise.reject(new Error('no topology should start')),
+    } as unknown as TopologyPool;
+    const notes: string[] = [];
+    const result = await measureInstructions(
+      pool,
+      { shortSeconds: 1, longSeconds: 3, connections: 4 },
+      (note) => notes.push(note),
+      new AbortController().signal,
+    );
+    expect(result).toEqual({
+      connections: 4,
+      shortSeconds: 1,
+      longSeconds: 3,
+      skipped: VALGRIND_MISSING,
+      nginxLogs: false,
+      rows: [],
+    });
+    expect(VALGRIND_MISSING).not.toContain('\n');
+    expect(notes).toEqual([VALGRIND_MISSING]);
   });
 });
 
