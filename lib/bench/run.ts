@@ -73,7 +73,7 @@ export const MODES: Record<Mode, ModeSettings> = {
       pairedRounds: 15,
       pairedSeconds: 1,
     },
-    // Five processes, each started twice under callgrind: about 40 s.
+    // Five processes, each started twice under callgrind: about 45 s.
     instructions: { shortSeconds: 1, longSeconds: 3, connections: 4 },
     clients: 1000,
     concurrency: 32,

@@ -281,7 +281,7 @@ maybe('one nginx config counted under callgrind', () => {
       expect(row.perRequest).toBeGreaterThan(0);
     }
     // The cookie strategy's proxy_pass through a variable and its Set-Cookie header cost instructions
-    // round-robin does not spend (35,300 against 39,500 measured on Debian 12's nginx 1.22).
+    // round-robin does not spend (36,900 against 41,400 in `npm run bench` on Debian 12's nginx 1.22).
     expect(roundRobin.perRequest).toBeLessThan(cookie.perRequest);
   });
 });
