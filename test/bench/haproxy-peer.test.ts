@@ -20,6 +20,18 @@ test('the peer pins with an inserted cookie and redispatches away from a dead se
   expect(config).toContain(`server app1 ${backends[1]} cookie app1\n`);
 });
 
+test('the instructions figure runs the peer on the threads it asks for', () => {
+  const oneThread = renderPeerConfig({
+    listen: `${net}.1:1`,
+    backends,
+    threads: 1,
+  });
+  expect(oneThread).toContain('  nbthread 1\n');
+  expect(
+    oneThread.replace('nbthread 1', `nbthread ${availableParallelism()}`),
+  ).toBe(renderPeerConfig({ listen: `${net}.1:1`, backends }));
+});
+
 test('the peer logs nothing by default, and every request into a ring when nginx logs too', () => {
   expect(config).not.toMatch(/\blog\b/);
   const logging = renderPeerConfig({
