@@ -75,6 +75,8 @@ export function renderPeerConfig(config: PeerConfig): string {
 
 export interface RunningPeer {
   readonly url: string;
+  /** HAProxy's pid (one process, a thread per core). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -95,6 +97,7 @@ export async function startPeer(
   );
   const peer: RunningPeer = {
     url: `http://${config.listen}`,
+    pid: haproxy.child.pid as number,
     async stop() {
       await haproxy.stop();
       await rm(dir, { recursive: true, force: true });

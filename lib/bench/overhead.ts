@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { allocateBlock, freePort, releaseBlock } from '../local/addresses';
+import { cpuSpentNs, sampleCpu, type CpuSample } from '../local/cpu-time';
 import { startNginxNode } from '../local/nginx-node';
 import { accessLogMaps } from '../nginx/access-log';
 import { startPeer } from './haproxy-peer';
@@ -51,6 +52,13 @@ export const PAIRED_RATIOS: readonly (readonly [LoadPath, LoadPath])[] = [
 ];
 
 /**
+ * The proxy's CPU per request, each strategy the peer target names against the peer: shown beside the
+ * throughput ratios, not a target.
+ */
+export const CPU_RATIOS: readonly (readonly [LoadPath, LoadPath])[] =
+  PEER_STRATEGIES.map((s) => [`nginx-${s}`, 'haproxy-peer'] as const);
+
+/**
  * The paths in the ratios, in the order a paired round runs them: the cookie node between the peer and
  * round-robin, the two bases its targets compare it with, and every other strategy next to round-robin.
  */
@@ -70,18 +78,29 @@ export function roundOrder<T>(paths: readonly T[], round: number): T[] {
   return round % 2 === 1 ? [...paths] : [...paths].reverse();
 }
 
-/** `path`'s requests/s over `base`'s, round by round, with the median's confidence interval. */
+/**
+ * `path`'s figure (requests/s unless told) over `base`'s, round by round, with the median's confidence
+ * interval. A round without the figure gives no ratio (NaN).
+ */
 export function pairRounds(
   path: LoadPath,
   base: LoadPath,
   pathRounds: readonly LoadRow[],
   baseRounds: readonly LoadRow[],
+  figure: (row: LoadRow) => number | undefined = (r) => r.requestsPerSecond,
 ): PairedRatio {
-  const perRound = pairedRatios(
-    pathRounds.map((r) => r.requestsPerSecond),
-    baseRounds.map((r) => r.requestsPerSecond),
-  );
+  const of = (rows: readonly LoadRow[]) => rows.map((r) => figure(r) ?? NaN);
+  const perRound = pairedRatios(of(pathRounds), of(baseRounds));
   return { path, base, perRound, ...medianInterval(perRound) };
+}
+
+/** CPU time between two samples per request, in µs; NaN when no request was served. */
+export function cpuPerRequestUs(
+  before: CpuSample,
+  after: CpuSample,
+  requests: number,
+): number {
+  return requests > 0 ? cpuSpentNs(before, after) / 1000 / requests : NaN;
 }
 
 const hostPort = (url: string) => new URL(url).host;
@@ -124,6 +143,14 @@ export function summarisePath(
   path: LoadPath,
   rounds: readonly LoadRow[],
 ): OverheadRow {
+  const cpu = (figure: (r: LoadRow) => number | undefined) => {
+    const values = rounds.map(figure);
+    return values.length > 0 && values.every((v) => v !== undefined)
+      ? spread(values as number[])
+      : undefined;
+  };
+  const proxyCpuUs = cpu((r) => r.proxyCpuUs);
+  const backendCpuUs = cpu((r) => r.backendCpuUs);
   return {
     path,
     requestsPerSecond: spread(rounds.map((r) => r.requestsPerSecond)),
@@ -131,6 +158,8 @@ export function summarisePath(
     p99Ms: spread(rounds.map((r) => r.p99Ms)),
     requests: rounds.reduce((sum, r) => sum + r.requests, 0),
     failed: rounds.reduce((sum, r) => sum + r.failed, 0),
+    ...(proxyCpuUs ? { proxyCpuUs } : {}),
+    ...(backendCpuUs ? { backendCpuUs } : {}),
   };
 }
 
@@ -291,6 +320,20 @@ export async function measureOverhead(
       ['seed-nginx', seed.topology.nginxUrls[0]],
       ['edge', cookie.topology.url],
     ];
+    // Whose CPU time each path is charged: what is in the way (for the edge, the stand-in and both nodes it
+    // spreads connections over), and the one backend process every path but the ceiling ends on.
+    const proxyPids = new Map<LoadPath, readonly number[]>([
+      ['static-nginx', [ceiling.pid]],
+      ['direct', []],
+      ['haproxy-peer', [peer.pid]],
+      ['nginx-cookie', [cookie.topology.nginxPids[0]]],
+      ['nginx-ip_hash', [ipHash.topology.nginxPids[0]]],
+      ['nginx-hash', [hash.topology.nginxPids[0]]],
+      ['nginx-round-robin', [roundRobin.topology.nginxPids[0]]],
+      ['seed-nginx', [seed.topology.nginxPids[0]]],
+      ['edge', [cookie.topology.lbPid, ...cookie.topology.nginxPids]],
+    ]);
+    const backendPid = cookie.topology.backendPids[0];
     const headersOf = new Map<LoadPath, Record<string, string>>();
     const directBackend = cookie.topology.backendNames[0];
     for (const [name, url] of paths)
@@ -321,6 +364,11 @@ export async function measureOverhead(
           progress(
             `overhead round ${round}/${count}: ${name} (wrk, ${settings.connections} connections, ${durationSeconds} s)`,
           );
+          const proxy = proxyPids.get(name) ?? [];
+          const backend = name === 'static-nginx' ? [] : [backendPid];
+          const sample = () =>
+            Promise.all([sampleCpu(proxy), sampleCpu(backend)]);
+          const before = await sample();
           const figures = await runWrk(
             url,
             headers,
@@ -328,7 +376,15 @@ export async function measureOverhead(
             wrk,
             signal,
           );
-          rounds.get(name)?.push({ path: name, ...figures });
+          const after = await sample();
+          const perRequest = (i: 0 | 1) =>
+            cpuPerRequestUs(before[i], after[i], figures.requests);
+          rounds.get(name)?.push({
+            path: name,
+            ...figures,
+            ...(proxy.length > 0 ? { proxyCpuUs: perRequest(0) } : {}),
+            ...(backend.length > 0 ? { backendCpuUs: perRequest(1) } : {}),
+          });
         }
         loads.push(loadavg()[0]);
       }
@@ -363,6 +419,15 @@ export async function measureOverhead(
         durationSeconds: settings.pairedSeconds,
         ratios: PAIRED_RATIOS.map(([name, base]) =>
           pairRounds(name, base, roundsOf(name), roundsOf(base)),
+        ),
+        cpuRatios: CPU_RATIOS.map(([name, base]) =>
+          pairRounds(
+            name,
+            base,
+            roundsOf(name),
+            roundsOf(base),
+            (r) => r.proxyCpuUs,
+          ),
         ),
       },
     };

@@ -41,6 +41,9 @@ const ms = (x: number) => (Number.isFinite(x) ? `${Math.round(x)} ms` : 'n/a');
 /** Latencies of a local hop are often below a millisecond: keep two decimals there. */
 export const latency = (x: number) =>
   Number.isFinite(x) ? `${x < 10 ? x.toFixed(2) : Math.round(x)} ms` : 'n/a';
+/** CPU time per request, from a few µs to a few hundred. */
+const micros = (x: number) =>
+  Number.isFinite(x) ? `${x < 100 ? x.toFixed(1) : Math.round(x)} µs` : 'n/a';
 const count = (x: number) =>
   Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a';
 
@@ -206,6 +209,8 @@ function overheadValues(o: OverheadResult, wrkVersion: string): TemplateValues {
         '× direct',
         'p50',
         'p99 (min–max)',
+        'proxy CPU per request (min–max)',
+        'backend CPU per request (min–max)',
         'failed',
       ],
       o.rows.map((row) => [
@@ -220,6 +225,8 @@ function overheadValues(o: OverheadResult, wrkVersion: string): TemplateValues {
         ),
         latency(row.p50Ms.median),
         withSpread(row.p99Ms, latency),
+        row.proxyCpuUs ? withSpread(row.proxyCpuUs, micros) : '–',
+        row.backendCpuUs ? withSpread(row.backendCpuUs, micros) : '–',
         `${row.failed} of ${count(row.requests)}`,
       ]),
     ),
@@ -231,20 +238,32 @@ function overheadValues(o: OverheadResult, wrkVersion: string): TemplateValues {
   };
 }
 
-/** Each paired ratio: its median, the median's interval and coverage, and the least and greatest round. */
+/**
+ * Each paired ratio: its median, the median's interval and coverage, and the least and greatest round;
+ * the throughput ratios the targets read, then the CPU-per-request ones, shown only.
+ */
 function pairedTable(o: OverheadResult): string {
   const x = (r: number) => (Number.isFinite(r) ? `×${r.toFixed(3)}` : 'n/a');
+  const figures = [
+    ...o.paired.ratios.map((r) => ({ ...r, figure: 'requests/s' })),
+    ...o.paired.cpuRatios.map((r) => ({
+      ...r,
+      figure: 'proxy CPU per request (informational, no target)',
+    })),
+  ];
   return table(
     [
       'path / base',
+      'figure',
       'median of the paired ratios',
       'interval of the median',
       'coverage',
       'least–greatest round',
       'rounds',
     ],
-    o.paired.ratios.map((r) => [
+    figures.map((r) => [
       `\`${r.path}\` / \`${r.base}\``,
+      r.figure,
       x(r.median),
       `${x(r.low)}–${x(r.high)}`,
       pct(r.confidence),

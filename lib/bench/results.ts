@@ -58,6 +58,14 @@ export interface LoadRow {
   readonly requests: number;
   /** Socket errors, timeouts and answers outside 2xx/3xx together. */
   readonly failed: number;
+  /**
+   * CPU time per request (µs) of every thread and child process of what is in the way (an nginx node's
+   * master and workers, the peer, the stand-in and both nodes for `edge`, the ceiling's nginx), over the
+   * round; absent for `direct`, which has nothing in the way.
+   */
+  readonly proxyCpuUs?: number;
+  /** CPU time per request (µs) of the backend process the path ends on; absent for the ceiling, which reaches none. */
+  readonly backendCpuUs?: number;
 }
 
 /** The median of a figure over the rounds, and its spread. */
@@ -76,9 +84,12 @@ export interface OverheadRow {
   /** Over all rounds. */
   readonly requests: number;
   readonly failed: number;
+  /** CPU time per request (µs) of what is in the way, and of the backend, over the rounds (see LoadRow). */
+  readonly proxyCpuUs?: Spread;
+  readonly backendCpuUs?: Spread;
 }
 
-/** One path's requests/s over another's, round by round, from the paired rounds. */
+/** One path's figure over another's, round by round, from the paired rounds: requests/s, or CPU per request. */
 export interface PairedRatio {
   readonly path: LoadPath;
   readonly base: LoadPath;
@@ -97,7 +108,10 @@ export interface PairedRounds {
   readonly paths: readonly LoadPath[];
   readonly rounds: number;
   readonly durationSeconds: number;
+  /** Requests/s: what the targets read. */
   readonly ratios: readonly PairedRatio[];
+  /** The proxy's CPU per request (`proxyCpuUs`), nginx over the peer: shown, not a target. */
+  readonly cpuRatios: readonly PairedRatio[];
 }
 
 export interface OverheadResult {

@@ -12,6 +12,7 @@ export interface BackendProcess {
   /** `ADDR:PORT`, as written in the nginx config. */
   readonly address: string;
   readonly url: string;
+  readonly pid: number;
   kill(): Promise<void>;
   /** SIGSTOP: the process keeps its socket, so the kernel still accepts connections, but nothing answers (a hang). */
   freeze(): void;
@@ -60,6 +61,7 @@ export async function startBackendProcess(
     name,
     address: `${host}:${port}`,
     url: `http://${host}:${port}`,
+    pid: managed.child.pid as number,
     kill: () => managed.kill(),
     freeze: () => void managed.child.kill('SIGSTOP'),
     thaw: () => void managed.child.kill('SIGCONT'),

@@ -17,6 +17,8 @@ import {
 export interface NginxNode {
   readonly host: string;
   readonly port: number;
+  /** The master's pid: its workers are its children (the overhead figure reads their CPU time). */
+  readonly pid: number;
   /** The node's JSON access log (`lib/nginx/access-log.ts`: client address, request, backend, routes, times). */
   readonly accessLog: string;
   /** The whole nginx.conf the node runs. */
@@ -70,6 +72,7 @@ export async function startNginxNode(
   return {
     host,
     port,
+    pid: master.child.pid as number,
     accessLog,
     configFile: confFile,
     async reload(httpConfig) {

@@ -92,6 +92,12 @@ export interface Topology {
   readonly nginxUrls: readonly string[];
   /** Each backend's direct URL. */
   readonly backendUrls: readonly string[];
+  /** Each backend's pid, in the order of `backendUrls`. */
+  readonly backendPids: readonly number[];
+  /** Each nginx node's master pid (its workers are its children), in the order of `nginxUrls`. */
+  readonly nginxPids: readonly number[];
+  /** The load-balancer stand-in's master pid (HAProxy in master-worker mode: its worker is its child). */
+  readonly lbPid: number;
   /** The address the load-balancer stand-in connects to nginx from (the only address nginx trusts). */
   readonly lbAddress: string;
   /** The backends' names, in the order of `backendUrls` (what the backend reports as `backend`). */

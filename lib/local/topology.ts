@@ -252,6 +252,13 @@ async function build(
     get backendUrls() {
       return backends.map((b) => b.url);
     },
+    get backendPids() {
+      return backends.map((b) => b.pid);
+    },
+    get nginxPids() {
+      return nodes.map((n) => n.pid);
+    },
+    lbPid: lb.child.pid as number,
     get backendNames() {
       return backends.map((b) => b.name);
     },

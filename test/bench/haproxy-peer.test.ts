@@ -1,9 +1,15 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { renderPeerConfig } from '../../lib/bench/haproxy-peer';
+import {
+  PEER_THREADS,
+  renderPeerConfig,
+  startPeer,
+} from '../../lib/bench/haproxy-peer';
+import { freePort } from '../../lib/local/addresses';
 import { findHaproxy } from '../../lib/local/binaries';
+import { sampleCpu } from '../../lib/local/cpu-time';
 
 // `haproxy -c` binds nothing, but the addresses are still random so they can never meet a real listener.
 const octet = () => 2 + Math.floor(Math.random() * 250);
@@ -73,3 +79,19 @@ test.each([false, true])(
     }
   },
 );
+
+test("the running peer's pid is HAProxy's, with one thread per core (the overhead figure reads their CPU time)", async () => {
+  const host = '127.0.0.1';
+  const peer = await startPeer({
+    listen: `${host}:${await freePort(host)}`,
+    backends,
+  });
+  try {
+    expect((await readFile(`/proc/${peer.pid}/comm`, 'utf8')).trim()).toBe(
+      'haproxy',
+    );
+    expect((await sampleCpu([peer.pid])).size).toBe(PEER_THREADS);
+  } finally {
+    await peer.stop();
+  }
+});

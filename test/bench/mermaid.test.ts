@@ -123,7 +123,13 @@ describe('the report charts', () => {
     loadAverage: spread(1),
     nginxLogs: false,
     rows: [row('static-nginx', 30000), row('direct', 20000)],
-    paired: { paths: [], rounds: 0, durationSeconds: 1, ratios: [] },
+    paired: {
+      paths: [],
+      rounds: 0,
+      durationSeconds: 1,
+      ratios: [],
+      cpuRatios: [],
+    },
   };
 
   test('overhead: one bar per path at its median, the ceiling as the line', () => {

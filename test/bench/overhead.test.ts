@@ -2,6 +2,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   ceilingHttp,
+  CPU_RATIOS,
+  cpuPerRequestUs,
   LOAD_GENERATOR_SOURCE,
   pinnedHeaders,
   PAIRED_PATHS,
@@ -62,6 +64,75 @@ test('summarisePath: medians and spread over the rounds, requests and failures s
     p99Ms: { median: 3, min: 2, max: 4 },
     requests: 62000,
     failed: 3,
+  });
+});
+
+describe('CPU per request', () => {
+  const round = (proxyCpuUs?: number, backendCpuUs?: number) => ({
+    path: 'nginx-cookie' as const,
+    requestsPerSecond: 1000,
+    p50Ms: 1,
+    p99Ms: 2,
+    requests: 1000,
+    failed: 0,
+    ...(proxyCpuUs === undefined ? {} : { proxyCpuUs }),
+    ...(backendCpuUs === undefined ? {} : { backendCpuUs }),
+  });
+
+  test('summarisePath gives the median and spread of the proxy and backend CPU per request', () => {
+    expect(
+      summarisePath('nginx-cookie', [
+        round(36, 60),
+        round(40, 58),
+        round(35, 61),
+      ]),
+    ).toMatchObject({
+      proxyCpuUs: { median: 36, min: 35, max: 40 },
+      backendCpuUs: { median: 60, min: 58, max: 61 },
+    });
+  });
+
+  test('summarisePath leaves a figure out when the rounds do not have it (nothing in the way of direct)', () => {
+    const row = summarisePath('direct', [
+      round(undefined, 60),
+      round(undefined, 62),
+    ]);
+    expect(row).not.toHaveProperty('proxyCpuUs');
+    expect(row.backendCpuUs).toEqual({ median: 61, min: 60, max: 62 });
+  });
+
+  test('cpuPerRequestUs: the ns spent between the samples over the requests, in µs; NaN for no request', () => {
+    const before = new Map([
+      [10, 5_000_000],
+      [11, 1_000_000],
+    ]);
+    const after = new Map([
+      [10, 30_000_000],
+      [11, 12_000_000],
+    ]);
+    expect(cpuPerRequestUs(before, after, 1000)).toBe(36);
+    expect(cpuPerRequestUs(before, after, 0)).toBeNaN();
+  });
+
+  test('pairs nginx with the peer on CPU per request, round by round, for the strategies the peer target names', () => {
+    expect(CPU_RATIOS).toEqual([
+      ['nginx-cookie', 'haproxy-peer'],
+      ['nginx-ip_hash', 'haproxy-peer'],
+    ]);
+    const peer = [40, 38, 41].map((us) => ({
+      ...round(us),
+      path: 'haproxy-peer' as const,
+    }));
+    const nginx = [36, 38, 20.5].map((us) => round(us));
+    const pair = pairRounds(
+      'nginx-cookie',
+      'haproxy-peer',
+      nginx,
+      peer,
+      (r) => r.proxyCpuUs,
+    );
+    expect(pair.perRound).toEqual([0.9, 1, 0.5]);
+    expect(pair.median).toBe(0.9);
   });
 });
 

@@ -22,13 +22,20 @@ const machine = {
 };
 
 const around = (x: number) => ({ median: x, min: x * 0.9, max: x * 1.1 });
-const load = (path: LoadPath, rps: number, p99: number) => ({
+const load = (
+  path: LoadPath,
+  rps: number,
+  p99: number,
+  cpu: { proxy?: number; backend?: number } = {},
+) => ({
   path,
   requestsPerSecond: around(rps),
   p50Ms: around(1),
   p99Ms: around(p99),
   requests: rps * 5,
   failed: 0,
+  ...(cpu.proxy === undefined ? {} : { proxyCpuUs: around(cpu.proxy) }),
+  ...(cpu.backend === undefined ? {} : { backendCpuUs: around(cpu.backend) }),
 });
 
 /** A paired ratio as the overhead figure computes it, from its rounds. */
@@ -83,13 +90,13 @@ const results: BenchResults = {
     loadAverage: { median: 2, min: 1.5, max: 2.5 },
     nginxLogs: true,
     rows: [
-      load('static-nginx', 30000, 2),
-      load('direct', 10000, 5),
-      load('haproxy-peer', 8000, 8),
+      load('static-nginx', 30000, 2, { proxy: 12 }),
+      load('direct', 10000, 5, { backend: 60 }),
+      load('haproxy-peer', 8000, 8, { proxy: 40, backend: 61 }),
       // Throughput met, p99 missed (> 1.1 × 8).
-      load('nginx-cookie', 8000, 9),
+      load('nginx-cookie', 8000, 9, { proxy: 36, backend: 60.5 }),
       // Throughput missed, p99 met.
-      load('nginx-ip_hash', 7000, 8.8),
+      load('nginx-ip_hash', 7000, 8.8, { proxy: 150, backend: 59 }),
       load('nginx-hash', 7700, 8),
       load('nginx-round-robin', 8100, 8),
     ],
@@ -120,6 +127,10 @@ const results: BenchResults = {
         ),
         pair('nginx-cookie', 'haproxy-peer', [1, 1.02, 0.99, 1.01, 1.0]),
         pair('nginx-ip_hash', 'haproxy-peer', [0.875, 0.87, 0.88, 0.86, 0.89]),
+      ],
+      cpuRatios: [
+        pair('nginx-cookie', 'haproxy-peer', [0.9, 0.92, 0.88, 0.91, 0.89]),
+        pair('nginx-ip_hash', 'haproxy-peer', [1.1, 1.2, 1.15, 1.12, 1.3]),
       ],
     },
   },
@@ -411,7 +422,7 @@ describe('renderReport', () => {
 
   test('has a table of the paired ratios with their intervals and coverage', () => {
     expect(report).toContain(
-      '| `nginx-cookie` / `nginx-round-robin` | ×0.988 | ×0.970–×1.000 | 93.8 % | ×0.970–×1.000 | 5 |',
+      '| `nginx-cookie` / `nginx-round-robin` | requests/s | ×0.988 | ×0.970–×1.000 | 93.8 % | ×0.970–×1.000 | 5 |',
     );
     expect(report).toContain(
       "(`haproxy-peer`, `nginx-cookie`, `nginx-round-robin`, `nginx-ip_hash`, `nginx-hash`) run 5 rounds of 1 s each, after every other path's 3 rounds of 5 s;",
@@ -462,12 +473,44 @@ describe('renderReport', () => {
 
   test('gives medians with their spread, ratios to direct, and the charts as Mermaid blocks', () => {
     expect(report).toMatch(
-      /\| `haproxy-peer` \| [^|]+ \| 8,000 \(7,200–8,800\) \| 0\.80× \| 1\.00 ms \| 8\.00 ms \(7\.20 ms–8\.80 ms\) \| 0 of 40,000 \|/,
+      /\| `haproxy-peer` \| [^|]+ \| 8,000 \(7,200–8,800\) \| 0\.80× \| 1\.00 ms \| 8\.00 ms \(7\.20 ms–8\.80 ms\) \| [^|]+ \| [^|]+ \| 0 of 40,000 \|/,
     );
     expect(report.match(/```mermaid\nxychart-beta\n/g)).toHaveLength(3);
     expect(report).not.toContain('.svg');
     expect(report).toContain('wrk pinned to core 1');
     expect(report).toContain('2.00 (1.50–2.50)');
+  });
+
+  test("shows each path's proxy and backend CPU per request, a dash where a path has none", () => {
+    const row = (path: LoadPath) =>
+      report.split('\n').find((l) => l.startsWith(`| \`${path}\` |`));
+    expect(report).toContain(
+      '| proxy CPU per request (min–max) | backend CPU per request (min–max) | failed |',
+    );
+    expect(row('haproxy-peer')).toContain(
+      '| 40.0 µs (36.0 µs–44.0 µs) | 61.0 µs (54.9 µs–67.1 µs) | 0 of 40,000 |',
+    );
+    // Three figures past 100 µs: no decimals.
+    expect(row('nginx-ip_hash')).toContain(
+      '| 150 µs (135 µs–165 µs) | 59.0 µs (53.1 µs–64.9 µs) |',
+    );
+    // Nothing in the way of direct, no backend behind the ceiling, no figure at all in an older run's rows.
+    expect(row('direct')).toContain('| – | 60.0 µs (54.0 µs–66.0 µs) |');
+    expect(row('static-nginx')).toContain('| 12.0 µs (10.8 µs–13.2 µs) | – |');
+    expect(row('nginx-hash')).toContain('| – | – | 0 of 38,500 |');
+    expect(report).toContain('**CPU per request** is the CPU time');
+  });
+
+  test('pairs the proxy CPU per request of nginx and the peer beside the throughput ratios, not as a target', () => {
+    expect(report).toContain(
+      '| `nginx-cookie` / `haproxy-peer` | proxy CPU per request (informational, no target) | ×0.900 | ×0.880–×0.920 | 93.8 % | ×0.880–×0.920 | 5 |',
+    );
+    expect(report).toContain(
+      '| `nginx-ip_hash` / `haproxy-peer` | proxy CPU per request (informational, no target) | ×1.150 |',
+    );
+    expect(checkTargets(results).some((c) => /CPU/i.test(c.target))).toBe(
+      false,
+    );
   });
 
   test('says the run is not capped when the ceiling clears the margin, and capped when not', () => {
