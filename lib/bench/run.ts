@@ -52,7 +52,7 @@ interface ModeSettings {
 }
 
 /**
- * Quick fits in about 8 minutes on 2 shared cores (the faults figure 3 to 6 of them); full runs longer load rounds (10 s, as wrk's figures
+ * Quick fits in about 10 minutes on 2 shared cores (the faults figure 3 to 6 of them); full runs longer load rounds (10 s, as wrk's figures
  * settle), more of them, and longer failover sessions. Both interleave the overhead rounds and report the
  * median and spread, because other work on a shared machine comes in bursts. The paths the targets compare
  * get more, shorter rounds, paired round by round: 15 in both modes give the median ratio an interval of

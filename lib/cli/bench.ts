@@ -20,7 +20,7 @@ The overhead figure needs wrk (apt-get install wrk; npm run setup installs it); 
 also valgrind, and is left out, with a note in the report, without it.
 
 options:
-  --quick      short load runs, about 8 minutes on 2 cores (the default)
+  --quick      short load runs, about 10 minutes on 2 cores (the default)
   --full       longer and more load rounds per path, longer failover and fault runs
   --only LIST  comma-separated figures to measure: ${SCENARIOS.join(', ')} (default: all)
   --out DIR    where to write the report (default: the current directory)
