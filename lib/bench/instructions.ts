@@ -6,12 +6,14 @@
  * few percent that the overhead figure's rounds cannot. Work in the kernel (system calls, TCP over the
  * loopback) is not in it.
  *
- * Each process runs twice under callgrind while wrk sends to it, for a short and a long time; the figure is
- * the slope between the two runs (`instructionsPerRequest`), so start-up, reading the config and shut-down,
- * the same in both, cancel. Counting only from the first request instead (`--instr-atstart=no`, then
+ * Each process runs twice under callgrind while a client sends it a fixed number of requests, few and many;
+ * the figure is the slope between the two runs (`instructionsPerRequest`), so start-up, reading the config and
+ * shut-down, the same in both, cancel. Counts, not durations: on a busy machine a run takes longer but counts
+ * the same work. Counting only from the first request instead (`--instr-atstart=no`, then
  * `callgrind_control -i on`) did not take effect on this machine.
  */
 import { execFile } from 'node:child_process';
+import * as http from 'node:http';
 import {
   chmod,
   mkdir,
@@ -33,7 +35,6 @@ import type { BackendSpec } from '../nginx/render-options';
 import { findExecutable } from '../os/find-executable';
 import type { StickyStrategy } from '../settings';
 import { renderPeerConfig } from './haproxy-peer';
-import { runWrk, WRK_DONE_SCRIPT } from './load';
 import {
   LOAD_GENERATOR_SOURCE,
   pinnedHeaders,
@@ -49,10 +50,10 @@ import {
 import { withoutStickiness, type TopologyPool } from './topology-pool';
 
 export interface InstructionSettings {
-  /** The two runs' wrk durations (whole seconds: wrk's `-d`); the long one must be longer. */
-  readonly shortSeconds: number;
-  readonly longSeconds: number;
-  /** wrk's keep-alive connections: a few are enough for a process that runs some 50 times slower under callgrind. */
+  /** The two runs' request counts; the long one must be larger. */
+  readonly shortRequests: number;
+  readonly longRequests: number;
+  /** The client's keep-alive connections: a few are enough for a process that runs some 50 times slower under callgrind. */
   readonly connections: number;
 }
 
@@ -146,19 +147,63 @@ async function whileRunning<T>(
   }
 }
 
-/** One run of `p` under callgrind while wrk sends `headers` for `seconds`. */
+/**
+ * Sends `count` GETs with `headers` to `url` over `connections` keep-alive connections, each request after
+ * the previous one on its connection. A request that fails (socket error, answer outside 2xx/3xx) counts as
+ * failed; the run goes on.
+ */
+export async function sendRequests(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  count: number,
+  connections: number,
+): Promise<{ requests: number; failed: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  let next = 0;
+  let failed = 0;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const req = http.get(url, { agent, headers, timeout: 60_000 }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status >= 400) failed++;
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', () => {
+        failed++;
+        resolve();
+      });
+    });
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      await one();
+    }
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(connections, count) }, worker),
+    );
+  } finally {
+    agent.destroy();
+  }
+  return { requests: count, failed };
+}
+
+/** One run of `p` under callgrind while `count` requests with `headers` are sent to it. */
 export async function callgrindRun(
   valgrind: string,
   p: CountedProcess,
   headers: Readonly<Record<string, string>>,
-  seconds: number,
+  count: number,
   connections: number,
   dir: string,
   signal: AbortSignal,
 ): Promise<CallgrindRun> {
-  const out = path.join(dir, `callgrind-${p.name}-${seconds}s.out`);
-  const scriptFile = path.join(dir, 'done.lua');
-  await writeFile(scriptFile, WRK_DONE_SCRIPT);
+  const out = path.join(dir, `callgrind-${p.name}-${count}.out`);
   const callgrind = [
     valgrind,
     '--tool=callgrind',
@@ -166,14 +211,8 @@ export async function callgrindRun(
     // Totals only: per-line costs would make the file larger and slower to write.
     '--dump-line=no',
   ];
-  const figures = await whileRunning(p, callgrind, signal, () =>
-    runWrk(
-      urlOf(p),
-      headers,
-      { threads: 1, connections, durationSeconds: seconds },
-      { scriptFile },
-      signal,
-    ),
+  const sent = await whileRunning(p, callgrind, signal, () =>
+    sendRequests(urlOf(p), headers, count, connections),
   );
   signal.throwIfAborted();
   let text: string;
@@ -182,12 +221,7 @@ export async function callgrindRun(
   } catch {
     throw new Error(`${p.name}: callgrind wrote no counts to ${out}`);
   }
-  return {
-    seconds,
-    requests: figures.requests,
-    failed: figures.failed,
-    instructions: parseCallgrindOutput(text),
-  };
+  return { ...sent, instructions: parseCallgrindOutput(text) };
 }
 
 /**
@@ -206,18 +240,18 @@ export async function countPath(
   const headers = await whileRunning(p, [], signal, () =>
     pinnedHeaders(urlOf(p), pinTo),
   );
-  const run = (seconds: number) =>
+  const run = (count: number) =>
     callgrindRun(
       valgrind,
       p,
       headers,
-      seconds,
+      count,
       settings.connections,
       dir,
       signal,
     );
-  const short = await run(settings.shortSeconds);
-  const long = await run(settings.longSeconds);
+  const short = await run(settings.shortRequests);
+  const long = await run(settings.longRequests);
   return {
     path: pathName,
     short,
@@ -320,8 +354,8 @@ export async function measureInstructions(
 ): Promise<InstructionsResult> {
   const figure = {
     connections: settings.connections,
-    shortSeconds: settings.shortSeconds,
-    longSeconds: settings.longSeconds,
+    shortRequests: settings.shortRequests,
+    longRequests: settings.longRequests,
   };
   const valgrind = findValgrind();
   if (!valgrind) {
@@ -383,7 +417,7 @@ export async function measureInstructions(
       const p = processes.find(([n]) => n === name)?.[1];
       if (!p) continue;
       progress(
-        `instructions: ${name} under callgrind (wrk, ${settings.connections} connections, ${settings.shortSeconds} s and ${settings.longSeconds} s)`,
+        `instructions: ${name} under callgrind (${settings.shortRequests} and ${settings.longRequests} requests over ${settings.connections} connections)`,
       );
       rows.push(
         await countPath(valgrind, name, p, pinTo, settings, dir, signal),

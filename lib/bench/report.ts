@@ -295,8 +295,8 @@ function instructionsValues(i: InstructionsResult): TemplateValues {
     instructionsMeasured: i.rows.length > 0,
     valgrindVersion: i.valgrind ?? 'unknown',
     instructionsConnections: String(i.connections),
-    instructionsShort: String(i.shortSeconds),
-    instructionsLong: String(i.longSeconds),
+    instructionsShort: i.shortRequests.toLocaleString('en-US'),
+    instructionsLong: i.longRequests.toLocaleString('en-US'),
     instructionsLogs: i.nginxLogs,
     instructionsQuiet: !i.nginxLogs,
     instructionsTable: table(

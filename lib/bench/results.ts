@@ -347,10 +347,9 @@ export const INSTRUCTION_PATHS = [
 ] as const satisfies readonly LoadPath[];
 export type InstructionPath = (typeof INSTRUCTION_PATHS)[number];
 
-/** One process under callgrind while wrk sent to it for `seconds`. */
+/** One process under callgrind while a fixed number of requests was sent to it. */
 export interface CallgrindRun {
-  readonly seconds: number;
-  /** Requests wrk completed, and how many of them failed (socket errors, timeouts, answers outside 2xx/3xx). */
+  /** Requests sent and answered, and how many of them failed (socket errors, answers outside 2xx/3xx). */
   readonly requests: number;
   readonly failed: number;
   /** User-space instructions the process executed from start to exit (callgrind's `Ir`). */
@@ -371,10 +370,10 @@ export interface InstructionsResult {
   readonly valgrind?: string;
   /** Why the figure was not measured (valgrind missing), in one line. */
   readonly skipped?: string;
-  /** wrk's keep-alive connections and the two runs' lengths. */
+  /** The client's keep-alive connections and the two runs' request counts. */
   readonly connections: number;
-  readonly shortSeconds: number;
-  readonly longSeconds: number;
+  readonly shortRequests: number;
+  readonly longRequests: number;
   /** Whether nginx writes an access-log line per request as shipped (the peer then logs too). */
   readonly nginxLogs: boolean;
   readonly rows: readonly InstructionsRow[];

@@ -12,11 +12,7 @@ import { measureDistribution } from './distribution';
 import { measureDrainFigure, type DrainSettings } from './drain';
 import { measureFailover, type FailoverSettings } from './failover';
 import { measureFaults, type FaultSettings } from './faults';
-import {
-  findValgrind,
-  measureInstructions,
-  type InstructionSettings,
-} from './instructions';
+import { measureInstructions, type InstructionSettings } from './instructions';
 import { findWrk } from './load';
 import { describeMachine } from './machine';
 import {
@@ -74,7 +70,7 @@ export const MODES: Record<Mode, ModeSettings> = {
       pairedSeconds: 1,
     },
     // Five processes, each started twice under callgrind: about 45 s.
-    instructions: { shortSeconds: 1, longSeconds: 3, connections: 4 },
+    instructions: { shortRequests: 400, longRequests: 2000, connections: 4 },
     clients: 1000,
     concurrency: 32,
     failover: { sessions: 30, beforeMs: 1000, afterMs: 3000, paceMs: 50 },
@@ -99,7 +95,7 @@ export const MODES: Record<Mode, ModeSettings> = {
       pairedRounds: 15,
       pairedSeconds: 3,
     },
-    instructions: { shortSeconds: 2, longSeconds: 6, connections: 4 },
+    instructions: { shortRequests: 1000, longRequests: 6000, connections: 4 },
     clients: 1000,
     concurrency: 32,
     failover: { sessions: 60, beforeMs: 3000, afterMs: 10_000, paceMs: 20 },
@@ -163,7 +159,7 @@ export async function runBench(
   );
   const wants = (s: Scenario) => plan.scenarios.includes(s);
   // A missing wrk is reported before anything starts, not after the topologies are up.
-  if (wants('overhead') || (wants('instructions') && findValgrind())) findWrk();
+  if (wants('overhead')) findWrk();
   try {
     if (wants('overhead')) pinAwayFromWrk(progress);
     const machine = await describeMachine();

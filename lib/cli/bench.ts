@@ -17,7 +17,7 @@ proxy overhead, instructions per request, balance per strategy, scale-out/scale-
 faults (crash, hang, black hole, return, node loss, reload beside the HAProxy peer), and build figures.
 Writes DIR/BENCHMARKS.md (charts are Mermaid blocks in it). Progress goes to stderr.
 The overhead figure needs wrk (apt-get install wrk; npm run setup installs it); the instructions figure
-also valgrind, and is left out, with a note in the report, without it.
+needs valgrind, and is left out, with a note in the report, without it.
 
 options:
   --quick      short load runs, about 10 minutes on 2 cores (the default)

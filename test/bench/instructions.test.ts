@@ -9,8 +9,11 @@ import {
   nginxPathConfig,
   nginxProcess,
   parseCallgrindOutput,
+  sendRequests,
   VALGRIND_MISSING,
 } from '../../lib/bench/instructions';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { LOAD_GENERATOR_SOURCE } from '../../lib/bench/overhead';
 import { IP_HASH_BALANCING } from '../../lib/nginx/render';
 import type { InstructionsRow } from '../../lib/bench/results';
@@ -193,14 +196,14 @@ describe('without valgrind', () => {
     const notes: string[] = [];
     const result = await measureInstructions(
       pool,
-      { shortSeconds: 1, longSeconds: 3, connections: 4 },
+      { shortRequests: 400, longRequests: 2000, connections: 4 },
       (note) => notes.push(note),
       new AbortController().signal,
     );
     expect(result).toEqual({
       connections: 4,
-      shortSeconds: 1,
-      longSeconds: 3,
+      shortRequests: 400,
+      longRequests: 2000,
       skipped: VALGRIND_MISSING,
       nginxLogs: false,
       rows: [],
@@ -210,7 +213,7 @@ describe('without valgrind', () => {
   });
 });
 
-// A real measurement: one demo backend, nginx under callgrind, wrk. Needs valgrind and wrk (`npm run setup`).
+// A real measurement: one demo backend, nginx under callgrind, a fixed number of requests. Needs valgrind (`npm run setup`).
 const valgrind = findValgrind();
 const skipReason = valgrind
   ? undefined
@@ -266,7 +269,7 @@ maybe('one nginx config counted under callgrind', () => {
       p,
       nginx,
       backend.name,
-      { shortSeconds: 1, longSeconds: 2, connections: 4 },
+      { shortRequests: 200, longRequests: 1000, connections: 4 },
       dir,
       controller.signal,
     );
@@ -276,12 +279,65 @@ maybe('one nginx config counted under callgrind', () => {
     const roundRobin = await count('nginx-round-robin');
     const cookie = await count('nginx-cookie');
     for (const row of [roundRobin, cookie]) {
-      expect(row.long.requests).toBeGreaterThan(row.short.requests);
+      expect([row.short.requests, row.long.requests]).toEqual([200, 1000]);
       expect(row.short.failed + row.long.failed).toBe(0);
       expect(row.perRequest).toBeGreaterThan(0);
     }
     // The cookie strategy's proxy_pass through a variable and its Set-Cookie header cost instructions
     // round-robin does not spend (36,900 against 41,400 in `npm run bench` on Debian 12's nginx 1.22).
     expect(roundRobin.perRequest).toBeLessThan(cookie.perRequest);
+  });
+});
+
+describe('sendRequests', () => {
+  let server: http.Server;
+  let url: string;
+  const seen: (string | undefined)[] = [];
+  let sockets = 0;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      seen.push(req.headers['x-forwarded-for'] as string | undefined);
+      res.statusCode = req.url === '/missing' ? 404 : 200;
+      res.end('ok');
+    });
+    server.on('connection', () => sockets++);
+    await new Promise<void>((resolve) =>
+      server.listen(0, '127.0.0.1', resolve),
+    );
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  test('sends exactly the count, with the headers, over at most the given keep-alive connections', async () => {
+    seen.length = 0;
+    sockets = 0;
+    expect(
+      await sendRequests(
+        `${url}/`,
+        { 'x-forwarded-for': '198.18.1.10' },
+        250,
+        4,
+      ),
+    ).toEqual({ requests: 250, failed: 0 });
+    expect(seen).toHaveLength(250);
+    expect(new Set(seen)).toEqual(new Set(['198.18.1.10']));
+    expect(sockets).toBeLessThanOrEqual(4);
+  });
+
+  test('counts answers outside 2xx/3xx and refused connections as failed, and goes on', async () => {
+    expect(await sendRequests(`${url}/missing`, {}, 10, 2)).toEqual({
+      requests: 10,
+      failed: 10,
+    });
+    const closed = http.createServer();
+    await new Promise<void>((resolve) =>
+      closed.listen(0, '127.0.0.1', resolve),
+    );
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    expect(await sendRequests(`http://127.0.0.1:${port}/`, {}, 3, 2)).toEqual({
+      requests: 3,
+      failed: 3,
+    });
   });
 });

@@ -50,13 +50,11 @@ const pair = (path: LoadPath, base: LoadPath, perRound: number[]) => ({
 const counted = (path: InstructionPath, perRequest: number) => ({
   path,
   short: {
-    seconds: 1,
     requests: 1000,
     failed: 0,
     instructions: 50e6 + 1000 * perRequest,
   },
   long: {
-    seconds: 3,
     requests: 3500,
     failed: 0,
     instructions: 50e6 + 3500 * perRequest,
@@ -137,8 +135,8 @@ const results: BenchResults = {
   instructions: {
     valgrind: '3.19.0',
     connections: 4,
-    shortSeconds: 1,
-    longSeconds: 3,
+    shortRequests: 1000,
+    longRequests: 3500,
     nginxLogs: true,
     rows: [
       counted('haproxy-peer', 44_800),
@@ -576,7 +574,7 @@ describe('renderReport', () => {
     expect(report).toContain("valgrind 3.19.0's callgrind");
     expect(report).toContain('Work in the kernel is not in it');
     expect(report).toContain(
-      '4 keep-alive connections) sends to it, for 1 s and for 3 s',
+      'sends it a fixed number of requests over 4 keep-alive connections: 1,000 and 3,500;',
     );
     expect(report).toContain(', logging each request as nginx does.');
     // 39,500 / 44,800 = 0.88; 39,500 / 35,300 = 1.12.
@@ -597,8 +595,8 @@ describe('renderReport', () => {
       instructions: {
         skipped: VALGRIND_MISSING,
         connections: 4,
-        shortSeconds: 1,
-        longSeconds: 3,
+        shortRequests: 1000,
+        longRequests: 3500,
         nginxLogs: false,
         rows: [],
       },
