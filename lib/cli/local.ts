@@ -6,9 +6,16 @@ import { formatDrainReport } from '../local/drain-report';
 import { formatReport } from '../local/report';
 import { startTopology } from '../local/topology';
 import {
+  COOKIE_SAME_SITE,
+  CookieSameSite,
+  DEFAULT_COOKIE_NAME,
+  isCookieName,
+  isSameSite,
   LB_KINDS,
   LbKind,
   MAX_APP_SERVERS,
+  SAME_SITE_NONE_NEEDS_TLS,
+  SETTING_KEYS,
   STICKY_STRATEGIES,
   StickyStrategy,
 } from '../settings';
@@ -40,6 +47,13 @@ options:
   --app-count N            demo backends app-a, app-b, …, 1-${MAX_APP_SERVERS} (default 2), as -c appCount for the stack
   --keep                   afterwards, leave one topology running (the first strategy) and print its URL
                            and a curl line; Ctrl-C stops it
+  --tls                    with --keep: the topology left running ends TLS at the load-balancer stand-in,
+                           as -c certificateArn does, with a throwaway self-signed certificate (the curl
+                           line trusts it with --cacert); nginx then marks the cookie Secure
+  --cookie-name NAME       with --keep: the routing cookie's name, as -c cookieName (default ${DEFAULT_COOKIE_NAME})
+  --cookie-same-site Lax|Strict|None
+                           with --keep: the routing cookie's SameSite, as -c cookieSameSite (default
+                           Lax); None needs --tls
   -h, --help               show this help
 `;
 
@@ -50,6 +64,10 @@ interface LocalOptions {
   readonly appCount: number;
   readonly keep: boolean;
   readonly drain: readonly string[];
+  /** What the topology `--keep` leaves running renders with. */
+  readonly tls: boolean;
+  readonly cookieName: string;
+  readonly cookieSameSite: CookieSameSite;
 }
 
 function parseOptions(argv: string[]): LocalOptions | 'help' {
@@ -61,6 +79,9 @@ function parseOptions(argv: string[]): LocalOptions | 'help' {
       clients: { type: 'string', default: String(DEFAULT_CLIENTS) },
       'app-count': { type: 'string', default: '2' },
       keep: { type: 'boolean', default: false },
+      tls: { type: 'boolean', default: false },
+      'cookie-name': { type: 'string', default: DEFAULT_COOKIE_NAME },
+      'cookie-same-site': { type: 'string', default: 'Lax' },
       drain: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -92,6 +113,29 @@ function parseOptions(argv: string[]): LocalOptions | 'help' {
     throw new UserError(
       `--app-count must be a whole number from 1 to ${MAX_APP_SERVERS}, got ${JSON.stringify(values['app-count'])}`,
     );
+  const cookieName = values['cookie-name'];
+  if (!isCookieName(cookieName))
+    throw new UserError(
+      `--cookie-name must be ${SETTING_KEYS.cookieName}, got ${JSON.stringify(cookieName)}`,
+    );
+  const cookieSameSite = values['cookie-same-site'];
+  if (!isSameSite(cookieSameSite))
+    throw new UserError(
+      `--cookie-same-site must be ${COOKIE_SAME_SITE.join(', ')}, got ${JSON.stringify(cookieSameSite)}`,
+    );
+  if (cookieSameSite === 'None' && !values.tls)
+    throw new UserError(
+      SAME_SITE_NONE_NEEDS_TLS('--cookie-same-site', '--tls'),
+    );
+  const keepOnly = [
+    values.tls ? '--tls' : undefined,
+    cookieName !== DEFAULT_COOKIE_NAME ? '--cookie-name' : undefined,
+    cookieSameSite !== 'Lax' ? '--cookie-same-site' : undefined,
+  ].filter((flag) => flag !== undefined);
+  if (keepOnly.length > 0 && !values.keep)
+    throw new UserError(
+      `${keepOnly.join(', ')} ${keepOnly.length === 1 ? 'shapes' : 'shape'} the topology --keep leaves running (the comparison runs plain HTTP with the default cookie); add --keep`,
+    );
   return {
     lb: values.lb as LbKind,
     strategies:
@@ -102,6 +146,9 @@ function parseOptions(argv: string[]): LocalOptions | 'help' {
     appCount,
     keep: values.keep,
     drain: values.drain,
+    tls: values.tls,
+    cookieName,
+    cookieSameSite,
   };
 }
 
@@ -151,35 +198,54 @@ function abortOnSignals(): {
 
 /** Serves until `signal` aborts, then stops the topology. */
 async function keepRunning(
-  lb: LbKind,
-  sticky: StickyStrategy,
-  drain: readonly string[],
-  appCount: number,
+  options: LocalOptions,
   signal: AbortSignal,
 ): Promise<void> {
+  const { lb, drain } = options;
+  const sticky = options.strategies[0];
   const topology = await startTopology({
     lb,
     sticky,
     drain,
-    backends: appCount,
+    backends: options.appCount,
+    tls: options.tls ? {} : undefined,
+    cookieName: options.cookieName,
+    cookieSameSite: options.cookieSameSite,
     signal,
   });
-  const client = topology.clientAddress(7, 7);
-  process.stdout.write(
-    [
-      '',
-      `running: lb=${lb} sticky=${sticky}${drain.length > 0 ? ` drain=${drain.join(',')}` : ''} at ${topology.url} (nginx ${topology.nginxUrls.join(', ')})`,
-      `try:     curl -s -c sticky-edge.jar -b sticky-edge.jar --interface ${client} ${topology.url}/`,
-      '         (repeat it: same backend, rising hits; another 127.x --interface is another client)',
-      'Ctrl-C stops it.',
-      '',
-    ].join('\n'),
-  );
-  if (!signal.aborted)
-    await new Promise((resolve) =>
-      signal.addEventListener('abort', resolve, { once: true }),
+  try {
+    // The certificate's PEM file lives in the topology's directory and goes with it.
+    const caFile = topology.certificate?.certFile;
+    const client = topology.clientAddress(7, 7);
+    const settings = [
+      `lb=${lb}`,
+      `sticky=${sticky}`,
+      ...(drain.length > 0 ? [`drain=${drain.join(',')}`] : []),
+      ...(options.tls ? ['tls'] : []),
+      ...(options.cookieName !== DEFAULT_COOKIE_NAME
+        ? [`cookieName=${options.cookieName}`]
+        : []),
+      ...(options.cookieSameSite !== 'Lax'
+        ? [`cookieSameSite=${options.cookieSameSite}`]
+        : []),
+    ];
+    process.stdout.write(
+      [
+        '',
+        `running: ${settings.join(' ')} at ${topology.url} (nginx ${topology.nginxUrls.join(', ')})`,
+        `try:     curl -s ${caFile ? `--cacert ${caFile} ` : ''}-c sticky-edge.jar -b sticky-edge.jar --interface ${client} ${topology.url}/`,
+        '         (repeat it: same backend, rising hits; another 127.x --interface is another client)',
+        'Ctrl-C stops it.',
+        '',
+      ].join('\n'),
     );
-  await topology.stop();
+    if (!signal.aborted)
+      await new Promise((resolve) =>
+        signal.addEventListener('abort', resolve, { once: true }),
+      );
+  } finally {
+    await topology.stop();
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -208,14 +274,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(formatReport(results) + '\n');
     }
     // The drain (none without --drain) stays applied on the topology left running.
-    if (options.keep)
-      await keepRunning(
-        options.lb,
-        options.strategies[0],
-        options.drain,
-        options.appCount,
-        interrupt.signal,
-      );
+    if (options.keep) await keepRunning(options, interrupt.signal);
     return interrupt.exitCode() ?? 0;
   } catch (err) {
     // Interrupted: the run unwinds with errors from the processes it was using; they are not news.

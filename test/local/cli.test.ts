@@ -1,7 +1,9 @@
 /** `sticky-edge local` as a user runs it: flags, the report, and nothing left running afterwards. */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -78,6 +80,20 @@ test.each([
     '--app-count must be a whole number from 1 to 8, got "three"',
   ],
   [['--bogus'], "Unknown option '--bogus'"],
+  [
+    ['--keep', '--cookie-name', 'my-route'],
+    '--cookie-name must be 1-64 letters, digits or underscores',
+  ],
+  [
+    ['--keep', '--cookie-same-site', 'Loose'],
+    '--cookie-same-site must be Lax, Strict, None, got "Loose"',
+  ],
+  [['--keep', '--cookie-same-site', 'None'], '--tls'],
+  [['--tls'], '--tls shapes the topology --keep leaves running'],
+  [
+    ['--cookie-name', 'route', '--cookie-same-site', 'Strict'],
+    '--cookie-name, --cookie-same-site shape the topology --keep leaves running',
+  ],
 ])('local %j fails with one line and exit 2', async (args, message) => {
   const { code, stdout, stderr } = await finish(startCli(args));
   expect(code).toBe(2);
@@ -115,6 +131,9 @@ test('--help documents every flag', async () => {
     '--clients',
     '--app-count',
     '--keep',
+    '--tls',
+    '--cookie-name',
+    '--cookie-same-site',
     '--help',
   ])
     expect(stdout).toContain(flag);
@@ -165,6 +184,63 @@ test('--keep serves until Ctrl-C, then stops everything', async () => {
   child.kill('SIGINT');
   const { code } = await done;
   expect(code).toBe(130);
+  expect(await processesUnder(tempParent)).toBe('');
+  expect(await topologyDirs()).toEqual([]);
+});
+
+test('--keep --tls serves HTTPS with the throwaway certificate the curl line names, and the cookie as asked', async () => {
+  const child = startCli([
+    '--clients',
+    '10',
+    '--sticky',
+    'cookie',
+    '--keep',
+    '--tls',
+    '--cookie-name',
+    'route',
+    '--cookie-same-site',
+    'None',
+  ]);
+  const done = finish(child);
+  const [caFile, url] = await new Promise<[string, string]>((resolve) => {
+    let out = '';
+    child.stdout?.on('data', (chunk) => {
+      out += chunk;
+      const match =
+        /curl -s --cacert (\S+) .*--interface \S+ (https:\/\/\S+)\/\n/.exec(
+          out,
+        );
+      if (match && out.includes('Ctrl-C stops it.'))
+        resolve([match[1], match[2]]);
+    });
+  });
+  expect(caFile.startsWith(tempParent)).toBe(true);
+  const answer = await new Promise<{ status?: number; cookies: string[] }>(
+    (resolve, reject) =>
+      httpsRequest(
+        `${url}/`,
+        { agent: false, ca: readFileSync(caFile) },
+        (res) => {
+          res.resume();
+          resolve({
+            status: res.statusCode,
+            cookies: res.headers['set-cookie'] ?? [],
+          });
+        },
+      )
+        .on('error', reject)
+        .end(),
+  );
+  expect(answer.status).toBe(200);
+  const route = answer.cookies.find((c) => c.startsWith('route='));
+  expect(route).toMatch(/; Secure/);
+  expect(route).toMatch(/; SameSite=None/);
+  child.kill('SIGINT');
+  const { code, stdout } = await done;
+  expect(code).toBe(130);
+  expect(stdout).toMatch(
+    /running: lb=nlb sticky=cookie tls cookieName=route cookieSameSite=None at https:/,
+  );
   expect(await processesUnder(tempParent)).toBe('');
   expect(await topologyDirs()).toEqual([]);
 });
