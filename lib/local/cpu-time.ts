@@ -6,6 +6,7 @@
  * exact where /proc/PID/stat's utime and stime count in clock ticks (10 ms).
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { childPids } from './processes';
 
 /** Nanoseconds on CPU per thread id, at one moment. */
 export type CpuSample = ReadonlyMap<number, number>;
@@ -29,19 +30,6 @@ async function readProc(file: string): Promise<string | undefined> {
 }
 
 /**
- * The processes started by any thread of `pid` (each thread lists its own in `children`), as
- * `pgrep -P` would find them, without starting a process.
- */
-async function childrenOf(pid: number, threads: readonly number[]) {
-  const lists = await Promise.all(
-    threads.map((tid) => readProc(`/proc/${pid}/task/${tid}/children`)),
-  );
-  return lists
-    .flatMap((l) => (l ?? '').split(/\s+/).filter(Boolean))
-    .map(Number);
-}
-
-/**
  * Every thread's CPU time in the process trees under `roots` (the roots, their children, theirs, …).
  * A root or child that has gone is simply not in the sample.
  */
@@ -61,7 +49,7 @@ export async function sampleCpu(roots: readonly number[]): Promise<CpuSample> {
           const ns = Number(times[i]?.split(' ')[0]);
           if (Number.isFinite(ns)) sample.set(tid, ns);
         });
-        return childrenOf(pid, threads);
+        return childPids(pid);
       }),
     );
     level = [...new Set(next.flat())].filter((pid) => !seen.has(pid));

@@ -3,7 +3,8 @@
  * start, an exception, Ctrl-C, the process exiting) none of them outlives its parent. Ctrl-C reaches them
  * through the AbortSignal a run passes down; the `exit` hook below is only the last resort.
  */
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 
 export interface ManagedProcess {
@@ -171,13 +172,24 @@ function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** The processes `pid` started (nginx's workers, HAProxy's worker); none when it has none or is gone. */
-export function childPids(pid: number): Promise<number[]> {
-  return new Promise((resolve) =>
-    execFile('pgrep', ['-P', String(pid)], (err, stdout) =>
-      resolve(err ? [] : stdout.split('\n').filter(Boolean).map(Number)),
+/**
+ * The processes `pid` started (nginx's workers, HAProxy's worker); none when it has none or is gone. Read
+ * from /proc (each thread lists the processes it started in `children`), as `pgrep -P` would find them,
+ * without starting a process.
+ */
+export async function childPids(pid: number): Promise<number[]> {
+  let threads: string[];
+  try {
+    threads = await readdir(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const lists = await Promise.all(
+    threads.map((tid) =>
+      readFile(`/proc/${pid}/task/${tid}/children`, 'utf8').catch(() => ''),
     ),
   );
+  return lists.flatMap((l) => l.split(/\s+/).filter(Boolean)).map(Number);
 }
 
 /**
