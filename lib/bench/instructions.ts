@@ -14,22 +14,15 @@
  */
 import { execFile } from 'node:child_process';
 import * as http from 'node:http';
-import {
-  chmod,
-  mkdir,
-  mkdtemp,
-  readFile,
-  rm,
-  writeFile,
-} from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { allocateBlock, freePorts, releaseBlock } from '../local/addresses';
 import { findHaproxy } from '../local/binaries';
 import { nodeRenderOptions } from '../local/node-config';
+import { writeNodeConfig } from '../local/nginx-node';
 import { spawnManaged, waitUntilListening } from '../local/processes';
-import { findNginx, runNginx } from '../nginx/nginx-binary';
-import { nginxConf } from '../nginx/nginx-options';
+import { findNginx } from '../nginx/nginx-binary';
 import { renderEdgeConfig } from '../nginx/render';
 import type { BackendSpec } from '../nginx/render-options';
 import { findExecutable } from '../os/find-executable';
@@ -301,7 +294,7 @@ export function nginxPathConfig(
 
 /**
  * nginx in the foreground as one process (`master_process off`: the process is the worker), running
- * `http` inside the shipped main config with one worker. Checked with `nginx -t` first.
+ * `http` inside the shipped main config with one worker, written and checked as a topology's node is.
  */
 export async function nginxProcess(
   name: string,
@@ -309,28 +302,23 @@ export async function nginxProcess(
   listen: { host: string; port: number },
   http: string,
 ): Promise<CountedProcess & { readonly config: string }> {
-  await mkdir(path.join(dir, 'tmp'), { recursive: true });
-  // Workers started by root run as nobody, who must be able to enter the directory (as in nginx-node.ts).
-  await chmod(dir, 0o755);
-  await chmod(path.join(dir, 'tmp'), 0o777);
-  const config = nginxConf(http, {
-    kind: 'local',
-    dir,
+  const { file, text: config } = await writeNodeConfig(dir, http, {
     workerProcesses: 1,
     bufferAccessLog: true,
   });
-  const file = path.join(dir, 'nginx.conf');
-  await writeFile(file, config);
-  const base = ['-p', dir, '-c', file, '-e', 'stderr'];
-  const checked = await runNginx(['-t', '-q', ...base]);
-  if (checked.code !== 0)
-    throw new Error(
-      `nginx -t rejected ${file}: ${checked.stderr.split('\n')[0]}`,
-    );
   return {
     name,
     command: findNginx(),
-    args: [...base, '-g', 'daemon off; master_process off;'],
+    args: [
+      '-p',
+      dir,
+      '-c',
+      file,
+      '-e',
+      'stderr',
+      '-g',
+      'daemon off; master_process off;',
+    ],
     ...listen,
     config,
   };

@@ -37,6 +37,26 @@ export interface NodeProcessOptions {
   readonly bufferAccessLog: boolean;
 }
 
+/**
+ * Makes `dir` a node's prefix (its temp directory, and the permissions nginx's workers need) and writes `http`
+ * inside the main config to `dir/nginx.conf`, checked with `nginx -t`. Returns the file and its text.
+ */
+export async function writeNodeConfig(
+  dir: string,
+  http: string,
+  processOptions: NodeProcessOptions,
+): Promise<{ readonly file: string; readonly text: string }> {
+  await mkdir(path.join(dir, 'tmp'), { recursive: true });
+  // nginx started as root runs its workers as nobody, who must be able to enter the node's directory.
+  await chmod(dir, 0o755);
+  await chmod(path.join(dir, 'tmp'), 0o777);
+  const file = path.join(dir, 'nginx.conf');
+  const text = nginxConf(http, { kind: 'local', dir, ...processOptions });
+  await writeFile(file, text);
+  await checkConfig(dir, file);
+  return { file, text };
+}
+
 export async function startNginxNode(
   dir: string,
   host: string,
@@ -48,16 +68,10 @@ export async function startNginxNode(
   const nginx = findNginx();
   // After an abort the topology removes its directory: a node must not create it again.
   signal?.throwIfAborted();
-  await mkdir(path.join(dir, 'tmp'), { recursive: true });
-  // nginx started as root runs its workers as nobody, who must be able to enter the node's directory.
-  await chmod(dir, 0o755);
-  await chmod(path.join(dir, 'tmp'), 0o777);
-  const confFile = path.join(dir, 'nginx.conf');
+  const { file: confFile } = await writeNodeConfig(dir, http, processOptions);
   const accessLog = path.join(dir, 'access.log');
   const mainConfig = (httpConfig: string) =>
     nginxConf(httpConfig, { kind: 'local', dir, ...processOptions });
-  await writeFile(confFile, mainConfig(http));
-  await checkConfig(dir, confFile);
   signal?.throwIfAborted();
   // -e stderr: what nginx says before it has opened the config's error_log (e.g. why it cannot start) ends up in
   // the error this module throws, and nginx never touches the compiled-in log path.
