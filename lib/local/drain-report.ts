@@ -1,5 +1,6 @@
 /** The `sticky-edge local --drain` report: one row per strategy, what the drain did during the roll and after it. */
 import type { DrainPhase, DrainResult } from './drain';
+import { textTable } from '../os/text-table';
 
 /** What is wrong with a drain run, in a few words; `ok` when nothing is. */
 export function drainVerdict(r: DrainResult): string {
@@ -50,18 +51,9 @@ export function formatDrainReport(results: readonly DrainResult[]): string {
       drainVerdict(r),
     ];
   });
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((row) => row[i].length)),
-  );
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-      .join('  ');
   const drained = results[0]?.drained.join(', ') ?? '';
   return [
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
+    ...textTable(header, rows),
     '',
     `Drained: ${drained}. on drained: clients whose session was on it before the drain.`,
     'roll: while the first nginx node runs the drained config and the second the old one (a deploy rolls them one at a time);',

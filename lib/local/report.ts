@@ -1,5 +1,6 @@
 /** The `sticky-edge local` report: one row per configuration, the seed's failure next to the fix. */
 import type { ScenarioResult } from './demo';
+import { textTable } from '../os/text-table';
 
 const percent = (share: number | undefined) =>
   share === undefined ? '-' : `${Math.round(share * 100)}%`;
@@ -50,18 +51,9 @@ export function formatReport(results: readonly ScenarioResult[]): string {
       verdict(r),
     ];
   });
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((row) => row[i].length)),
-  );
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-      .join('  ');
   const clients = results[0]?.summary.clients ?? 0;
   return [
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
+    ...textTable(header, rows),
     '',
     `${clients} clients (one in ten behind one carrier NAT /24, one in ten forging X-Forwarded-For and X-Real-IP).`,
     `${backends.join(', ')}: share of clients per backend. stayed: clients answered by one backend every time.`,

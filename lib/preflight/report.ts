@@ -1,5 +1,6 @@
 /** The preflight report as a table: one row per check, with what to do when it fails. */
 import type { PreflightReport } from './run';
+import { textTable } from '../os/text-table';
 
 export function formatReport(report: PreflightReport): string {
   const header = ['check', 'status', 'detail', 'what to do'];
@@ -9,23 +10,11 @@ export function formatReport(report: PreflightReport): string {
     r.detail,
     r.action,
   ]);
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((row) => row[i].length)),
-  );
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) =>
-        i === cells.length - 1 ? cell : cell.padEnd(widths[i]),
-      )
-      .join('  ')
-      .trimEnd();
   const failed = report.results.filter((r) => r.status === 'FAIL').length;
   return [
     `preflight stage ${report.stage} in ${report.region}${report.account === undefined ? '' : `, account ${report.account}`}`,
     '',
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
+    ...textTable(header, rows),
     '',
     failed === 0
       ? 'result: PASS (a deploy would pass these checks)'
