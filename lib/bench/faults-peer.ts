@@ -12,7 +12,7 @@ import { findHaproxy } from '../local/binaries';
 import {
   killWithChildren,
   spawnManaged,
-  waitUntilListening,
+  listeningOrStopped,
 } from '../local/processes';
 import { HEALTH_PATH } from '../nginx/render';
 import type { ManagedProcess } from '../local/processes';
@@ -147,12 +147,7 @@ export async function startPeerNode(
   const separator = config.listen.lastIndexOf(':');
   const host = config.listen.slice(0, separator);
   const port = Number(config.listen.slice(separator + 1));
-  try {
-    await waitUntilListening(master, host, port, 10_000);
-  } catch (err) {
-    await master.stop();
-    throw err;
-  }
+  await listeningOrStopped(master, host, port, 10_000);
   return {
     host,
     port,

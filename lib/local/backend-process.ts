@@ -28,6 +28,24 @@ export async function writeBackendBundle(dir: string): Promise<string> {
   return file;
 }
 
+/** The demo backend's command line after `node`: its bundle, name, listen address and trusted proxy. */
+export function backendArgs(
+  bundle: string,
+  name: string,
+  listen: string,
+  trustProxy: string,
+): string[] {
+  return [
+    bundle,
+    '--name',
+    name,
+    '--listen',
+    listen,
+    '--trust-proxy',
+    trustProxy,
+  ];
+}
+
 export async function startBackendProcess(
   bundle: string,
   name: string,
@@ -36,15 +54,7 @@ export async function startBackendProcess(
   trustProxy: string,
   signal?: AbortSignal,
 ): Promise<BackendProcess> {
-  const args = [
-    bundle,
-    '--name',
-    name,
-    '--listen',
-    `${host}:${port}`,
-    '--trust-proxy',
-    trustProxy,
-  ];
+  const args = backendArgs(bundle, name, `${host}:${port}`, trustProxy);
   const managed: ManagedProcess = spawnManaged(
     `backend ${name}`,
     process.execPath,

@@ -14,6 +14,7 @@ import {
   Namespace,
   undropTcp,
 } from './netns';
+import { backendArgs } from './backend-process';
 
 export interface FaultyBackend {
   readonly name: string;
@@ -71,15 +72,7 @@ export async function startFaultyBackend(
       : place.kind === 'loopback'
         ? place.nat
         : '';
-    const args = [
-      bundle,
-      '--name',
-      name,
-      '--listen',
-      `${host}:${port}`,
-      '--trust-proxy',
-      trust,
-    ];
+    const args = backendArgs(bundle, name, `${host}:${port}`, trust);
     const [command, argv] = ns
       ? inNamespace(ns, process.execPath, args)
       : [process.execPath, args];

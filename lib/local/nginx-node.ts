@@ -11,7 +11,7 @@ import {
   killWithChildren,
   ManagedProcess,
   spawnManaged,
-  waitUntilListening,
+  listeningOrStopped,
 } from './processes';
 
 export interface NginxNode {
@@ -77,12 +77,7 @@ export async function startNginxNode(
   // the error this module throws, and nginx never touches the compiled-in log path.
   const args = ['-p', dir, '-c', confFile, '-e', 'stderr', '-g', 'daemon off;'];
   const master = spawnManaged(`nginx ${host}:${port}`, nginx, args, signal);
-  try {
-    await waitUntilListening(master, host, port, 10_000);
-  } catch (err) {
-    await master.stop();
-    throw err;
-  }
+  await listeningOrStopped(master, host, port, 10_000);
   return {
     host,
     port,

@@ -161,6 +161,21 @@ export async function waitUntilListening(
   }
 }
 
+/** `waitUntilListening`, and when the process does not come up, it is stopped before the error is rethrown. */
+export async function listeningOrStopped(
+  managed: ManagedProcess,
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<void> {
+  try {
+    await waitUntilListening(managed, host, port, timeoutMs);
+  } catch (err) {
+    await managed.stop();
+    throw err;
+  }
+}
+
 function accepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
