@@ -2,6 +2,7 @@
 import { renderReport } from '../../lib/bench/report';
 import type { BenchResults, DrainRow } from '../../lib/bench/results';
 import { checkTargets } from '../../lib/bench/targets';
+import { TEST_MACHINE } from './machine-fixture';
 
 const row = (overrides: Partial<DrainRow>): DrainRow => ({
   strategy: 'cookie',
@@ -28,17 +29,7 @@ const results = (drain: DrainRow[]): BenchResults => ({
   mode: 'quick',
   command: 'npm run bench -- --only drain',
   scenarios: ['drain'],
-  machine: {
-    cpuModel: 'Test CPU',
-    cores: 2,
-    memoryGiB: 4,
-    os: 'Debian GNU/Linux 12',
-    node: 'v20.0.0',
-    nginx: '1.22.1',
-    haproxy: '2.6.12',
-    wrk: '4.1.0',
-    loadAverageAtStart: 0.5,
-  },
+  machine: TEST_MACHINE,
   wallSeconds: 60,
   drain,
 });

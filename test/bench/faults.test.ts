@@ -23,6 +23,7 @@ import { faultsTable, renderReport } from '../../lib/bench/report';
 import type { BenchResults, FaultRow } from '../../lib/bench/results';
 import { checkTargets } from '../../lib/bench/targets';
 import { findHaproxy } from '../../lib/local/binaries';
+import { TEST_MACHINE } from './machine-fixture';
 
 const T = 1_000_000;
 
@@ -383,17 +384,7 @@ const results: BenchResults = {
   mode: 'quick',
   command: 'npm run bench -- --only faults',
   scenarios: ['faults'],
-  machine: {
-    cpuModel: 'Test CPU',
-    cores: 2,
-    memoryGiB: 4,
-    os: 'Debian GNU/Linux 12',
-    node: 'v20.0.0',
-    nginx: '1.22.1',
-    haproxy: '2.6.12',
-    wrk: '4.1.0',
-    loadAverageAtStart: 0.5,
-  },
+  machine: TEST_MACHINE,
   wallSeconds: 170,
   faults: {
     sessions: 40,
