@@ -8,6 +8,7 @@ import {
   trafficUntil,
   type Timed,
 } from '../../lib/local/fault-traffic';
+import { childPids } from '../../lib/local/processes';
 import type { Topology } from '../../lib/local/topology-contract';
 import type { StickyStrategy } from '../../lib/settings';
 
@@ -100,7 +101,9 @@ export async function expectRoutedAroundAndBack(
   );
   // "is up" is logged before the agent rewrites and reloads; the reload is logged after nginx took the signal.
   await agentsSay(topology, /nginx reloaded; down: none/, 2_000);
-  // Old workers finish what they hold; a request already on its way to one still sees the old config.
+  // Old workers finish what they hold; a request already on its way to one still sees the old config. On a
+  // busy machine they can take longer than a fixed pause: wait until every node is down to its one worker.
+  await oneWorkerEach(topology);
   await new Promise((r) => setTimeout(r, 300));
   const back = await oneRound(topology.url, clients);
   expect(back.filter((r) => r.error)).toEqual([]);
@@ -121,4 +124,18 @@ export async function expectRoutedAroundAndBack(
     expect(after).toEqual(before);
   }
   return { moved: onHung.length };
+}
+
+/** Resolves once every nginx node of `topology` (one worker each, the topology's default) has no old worker left. */
+async function oneWorkerEach(topology: Topology, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await Promise.all(topology.nginxPids.map(childPids));
+    if (counts.every((workers) => workers.length <= 1)) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `old nginx workers still running ${timeoutMs} ms after the reload`,
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
