@@ -12,17 +12,30 @@ export function bundleBackend(): string {
   return cached;
 }
 
+/** Where a bundle runs, when not on the instances' Node.js. */
+export interface BundleTarget {
+  /** esbuild's target. @default 'node18', the oldest Node.js the instances run */
+  readonly target?: string;
+  /** Modules left to the runtime, not bundled (esbuild's `external`, `*` wildcards allowed). @default none */
+  readonly external?: readonly string[];
+}
+
 /**
- * One TypeScript entry point and what it imports as a single minified CommonJS script for the Node.js the
- * instances run (the demo backend, the health agent): small enough to inline in user data.
+ * One TypeScript entry point and what it imports as a single minified CommonJS script, for the Node.js the
+ * instances run (the demo backend, the health agent: small enough to inline in user data) or, with `to`,
+ * for another runtime (the post-deploy Lambda).
  */
-export function bundleNodeScript(entryPoint: string): string {
+export function bundleNodeScript(
+  entryPoint: string,
+  to: BundleTarget = {},
+): string {
   const result = buildSync({
     entryPoints: [entryPoint],
     bundle: true,
     minify: true,
     platform: 'node',
-    target: 'node18',
+    target: to.target ?? 'node18',
+    external: [...(to.external ?? [])],
     format: 'cjs',
     sourcemap: false,
     legalComments: 'none',

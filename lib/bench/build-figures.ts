@@ -13,7 +13,7 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { build } from 'esbuild';
+import { bundleVerifyLambda } from '../verify/bundle';
 import type { BuildResult } from './results';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -25,7 +25,6 @@ const bin = (name: string) =>
  * figure is every other jest test file (pure logic, CDK templates, single nginx or backend processes).
  */
 const STARTS_A_TOPOLOGY = /local\/topology'|startTopology/;
-export const LAMBDA_ENTRY = 'lambda/verify/index.ts';
 
 function killGroup(child: ChildProcess): void {
   try {
@@ -177,23 +176,9 @@ export async function emptySynth(signal: AbortSignal): Promise<Timing> {
   }
 }
 
-/** Bundled as DeployCheck's NodejsFunction bundles it (Node 24 runtime, CJS, minified, the AWS SDK left to the runtime). */
+/** The post-deploy Lambda's bundle, exactly as DeployCheck stages it. */
 export async function lambdaBundleBytes(): Promise<number> {
-  const result = await build({
-    entryPoints: [path.join(REPO_ROOT, LAMBDA_ENTRY)],
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'cjs',
-    external: ['@aws-sdk/*'],
-    write: false,
-    logLevel: 'silent',
-  });
-  return result.outputFiles.reduce(
-    (sum, file) => sum + file.contents.byteLength,
-    0,
-  );
+  return Buffer.byteLength(bundleVerifyLambda());
 }
 
 /** jest's test files, split into those that start a local topology and the rest. */

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
+  AssetHashType,
   CfnOutput,
   CfnParameter,
   CfnResource,
   Duration,
   Fn,
+  DockerImage,
   Lazy,
   RemovalPolicy,
   Stack,
@@ -15,7 +18,6 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import { Construct, IConstruct } from 'constructs';
@@ -25,6 +27,7 @@ import {
 } from '../verify/lambda-environment';
 import { DEFAULT_COOKIE_NAME, type StickyStrategy } from '../settings';
 import { LIMITS } from '../verify';
+import { bundleVerifyLambda, VERIFY_LAMBDA_ENTRY } from '../verify/bundle';
 
 /** An app server the check calls directly, skipping nginx, to prove it is up. */
 export interface DeployCheckBackend {
@@ -201,7 +204,7 @@ function timeoutFor(readyWithin: Duration, props: DeployCheckProps): Duration {
  * that the backends see some public address.
  */
 export class DeployCheck extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   readonly securityGroup: ec2.SecurityGroup;
   readonly trigger: Trigger;
   /** Kept after the stack is deleted or rolled back, with the last reports. */
@@ -233,13 +236,13 @@ export class DeployCheck extends Construct {
       // A failed first deploy rolls back by deleting the stack's resources: the report must survive it.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.function = new NodejsFunction(this, 'Function', {
+    this.function = new lambda.Function(this, 'Function', {
       description:
         props.ownBackends === true
           ? 'sticky-edge post-deploy check: every own backend and stickiness through the load balancer'
           : 'sticky-edge post-deploy check: stickiness and the real client address through the load balancer',
-      entry: path.join(__dirname, '../../lambda/verify/index.ts'),
-      handler: 'handler',
+      code: verifyLambdaCode(),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
@@ -294,13 +297,6 @@ export class DeployCheck extends Construct {
         // custom-resource-handlers/dist/triggers/lambda: only Delete is skipped). Putting the values on the
         // trigger alone would re-run the old version, with the old addresses in its environment.
         description: deployInputs,
-      },
-      bundling: {
-        minify: true,
-        format: OutputFormat.CJS,
-        // The runtime ships the AWS SDK v3; bundling it would only add megabytes.
-        externalModules: ['@aws-sdk/*'],
-        forceDockerBundling: false,
       },
     });
     this.function.addToRolePolicy(
@@ -485,11 +481,35 @@ function egressOnlyGroup(
   return group;
 }
 
+/**
+ * The verifier's Lambda bundle, staged by CDK's asset bundling with a local bundler: esbuild's API, in
+ * process. NodejsFunction would bundle the same file with the same esbuild, but it runs the project's esbuild
+ * through `npx --no-install`, which costs this machine 0.6–0.9 s of npm start-up on every synth, test synth
+ * and deploy (aws-cdk-lib 2.276, aws-lambda-nodejs/lib/package-manager.js), for the 30 ms esbuild needs.
+ */
+function verifyLambdaCode(): lambda.Code {
+  return lambda.Code.fromAsset(path.dirname(VERIFY_LAMBDA_ENTRY), {
+    // The bundle's hash names the asset, so a change to anything the Lambda imports deploys a new one.
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // CDK's bundling options require an image for when local bundling declines; this one never declines
+      // (esbuild is a dependency of the app), so no image is ever pulled.
+      image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs24.x'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          writeFileSync(path.join(outputDir, 'index.js'), bundleVerifyLambda());
+          return true;
+        },
+      },
+    },
+  });
+}
+
 function acknowledgeFindings(
-  fn: NodejsFunction,
+  fn: lambda.Function,
   props: DeployCheckProps,
 ): void {
-  // NodejsFunction creates a role when given none.
+  // lambda.Function creates a role when given none.
   const role = fn.role!;
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',

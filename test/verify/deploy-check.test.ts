@@ -3,6 +3,7 @@
  * servers and the listener, a function on an explicit current runtime in the edge VPC's private subnets,
  * an IAM policy with the one describe call, and a security group that only lets the function out.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
@@ -14,6 +15,7 @@ import {
   DeployCheckProps,
 } from '../../lib/constructs/deploy-check';
 import type { AppServer } from '../../lib/constructs/external-apps';
+import { VERIFY_LAMBDA_TARGET } from '../../lib/verify/bundle';
 import { Synthesized, synthesize } from '../cdk/synth';
 
 const CERT =
@@ -268,6 +270,26 @@ test('the bundle is minified, leaves the AWS SDK to the runtime and holds the ve
   expect(text).toContain('sticky_edge_route');
   expect(text.split('\n').length).toBeLessThan(20);
   expect(statSync(bundle).size).toBeLessThan(100 * 1024);
+  // What the function's Handler names, index.handler, is there: the staged file loads in plain Node.js, with
+  // the AWS SDK from this repo's node_modules standing in for the runtime's, and exports it.
+  const exported = execFileSync(
+    process.execPath,
+    [
+      '-e',
+      `process.stdout.write(typeof require(${JSON.stringify(bundle)}).handler)`,
+    ],
+    {
+      env: {
+        ...process.env,
+        NODE_PATH: path.resolve(__dirname, '../../node_modules'),
+      },
+    },
+  );
+  expect(exported.toString()).toBe('function');
+  // Built for the runtime the function runs on.
+  expect(`nodejs${VERIFY_LAMBDA_TARGET.replace(/^node/, '')}.x`).toBe(
+    fn.Properties.Runtime,
+  );
 });
 
 /** The check function's environment, the trigger's HandlerArn (the version) and that version's description. */
