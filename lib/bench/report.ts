@@ -29,7 +29,12 @@ import {
   shares,
   worstDeviationFromIdeal,
 } from './statistics';
-import { CEILING_MARGIN, checkTargets, PROXIED_PATHS } from './targets';
+import {
+  CEILING_MARGIN,
+  checkTargets,
+  PROXIED_PATHS,
+  synthRatioOf,
+} from './targets';
 import { fillTemplate, type TemplateValues } from './template';
 
 export const TEMPLATE_FILE = path.join(__dirname, 'report.template.md');
@@ -548,6 +553,7 @@ export function faultsTable(rows: readonly FaultRow[]): string {
 }
 
 function buildTable(b: BuildResult): string {
+  const synth = synthRatioOf(b);
   const value = (x: number | undefined, text: (x: number) => string) =>
     x === undefined ? 'not measured' : text(x);
   const seconds = (s: number) => `${s.toFixed(1)} s`;
@@ -557,7 +563,7 @@ function buildTable(b: BuildResult): string {
       [
         '`cdk synth` of the whole app',
         value(b.synthSeconds, seconds),
-        '`npx cdk synth --quiet` into a temporary directory, wall time',
+        '`npx cdk synth --quiet` into a temporary directory, wall time (the median over the pairs)',
       ],
       [
         '`cdk synth` of an empty app',
@@ -566,10 +572,12 @@ function buildTable(b: BuildResult): string {
       ],
       [
         'whole app ÷ empty app',
-        b.synthSeconds !== undefined && b.emptySynthSeconds !== undefined
-          ? times(ratio(b.synthSeconds, b.emptySynthSeconds))
-          : 'not measured',
-        'what the app itself adds to CDK’s own start-up and synthesis',
+        synth === undefined
+          ? 'not measured'
+          : synth.pairs === 1
+            ? times(synth.median)
+            : `${times(synth.median)} (${times(synth.min)}–${times(synth.max)})`,
+        'what the app itself adds to CDK’s own start-up and synthesis: the median of the pairs’ ratios, each pair an empty synth then a whole one, back to back',
       ],
       [
         'unit tests (everything but the behaviour tests)',
@@ -582,7 +590,7 @@ function buildTable(b: BuildResult): string {
           b.lambdaBundleBytes,
           (n) => `${(n / 1000).toFixed(1)} KB (${n} bytes)`,
         ),
-        'esbuild bundle of `lambda/verify/index.ts` as the NodejsFunction builds it (minified, `@aws-sdk/*` external)',
+        'esbuild bundle of `lambda/verify/index.ts` as DeployCheck stages it (minified, `@aws-sdk/*` external)',
       ],
     ],
   );

@@ -326,9 +326,15 @@ export interface DrainRow {
 }
 
 export interface BuildResult {
+  /** `cdk synth` of the whole app: the median over the synth pairs. */
   readonly synthSeconds?: number;
-  /** `cdk synth` of an empty `cdk init`-style app (one empty stack), timed in the same run. */
+  /** `cdk synth` of an empty `cdk init`-style app (one empty stack), timed in the same run: the median. */
   readonly emptySynthSeconds?: number;
+  /**
+   * Each pair's whole-app synth over the empty app's, the two run back to back so they share the machine's
+   * load of that moment. Their median is the synth ratio the target reads.
+   */
+  readonly synthRatios?: readonly number[];
   readonly unitTestSeconds?: number;
   /** What the unit-test time measures, e.g. the jest command. */
   readonly unitTestCommand: string;

@@ -620,6 +620,24 @@ describe('renderReport', () => {
     expect(noPeer).toContain('| 39,500 | n/a | n/a | 1,000 / 3,500 | 0 |');
   });
 
+  test('the synth ratio is the median of the pairs’ ratios, not the ratio of the medians', () => {
+    const paired = renderReport({
+      ...results,
+      build: {
+        ...(results.build as NonNullable<BenchResults['build']>),
+        // One pair slowed by the machine: its ratio is high, the other two pairs' are under the bound.
+        synthRatios: [1.9, 1.4, 1.45],
+      },
+    });
+    expect(
+      verdictOf(paired, "cdk synth of the whole app ≤ 1.5× an empty app's"),
+    ).toBe('met');
+    expect(paired).toContain(
+      '| 9.5 s vs 5.0 s (×1.45, median of 3 pairs, 1.40–1.90) |',
+    );
+    expect(paired).toContain('| 1.45× (1.40×–1.90×) |');
+  });
+
   test('a build step that failed is reported as not measured with its reason', () => {
     const failed = renderReport({
       ...results,
