@@ -279,6 +279,8 @@ test('the bundle is minified, leaves the AWS SDK to the runtime and holds the ve
       `process.stdout.write(typeof require(${JSON.stringify(bundle)}).handler)`,
     ],
     {
+      // Its stderr is kept for a failure's message: the SDK warns about Node.js versions on load.
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
         NODE_PATH: path.resolve(__dirname, '../../node_modules'),
