@@ -8,5 +8,8 @@ module.exports = {
   transform: {
     '^.+\\.tsx?$': ['@swc/jest'],
   },
-  setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
+  setupFilesAfterEnv: [
+    'aws-cdk-lib/testhelpers/jest-autoclean',
+    '<rootDir>/test/esbuild-teardown.ts',
+  ],
 };
