@@ -143,6 +143,19 @@ export function binomialHalfCdf(k: number, n: number): number {
   return sum;
 }
 
+/**
+ * How often a perfect hash misses a balance bound by chance alone: `keys` equally weighted keys (addresses)
+ * each land on one of two backends with even odds, so one backend's count is Binomial(keys, ½), and its share
+ * is more than `tolerance` (relative) off ½ when the count is below keys·(1 − tolerance)/2 or, as often by
+ * symmetry, above keys·(1 + tolerance)/2. With few keys (a carrier NAT's 64 addresses) that is common.
+ */
+export function perfectHashMissChance(keys: number, tolerance: number): number {
+  const low = (keys * (1 - tolerance)) / 2;
+  // The largest count strictly below the bound.
+  const below = Number.isInteger(low) ? low - 1 : Math.floor(low);
+  return below < 0 ? 0 : 2 * binomialHalfCdf(below, keys);
+}
+
 /** A median with a confidence interval for it, from some rounds' values. */
 export interface MedianInterval {
   readonly median: number;

@@ -620,6 +620,31 @@ describe('renderReport', () => {
     expect(noPeer).toContain('| 39,500 | n/a | n/a | 1,000 / 3,500 | 0 |');
   });
 
+  test('balance of hash on the carrier NAT says how often a perfect hash of its addresses misses the bound', () => {
+    const carrier = renderReport({
+      ...results,
+      balance: [
+        ...(results.balance ?? []),
+        {
+          strategy: 'hash',
+          mix: 'carrier-nat',
+          clients: 1000,
+          backends: ['app-a', 'app-b'],
+          counts: [437, 563],
+          failed: 0,
+        },
+      ],
+    });
+    expect(
+      verdictOf(carrier, 'balance hash on carrier NAT within 10 % of ideal'),
+    ).toBe('**missed**');
+    expect(carrier).toContain(
+      '| worst backend 12.6 % off 50.0 % (64 client addresses: a perfect hash of that many is more than 10 % off in 38 % of runs) |',
+    );
+    // 1,000 distinct addresses make a chance miss rare: no such note.
+    expect(carrier).toContain('| worst backend 1.0 % off 50.0 % |');
+  });
+
   test('the synth ratio is the median of the pairs’ ratios, not the ratio of the medians', () => {
     const paired = renderReport({
       ...results,

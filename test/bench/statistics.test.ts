@@ -7,6 +7,7 @@ import {
   medianInterval,
   pairedRatios,
   percentile,
+  perfectHashMissChance,
   ratio,
   repinnedAtMs,
   shares,
@@ -201,5 +202,46 @@ describe('pairedRatios', () => {
     expect(() => pairedRatios([1, 2], [1])).toThrow(
       'paired ratios need one base per round, got 2 values and 1 bases',
     );
+  });
+});
+
+describe('perfectHashMissChance', () => {
+  test('is the two tails of Binomial(keys, ½) beyond the bound', () => {
+    // 64 keys, 10 %: a share below 28.8 of 64 or above 35.2, i.e. ≤ 28 or ≥ 36.
+    expect(perfectHashMissChance(64, 0.1)).toBeCloseTo(
+      2 * binomialHalfCdf(28, 64),
+      12,
+    );
+    expect(perfectHashMissChance(64, 0.1)).toBeGreaterThan(0.35);
+    expect(perfectHashMissChance(64, 0.1)).toBeLessThan(0.4);
+  });
+
+  test('a count exactly on the bound is within it', () => {
+    // 20 keys, 10 %: 9 and 11 of 20 are exactly 10 % off, which the bound allows; 8 and 12 miss it.
+    expect(perfectHashMissChance(20, 0.1)).toBeCloseTo(
+      2 * binomialHalfCdf(8, 20),
+      12,
+    );
+  });
+
+  test('is small for many keys and zero for a tolerance of 100 %', () => {
+    expect(perfectHashMissChance(1000, 0.1)).toBeLessThan(0.01);
+    expect(perfectHashMissChance(64, 1)).toBe(0);
+  });
+
+  test('agrees with a simulation of a perfect hash', () => {
+    let state = 12345;
+    const random = () => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
+    const runs = 20_000;
+    let misses = 0;
+    for (let r = 0; r < runs; r++) {
+      let a = 0;
+      for (let k = 0; k < 64; k++) if (random() < 0.5) a++;
+      if (Math.abs(a / 64 - 0.5) / 0.5 > 0.1) misses++;
+    }
+    expect(misses / runs).toBeCloseTo(perfectHashMissChance(64, 0.1), 1);
   });
 });
