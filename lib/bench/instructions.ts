@@ -23,14 +23,14 @@ import { nodeRenderOptions } from '../local/node-config';
 import { writeNodeConfig } from '../local/nginx-node';
 import { spawnManaged, waitUntilListening } from '../local/processes';
 import { findNginx } from '../nginx/nginx-binary';
-import { renderEdgeConfig } from '../nginx/render';
 import type { BackendSpec } from '../nginx/render-options';
 import { findExecutable } from '../os/find-executable';
-import type { StickyStrategy } from '../settings';
 import { renderPeerConfig } from './haproxy-peer';
 import {
   LOAD_GENERATOR_SOURCE,
+  nginxPathKeys,
   pinnedHeaders,
+  type NginxPath,
   writesAccessLog,
 } from './overhead';
 import {
@@ -40,7 +40,11 @@ import {
   type InstructionsResult,
   type InstructionsRow,
 } from './results';
-import { withoutStickiness, type TopologyPool } from './topology-pool';
+import {
+  poolKeyConfig,
+  type PoolKey,
+  type TopologyPool,
+} from './topology-pool';
 
 export interface InstructionSettings {
   /** The two runs' request counts; the long one must be larger. */
@@ -253,18 +257,15 @@ export async function countPath(
   };
 }
 
-/** The nginx paths and the strategy each renders (round-robin: `ip_hash` without its line). */
-const NGINX_PATHS: readonly (readonly [InstructionPath, StickyStrategy])[] = [
-  ['nginx-cookie', 'cookie'],
-  ['nginx-ip_hash', 'ip_hash'],
-  ['nginx-hash', 'hash'],
-  ['nginx-round-robin', 'ip_hash'],
-];
+/** The nginx paths, each one process: every counted path but the peer. */
+const NGINX_PATHS = INSTRUCTION_PATHS.filter(
+  (p): p is NginxPath => p !== 'haproxy-peer',
+);
 
 /**
- * The http config of an nginx path, as the overhead figure's node for it runs it (ALB mode, believing
- * X-Forwarded-For from the load generator too), listening on `listen`. Round-robin routes to the first
- * backend only, as there.
+ * The http config of an nginx path as the overhead figure's node for it runs it (its pool key: ALB mode,
+ * believing X-Forwarded-For from the load generator too, round-robin to the first backend only), over a node
+ * listening on `listen` and trusting `trust`.
  */
 export function nginxPathConfig(
   pathName: InstructionPath,
@@ -275,21 +276,16 @@ export function nginxPathConfig(
     readonly backends: readonly BackendSpec[];
   },
 ): string {
-  const nginxPath = NGINX_PATHS.find(([p]) => p === pathName);
-  if (!nginxPath) throw new Error(`${pathName} is not an nginx path`);
-  const roundRobin = pathName === 'nginx-round-robin';
-  const http = renderEdgeConfig(
-    nodeRenderOptions(
-      { lb: 'alb', sticky: nginxPath[1] },
-      {
-        ...addresses,
-        backends: roundRobin
-          ? addresses.backends.slice(0, 1)
-          : addresses.backends,
-      },
-    ),
+  const keys: Partial<Record<InstructionPath, PoolKey>> = nginxPathKeys(
+    addresses.backends,
+    [LOAD_GENERATOR_SOURCE],
   );
-  return roundRobin ? withoutStickiness(http) : http;
+  const key = keys[pathName];
+  if (!key) throw new Error(`${pathName} is not an nginx path`);
+  return poolKeyConfig(
+    key,
+    nodeRenderOptions({ lb: key.lb, sticky: key.sticky }, addresses),
+  );
 }
 
 /**
@@ -351,8 +347,9 @@ export async function measureInstructions(
     return { ...figure, skipped: VALGRIND_MISSING, nginxLogs: false, rows: [] };
   }
   // The overhead figure's cookie topology (shared when that figure ran): its two demo backends.
-  const trust = [LOAD_GENERATOR_SOURCE];
-  const cookie = await pool.get({ lb: 'alb', sticky: 'cookie', trust });
+  const cookie = await pool.get(
+    nginxPathKeys([], [LOAD_GENERATOR_SOURCE])['nginx-cookie'],
+  );
   const { topology } = cookie;
   const backends = topology.renderOptions.backends;
   const pinTo = topology.backendNames[0];
@@ -363,7 +360,7 @@ export async function measureInstructions(
   try {
     const processes: [InstructionPath, CountedProcess][] = [];
     let nginxLogs = false;
-    for (const [pathName] of NGINX_PATHS) {
+    for (const pathName of NGINX_PATHS) {
       const [port, statusPort] = await freePorts(host, 2);
       const p = await nginxProcess(
         pathName,
@@ -372,7 +369,7 @@ export async function measureInstructions(
         nginxPathConfig(pathName, {
           listen: `${host}:${port}`,
           statusListen: `${host}:${statusPort}`,
-          trust: [...topology.renderOptions.trust, ...trust],
+          trust: topology.renderOptions.trust,
           backends,
         }),
       );

@@ -21,6 +21,7 @@ import {
   type WrkPlacement,
 } from './load';
 import type {
+  InstructionPath,
   LoadPath,
   LoadRow,
   OverheadResult,
@@ -30,7 +31,8 @@ import type {
 import { STICKY_STRATEGIES } from '../settings';
 import { medianInterval, pairedRatios, spread } from './statistics';
 import { PEER_STRATEGIES } from './targets';
-import type { TopologyPool } from './topology-pool';
+import type { PoolKey, TopologyPool } from './topology-pool';
+import type { BackendSpec } from '../nginx/render-options';
 
 export interface OverheadSettings extends LoadSettings {
   /** Rounds of the paths outside PAIRED_PATHS, each `durationSeconds` long. */
@@ -244,6 +246,35 @@ export async function pinnedHeaders(
   );
 }
 
+/** The nginx paths the overhead figure compares; the instructions figure counts the same ones. */
+export type NginxPath = Extract<InstructionPath, `nginx-${string}`>;
+
+/**
+ * Each nginx path's pool key: ALB mode (nginx listens for plain HTTP, so the load generator can talk to a
+ * node directly), believing `trust` beside the stand-in. The cookie path is the topology whose two backends
+ * (`backends`) every other path and the direct path end on: the same processes, warmed alike.
+ */
+export function nginxPathKeys(
+  backends: readonly BackendSpec[],
+  trust: readonly string[],
+): Record<NginxPath, PoolKey> {
+  return {
+    'nginx-cookie': { lb: 'alb', sticky: 'cookie', trust },
+    'nginx-ip_hash': { lb: 'alb', sticky: 'ip_hash', backends, trust },
+    'nginx-hash': { lb: 'alb', sticky: 'hash', backends, trust },
+    // One backend, the direct path's: wrk is one client, so every sticky path sends all its requests to one
+    // backend too. Round-robin over both would spread the load over two Node processes, which on a small
+    // machine costs more than any nginx logic and would pass for the sticky logic's price.
+    'nginx-round-robin': {
+      lb: 'alb',
+      sticky: 'ip_hash',
+      roundRobin: true,
+      backends: backends.slice(0, 1),
+      trust,
+    },
+  };
+}
+
 export async function measureOverhead(
   pool: TopologyPool,
   settings: OverheadSettings,
@@ -251,29 +282,16 @@ export async function measureOverhead(
   signal: AbortSignal,
 ): Promise<OverheadResult> {
   const placement = wrkPlacement(availableParallelism());
-  // ALB mode: nginx listens for plain HTTP, so the load generator can also talk to a node directly.
   // Every nginx path and the peer end on the cookie topology's two backends, which the direct path
-  // also reaches: the same processes, warmed alike, so the rows differ only in what is in the way.
+  // also reaches, so the rows differ only in what is in the way. The cookie path's key names no backends
+  // (its topology owns them), so it is known before they are.
   const trust = [LOAD_GENERATOR_SOURCE];
-  const cookie = await pool.get({ lb: 'alb', sticky: 'cookie', trust });
+  const cookie = await pool.get(nginxPathKeys([], trust)['nginx-cookie']);
   const backends = cookie.topology.renderOptions.backends;
-  const ipHash = await pool.get({
-    lb: 'alb',
-    sticky: 'ip_hash',
-    backends,
-    trust,
-  });
-  const hash = await pool.get({ lb: 'alb', sticky: 'hash', backends, trust });
-  // One backend, the direct path's: wrk is one client, so every sticky path sends all its requests to one
-  // backend too. Round-robin over both would spread the load over two Node processes, which on a small
-  // machine costs more than any nginx logic and would pass for the sticky logic's price.
-  const roundRobin = await pool.get({
-    lb: 'alb',
-    sticky: 'ip_hash',
-    roundRobin: true,
-    backends: backends.slice(0, 1),
-    trust,
-  });
+  const keys = nginxPathKeys(backends, trust);
+  const ipHash = await pool.get(keys['nginx-ip_hash']);
+  const hash = await pool.get(keys['nginx-hash']);
+  const roundRobin = await pool.get(keys['nginx-round-robin']);
   const seed = await pool.get({
     lb: 'alb',
     sticky: 'ip_hash',

@@ -115,20 +115,39 @@ export function nodeConfigFor(
   rendered: string,
   options: EdgeRenderOptions,
 ): string {
-  const backends =
-    key.backends ?? options.backends.filter((b) => !removed.has(b.address));
   if (key.naive)
     return key.backends
-      ? renderNaiveConfig({ listen: options.listen, backends })
+      ? renderNaiveConfig({ listen: options.listen, backends: key.backends })
       : rendered;
+  // A key that changes neither the backends nor the trust keeps the topology's own render.
+  const unchanged = !key.backends && !key.trust && removed.size === 0;
+  return poolKeyConfig(
+    key,
+    {
+      ...options,
+      backends: options.backends.filter((b) => !removed.has(b.address)),
+    },
+    unchanged ? rendered : undefined,
+  );
+}
+
+/**
+ * The project's http config for `key` (not the seed's) over a node's `options`: the key's backends when it
+ * names some, else the options'; its trust beside the options'; without stickiness when it asks for
+ * round-robin. `rendered`, when given, is that config already rendered.
+ */
+export function poolKeyConfig(
+  key: PoolKey,
+  options: EdgeRenderOptions,
+  rendered?: string,
+): string {
   const http =
-    key.backends || key.trust || removed.size > 0
-      ? renderEdgeConfig({
-          ...options,
-          backends,
-          trust: [...options.trust, ...(key.trust ?? [])],
-        })
-      : rendered;
+    rendered ??
+    renderEdgeConfig({
+      ...options,
+      backends: key.backends ?? options.backends,
+      trust: [...options.trust, ...(key.trust ?? [])],
+    });
   return key.roundRobin ? withoutStickiness(http) : http;
 }
 
