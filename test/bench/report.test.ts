@@ -8,16 +8,12 @@ import type {
 } from '../../lib/bench/results';
 import { medianInterval } from '../../lib/bench/statistics';
 import { checkTargets } from '../../lib/bench/targets';
+import { TEST_MACHINE } from './machine-fixture';
 
+// A busy machine, so the report's load caveat shows.
 const machine = {
+  ...TEST_MACHINE,
   cpuModel: 'Test CPU 3000',
-  cores: 2,
-  memoryGiB: 4,
-  os: 'Debian GNU/Linux 12',
-  node: 'v20.0.0',
-  nginx: '1.22.1',
-  haproxy: '2.6.12',
-  wrk: '4.1.0',
   loadAverageAtStart: 3.5,
 };
 
