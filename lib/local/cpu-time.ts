@@ -5,20 +5,11 @@
  * nanoseconds: the first field of /proc/PID/task/TID/schedstat, the scheduler's sum_exec_runtime, which is
  * exact where /proc/PID/stat's utime and stime count in clock ticks (10 ms).
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { childPids } from './processes';
+import { readFile } from 'node:fs/promises';
+import { childrenOfThreads, threadIds } from './processes';
 
 /** Nanoseconds on CPU per thread id, at one moment. */
 export type CpuSample = ReadonlyMap<number, number>;
-
-/** The threads of process `pid`; none when it has gone. */
-async function threadsOf(pid: number): Promise<number[]> {
-  try {
-    return (await readdir(`/proc/${pid}/task`)).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 /** A file under /proc, or undefined when its process or thread has gone meanwhile. */
 async function readProc(file: string): Promise<string | undefined> {
@@ -41,7 +32,7 @@ export async function sampleCpu(roots: readonly number[]): Promise<CpuSample> {
     for (const pid of level) seen.add(pid);
     const next = await Promise.all(
       level.map(async (pid) => {
-        const threads = await threadsOf(pid);
+        const threads = await threadIds(pid);
         const times = await Promise.all(
           threads.map((tid) => readProc(`/proc/${pid}/task/${tid}/schedstat`)),
         );
@@ -49,7 +40,8 @@ export async function sampleCpu(roots: readonly number[]): Promise<CpuSample> {
           const ns = Number(times[i]?.split(' ')[0]);
           if (Number.isFinite(ns)) sample.set(tid, ns);
         });
-        return childPids(pid);
+        // The same threads' children: the tree is read once per sample.
+        return childrenOfThreads(pid, threads);
       }),
     );
     level = [...new Set(next.flat())].filter((pid) => !seen.has(pid));

@@ -187,18 +187,28 @@ function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
-/**
- * The processes `pid` started (nginx's workers, HAProxy's worker); none when it has none or is gone. Read
- * from /proc (each thread lists the processes it started in `children`), as `pgrep -P` would find them,
- * without starting a process.
- */
-export async function childPids(pid: number): Promise<number[]> {
-  let threads: string[];
+/** The thread ids of process `pid`; none when it has gone. */
+export async function threadIds(pid: number): Promise<number[]> {
   try {
-    threads = await readdir(`/proc/${pid}/task`);
+    return (await readdir(`/proc/${pid}/task`)).map(Number);
   } catch {
     return [];
   }
+}
+
+/**
+ * The processes `pid` started (nginx's workers, HAProxy's worker); none when it has none or is gone. Read
+ * from /proc, as `pgrep -P` would find them, without starting a process.
+ */
+export async function childPids(pid: number): Promise<number[]> {
+  return childrenOfThreads(pid, await threadIds(pid));
+}
+
+/** The processes that `threads` of process `pid` started: each thread lists them in its `children`. */
+export async function childrenOfThreads(
+  pid: number,
+  threads: readonly number[],
+): Promise<number[]> {
   const lists = await Promise.all(
     threads.map((tid) =>
       readFile(`/proc/${pid}/task/${tid}/children`, 'utf8').catch(() => ''),
