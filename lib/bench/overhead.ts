@@ -45,20 +45,20 @@ export interface OverheadSettings extends LoadSettings {
 }
 
 /**
- * The ratios the targets read: each strategy against plain round-robin nginx (the sticky logic's cost) and
- * the strategies the peer target names against the HAProxy peer, as [path, base].
- */
-export const PAIRED_RATIOS: readonly (readonly [LoadPath, LoadPath])[] = [
-  ...STICKY_STRATEGIES.map((s) => [`nginx-${s}`, 'nginx-round-robin'] as const),
-  ...PEER_STRATEGIES.map((s) => [`nginx-${s}`, 'haproxy-peer'] as const),
-];
-
-/**
- * The proxy's CPU per request, each strategy the peer target names against the peer: shown beside the
- * throughput ratios, not a target.
+ * The proxy's CPU per request, each strategy the peer target names against the peer, as [path, base]: shown
+ * beside the throughput ratios, not a target.
  */
 export const CPU_RATIOS: readonly (readonly [LoadPath, LoadPath])[] =
   PEER_STRATEGIES.map((s) => [`nginx-${s}`, 'haproxy-peer'] as const);
+
+/**
+ * The ratios the targets read: each strategy against plain round-robin nginx (the sticky logic's cost) and
+ * the strategies the peer target names against the HAProxy peer (the pairs of CPU_RATIOS), as [path, base].
+ */
+export const PAIRED_RATIOS: readonly (readonly [LoadPath, LoadPath])[] = [
+  ...STICKY_STRATEGIES.map((s) => [`nginx-${s}`, 'nginx-round-robin'] as const),
+  ...CPU_RATIOS,
+];
 
 /**
  * The paths in the ratios, in the order a paired round runs them: the cookie node between the peer and
