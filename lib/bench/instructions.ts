@@ -25,6 +25,7 @@ import { spawnManaged, waitUntilListening } from '../local/processes';
 import { findNginx } from '../nginx/nginx-binary';
 import type { BackendSpec } from '../nginx/render-options';
 import { findExecutable } from '../os/find-executable';
+import { inPool } from '../verify/pool';
 import { renderPeerConfig } from './haproxy-peer';
 import {
   LOAD_GENERATOR_SOURCE,
@@ -156,7 +157,6 @@ export async function sendRequests(
   connections: number,
 ): Promise<{ requests: number; failed: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  let next = 0;
   let failed = 0;
   const one = () =>
     new Promise<void>((resolve) => {
@@ -174,16 +174,9 @@ export async function sendRequests(
         resolve();
       });
     });
-  const worker = async () => {
-    while (next < count) {
-      next++;
-      await one();
-    }
-  };
   try {
-    await Promise.all(
-      Array.from({ length: Math.min(connections, count) }, worker),
-    );
+    // One request at a time per connection: as many at once as there are connections.
+    await inPool(Array.from({ length: count }), connections, one);
   } finally {
     agent.destroy();
   }
